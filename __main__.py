@@ -1,0 +1,112 @@
+"""eks-inferentia: the "Machine learning inference using AWS Inferentia" walkthrough as a Pulumi program.
+
+Read top to bottom, it follows the walkthrough: configuration, the cluster, the Inferentia
+node group, model access in S3, the Neuron device plugin, TensorFlow Serving, and the outputs.
+"""
+
+import pulumi
+import pulumi_aws as aws
+
+from components import (
+    InferentiaNodeGroup,
+    InferentiaNodeGroupArgs,
+    ModelAccess,
+    ModelAccessArgs,
+    NeuronCluster,
+    NeuronClusterArgs,
+    NeuronDevicePlugin,
+    NeuronDevicePluginArgs,
+    TensorFlowServing,
+    TensorFlowServingArgs,
+)
+from eks_inferentia.config import load_stack_config
+from eks_inferentia.contract import CONTRACT_VERSION, StackOutputs
+from eks_inferentia.images import serving_image
+from eks_inferentia.placement import region_zones, zones_offering
+
+# Configuration: validated as a whole before anything is declared.
+config = load_stack_config()
+node_zones = zones_offering(config.instance_type)
+tags = {"project": "eks-inferentia", "cluster": config.cluster_name}
+
+# Create a cluster (eksctl create cluster ... --with-oidc).
+cluster = NeuronCluster("inferentia", NeuronClusterArgs(
+    cluster_name=config.cluster_name,
+    kubernetes_version=config.kubernetes_version,
+    node_zones=node_zones,
+    all_zones=region_zones() if not config.uses_existing_vpc else (),
+    vpc_id=config.vpc_id,
+    private_subnet_ids=config.private_subnet_ids,
+    public_subnet_ids=config.public_subnet_ids,
+    tags=tags,
+))
+
+# ... with Inf1 nodes (--nodegroup-name ng-inf1 --node-type inf1.2xlarge --nodes 2 ...).
+node_group = InferentiaNodeGroup("neuron", InferentiaNodeGroupArgs(
+    cluster_name=cluster.cluster_name,
+    kubernetes_version=config.kubernetes_version,
+    instance_type=config.instance_type,
+    subnet_ids=cluster.private_subnet_ids,
+    zones=node_zones,
+    vpc_id=cluster.vpc_id,
+    cluster_security_group_id=cluster.cluster_security_group_id,
+    desired_nodes=config.desired_nodes,
+    min_nodes=config.min_nodes,
+    max_nodes=config.max_nodes,
+    capacity_type=config.capacity_type,
+    ssh_public_key=config.ssh_public_key,
+    ssh_allowed_cidrs=config.ssh_allowed_cidrs,
+    tags=tags,
+))
+
+# Let the nodes read the trained model from S3 (aws iam attach-role-policy ...).
+model_access = ModelAccess("model", ModelAccessArgs(
+    role_name=node_group.node_role_name,
+    bucket=config.model_bucket,
+    prefix=config.model_prefix,
+    mode=config.s3_access,
+    tags=tags,
+))
+
+# The Neuron device plugin, which eksctl installs for Inf1 node groups.
+device_plugin = NeuronDevicePlugin("neuron", NeuronDevicePluginArgs(
+    chart_version=config.neuron_chart_version,
+    provider=cluster.provider,
+))
+
+# Deploy TensorFlow Serving (rn50_deployment.yaml, rn50_service.yaml).
+region = aws.get_region_output().region
+serving = TensorFlowServing("serving", TensorFlowServingArgs(
+    namespace=config.namespace,
+    name=config.serving_name,
+    image=serving_image(config.serving_image, config.instance.family, region),
+    model_name=config.model_name,
+    model_base_path=config.model_base_path,
+    region=region,
+    replicas=config.replicas,
+    neuron_devices_per_replica=config.neuron_devices_per_replica,
+    neuron_devices_at_desired_size=config.desired_nodes * config.instance.neuron_devices,
+    provider=cluster.provider,
+), opts=pulumi.ResourceOptions(depends_on=[device_plugin, node_group, model_access]))
+
+# Outputs: the stable contract other stacks read.
+StackOutputs(
+    contractVersion=CONTRACT_VERSION,
+    clusterName=cluster.cluster_name,
+    kubeconfig=cluster.kubeconfig,
+    oidcProviderArn=cluster.oidc_provider_arn,
+    oidcProviderUrl=cluster.oidc_provider_url,
+    vpcId=cluster.vpc_id,
+    privateSubnetIds=cluster.private_subnet_ids,
+    nodeGroupName=node_group.node_group_name,
+    nodeRoleArn=node_group.node_role_arn,
+    nodeRoleName=node_group.node_role_name,
+    instanceType=config.instance_type,
+    modelAccessPolicyArn=model_access.policy_arn,
+    servingNamespace=serving.namespace,
+    servingServiceName=serving.service_name,
+    grpcEndpoint=serving.grpc_endpoint,
+    restEndpoint=serving.rest_endpoint,
+    modelName=config.model_name,
+    replicas=config.replicas,
+).export()

@@ -1,0 +1,20 @@
+"""Pulumi component resources of eks-inferentia, one per module."""
+
+from components.cluster import NeuronCluster, NeuronClusterArgs
+from components.device_plugin import NeuronDevicePlugin, NeuronDevicePluginArgs
+from components.model_access import ModelAccess, ModelAccessArgs
+from components.node_group import InferentiaNodeGroup, InferentiaNodeGroupArgs
+from components.serving import TensorFlowServing, TensorFlowServingArgs
+
+__all__ = [
+    "InferentiaNodeGroup",
+    "InferentiaNodeGroupArgs",
+    "ModelAccess",
+    "ModelAccessArgs",
+    "NeuronCluster",
+    "NeuronClusterArgs",
+    "NeuronDevicePlugin",
+    "NeuronDevicePluginArgs",
+    "TensorFlowServing",
+    "TensorFlowServingArgs",
+]

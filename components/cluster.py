@@ -1,0 +1,131 @@
+"""NeuronCluster: the network and the EKS control plane (the walkthrough's `eksctl create cluster`).
+
+A dedicated VPC (public and private subnets in two zones, one NAT gateway, as eksctl builds)
+or an existing one; an EKS cluster with its IAM OIDC provider (`--with-oidc`), no default node
+group, access entries for authentication; and a Kubernetes provider built from its kubeconfig.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_awsx as awsx
+import pulumi_eks as eks
+import pulumi_kubernetes as k8s
+
+# Control-plane logs worth having from day one: who called the API, and how they authenticated.
+CLUSTER_LOG_TYPES = ("api", "audit", "authenticator")
+VPC_CIDR = "10.0.0.0/16"
+VPC_ZONE_COUNT = 2
+
+
+@dataclass(frozen=True)
+class NeuronClusterArgs:
+    cluster_name: str
+    """Name of the EKS cluster."""
+    kubernetes_version: str
+    """Kubernetes version, `1.N`."""
+    node_zones: Sequence[str]
+    """Zones that offer the Neuron instance type; a dedicated VPC is built in them first."""
+    all_zones: Sequence[str] = ()
+    """Every zone of the region; fills a dedicated VPC up to two zones when fewer offer the type."""
+    vpc_id: str | None = None
+    """An existing VPC; with it, `private_subnet_ids` and `public_subnet_ids` are required."""
+    private_subnet_ids: Sequence[str] = ()
+    public_subnet_ids: Sequence[str] = ()
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def vpc_zones(node_zones: Sequence[str], all_zones: Sequence[str]) -> list[str]:
+    """Zones for a dedicated VPC: those offering the instance type first, padded to two."""
+    zones = list(node_zones[:VPC_ZONE_COUNT])
+    zones += [zone for zone in all_zones if zone not in zones][: VPC_ZONE_COUNT - len(zones)]
+    return zones
+
+
+class NeuronCluster(pulumi.ComponentResource):
+    cluster_name: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    oidc_provider_arn: pulumi.Output[str]
+    oidc_provider_url: pulumi.Output[str]
+    vpc_id: pulumi.Output[str]
+    private_subnet_ids: pulumi.Output[list[str]]
+    public_subnet_ids: pulumi.Output[list[str]]
+    cluster_security_group_id: pulumi.Output[str]
+    provider: k8s.Provider
+    """Kubernetes provider for the cluster; pass it to every Kubernetes resource."""
+
+    def __init__(self, name: str, args: NeuronClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("eks-inferentia:index:NeuronCluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        if args.vpc_id is None:
+            vpc = awsx.ec2.Vpc(
+                f"{name}-vpc",
+                cidr_block=VPC_CIDR,
+                availability_zone_names=vpc_zones(args.node_zones, args.all_zones),
+                nat_gateways=awsx.ec2.NatGatewayConfigurationArgs(strategy=awsx.ec2.NatGatewayStrategy.SINGLE),
+                subnet_specs=[
+                    # Tags let the AWS Load Balancer Controller find subnets for Services and Ingresses.
+                    awsx.ec2.SubnetSpecArgs(type=awsx.ec2.SubnetType.PRIVATE, cidr_mask=19,
+                                            tags={"kubernetes.io/role/internal-elb": "1", **args.tags}),
+                    awsx.ec2.SubnetSpecArgs(type=awsx.ec2.SubnetType.PUBLIC, cidr_mask=20,
+                                            tags={"kubernetes.io/role/elb": "1", **args.tags}),
+                ],
+                enable_dns_hostnames=True,
+                tags={"Name": f"{args.cluster_name}-vpc", **args.tags},
+                opts=child,
+            )
+            self.vpc_id = vpc.vpc_id
+            self.private_subnet_ids = vpc.private_subnet_ids
+            self.public_subnet_ids = vpc.public_subnet_ids
+        else:
+            self.vpc_id = pulumi.Output.from_input(args.vpc_id)
+            self.private_subnet_ids = pulumi.Output.from_input(list(args.private_subnet_ids))
+            self.public_subnet_ids = pulumi.Output.from_input(list(args.public_subnet_ids))
+
+        # Only plain values go into the remote eks.Cluster component: no resource objects.
+        cluster = eks.Cluster(
+            f"{name}-eks",
+            name=args.cluster_name,
+            version=args.kubernetes_version,
+            vpc_id=self.vpc_id,
+            private_subnet_ids=self.private_subnet_ids,
+            public_subnet_ids=self.public_subnet_ids,
+            node_associate_public_ip_address=False,
+            skip_default_node_group=True,
+            # Managed node groups use the security group EKS creates; pulumi-eks' own are for self-managed nodes.
+            skip_default_security_groups=True,
+            create_oidc_provider=True,
+            authentication_mode=eks.AuthenticationMode.API,
+            endpoint_private_access=True,
+            endpoint_public_access=True,
+            enabled_cluster_log_types=list(CLUSTER_LOG_TYPES),
+            tags=args.tags,
+            opts=child,
+        )
+        self.cluster_name = cluster.eks_cluster.name
+        self.kubeconfig = pulumi.Output.secret(cluster.kubeconfig_json)
+        self.oidc_provider_arn = cluster.oidc_provider_arn
+        self.oidc_provider_url = cluster.oidc_provider_url
+        self.cluster_security_group_id = cluster.cluster_security_group_id
+
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            opts=child,
+        )
+
+        self.register_outputs({
+            "cluster_name": self.cluster_name,
+            "kubeconfig": self.kubeconfig,
+            "oidc_provider_arn": self.oidc_provider_arn,
+            "oidc_provider_url": self.oidc_provider_url,
+            "vpc_id": self.vpc_id,
+            "private_subnet_ids": self.private_subnet_ids,
+            "public_subnet_ids": self.public_subnet_ids,
+            "cluster_security_group_id": self.cluster_security_group_id,
+        })
+

@@ -1,0 +1,311 @@
+"""Run the Pulumi program offline under the SDK's mock engine and record what it declares.
+
+Shared by the tests and `tools.render`. No Pulumi CLI, AWS account or cluster is involved:
+`pulumi.runtime.set_mocks` stands in for the engine, `CloudMocks` answers for AWS (resource
+outputs and data-source calls), and `RecordingMonitor` keeps every resource registration with
+its parent and its raw inputs (secrets and unknowns still marked).
+
+Pitfalls this module handles:
+- Remote components (`eks:index:Cluster`, `awsx:ec2:Vpc`, `kubernetes:helm.sh/v4:Chart`) are
+  not expanded: the mock sees their inputs and returns the outputs we give it.
+- Resource references the mock returns are rebuilt by the SDK; `eksCluster` of the EKS cluster
+  component is such a reference, so a matching `aws:eks/cluster:Cluster` is registered with the
+  monitor for the SDK's `getResource` look-up. The program itself hands remote components only
+  plain values (a resource object as input would be rebuilt on the monitor's thread and fail
+  with "attached to a different loop").
+- Numbers come back as floats and objects keep camelCase wire names: `plain()` turns integral
+  floats back into integers.
+- In preview mode computed outputs are left out, so they are unknown, as in `pulumi preview`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import runpy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime import mocks, rpc, settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+PROJECT = "eks-inferentia"
+PROGRAM = Path(__file__).resolve().parent.parent / "__main__.py"
+UNKNOWN = rpc.UNKNOWN
+SECRET_SIG = rpc._special_sig_key, rpc._special_secret_sig
+COMPUTED = "<computed>"
+REDACTED = "[secret]"
+
+DEFAULT_REGION = "us-west-2"
+DEFAULT_ZONES = ("us-west-2a", "us-west-2b", "us-west-2c", "us-west-2d")
+# Which zones offer which instance types, in the mocked region (Inf1 is not in every zone).
+DEFAULT_OFFERINGS: dict[str, tuple[str, ...]] = {"*": ("us-west-2a", "us-west-2b", "us-west-2c")}
+
+
+@dataclass
+class Registration:
+    type: str
+    name: str
+    urn: str
+    parent: str
+    custom: bool
+    provider: str
+    inputs: dict[str, Any]
+    """Deserialized inputs (secrets unwrapped, unknowns as `UNKNOWN`)."""
+    raw_inputs: dict[str, Any]
+    """Inputs as sent on the wire: secrets and unknowns still marked."""
+
+
+@dataclass
+class ProgramRun:
+    resources: list[Registration]
+    outputs: dict[str, Any]
+    secret_outputs: set[str]
+    unknown_outputs: set[str]
+    preview: bool
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str) -> Registration:
+        found = self.of_type(type_)
+        assert len(found) == 1, f"expected one {type_}, found {len(found)}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> Registration | None:
+        return next((r for r in self.resources if r.urn == urn), None)
+
+
+def _stable_hex(*parts: str, length: int = 17) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+class CloudMocks(pulumi.runtime.Mocks):
+    """Answers for AWS and Kubernetes as a freshly created stack would see them."""
+
+    def __init__(self, *, preview: bool, stack: str, region: str = DEFAULT_REGION,
+                 zones: tuple[str, ...] = DEFAULT_ZONES,
+                 offerings: Mapping[str, tuple[str, ...]] | None = None,
+                 subnet_zones: Mapping[str, str] | None = None) -> None:
+        self.preview = preview
+        self.stack = stack
+        self.region = region
+        self.zones = zones
+        self.offerings = dict(DEFAULT_OFFERINGS if offerings is None else offerings)
+        self.subnet_zones: dict[str, str] = dict(subnet_zones or {})
+        self.monitor: RecordingMonitor | None = None
+
+    # --- data sources -------------------------------------------------------------------
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+        token, inputs = args.token, args.args
+        if token == "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings":
+            instance_type = inputs["filters"][0]["values"][0]
+            zones = self.offerings.get(instance_type, self.offerings.get("*", ()))
+            return {"id": self.region, "locations": list(zones), "locationTypes": ["availability-zone"] * len(zones),
+                    "instanceTypes": [instance_type] * len(zones)}
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return {"id": self.region, "names": list(self.zones),
+                    "zoneIds": [f"usw2-az{i + 1}" for i in range(len(self.zones))]}
+        if token == "aws:index/getRegion:getRegion":
+            return {"id": self.region, "name": self.region, "region": self.region,
+                    "endpoint": f"ec2.{self.region}.amazonaws.com", "description": self.region}
+        if token == "aws:index/getPartition:getPartition":
+            return {"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com",
+                    "reverseDnsPrefix": "com.amazonaws"}
+        if token == "aws:ec2/getSubnet:getSubnet":
+            subnet_id = inputs["id"]
+            zone = self.subnet_zones.get(subnet_id) or self.zones[int(_stable_hex(subnet_id), 16) % len(self.zones)]
+            return {"id": subnet_id, "availabilityZone": zone, "vpcId": "vpc-" + _stable_hex("vpc")}
+        if token == "aws:iam/getPolicyDocument:getPolicyDocument":
+            import json
+
+            statements = [
+                {"Effect": s.get("effect", "Allow"), "Action": s["actions"],
+                 "Principal": {p["type"]: p["identifiers"] for p in s.get("principals", [])}}
+                for s in inputs.get("statements", [])
+            ]
+            return {"id": "policy", "json": json.dumps({"Version": "2012-10-17", "Statement": statements})}
+        raise NotImplementedError(f"the mock engine has no answer for data source {token}")
+
+    # --- resources ----------------------------------------------------------------------
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        # A remote component's outputs are not its inputs (awsx's `natGateways` goes in as
+        # options and comes out as resources), so components echo nothing back.
+        state = dict(args.inputs) if args.custom else {}
+        resource_id = f"{args.name}-id" if args.custom else None
+        if self.preview:
+            return resource_id, state  # computed outputs stay unknown, as in a preview
+        outputs = self._outputs(args.typ, args.name, args.inputs)
+        state.update(outputs)
+        if args.typ.startswith("aws:") and "id" in outputs:
+            resource_id = outputs["id"]
+        return resource_id, state
+
+    def _arn(self, service: str, resource: str) -> str:
+        return f"arn:aws:{service}::123456789012:{resource}"
+
+    def _outputs(self, typ: str, name: str, inputs: dict) -> dict[str, Any]:
+        if typ == "awsx:ec2:Vpc":
+            zones = inputs.get("availabilityZoneNames") or list(self.zones[:2])
+            private = [f"subnet-{_stable_hex(name, 'private', z)}" for z in zones]
+            public = [f"subnet-{_stable_hex(name, 'public', z)}" for z in zones]
+            for subnet, zone in zip(private + public, zones + zones, strict=True):
+                self.subnet_zones[subnet] = zone
+            return {"vpcId": f"vpc-{_stable_hex(name)}", "privateSubnetIds": private, "publicSubnetIds": public}
+        if typ == "eks:index:Cluster":
+            return self._eks_cluster_outputs(name, inputs)
+        if typ == "aws:iam/role:Role":
+            role_name = inputs.get("name") or f"{name}-{_stable_hex(name, length=7)}"
+            return {"name": role_name, "arn": f"arn:aws:iam::123456789012:role/{role_name}", "id": role_name}
+        if typ == "aws:iam/policy:Policy":
+            policy_name = inputs.get("name") or f"{name}-{_stable_hex(name, length=7)}"
+            arn = f"arn:aws:iam::123456789012:policy/{policy_name}"
+            return {"name": policy_name, "arn": arn, "id": arn}
+        if typ == "aws:ec2/launchTemplate:LaunchTemplate":
+            return {"id": f"lt-{_stable_hex(name)}", "latestVersion": 1, "defaultVersion": 1}
+        if typ == "aws:ec2/securityGroup:SecurityGroup":
+            return {"id": f"sg-{_stable_hex(name)}"}
+        if typ == "aws:ec2/keyPair:KeyPair":
+            return {"keyName": inputs.get("keyName") or f"{name}-{_stable_hex(name, length=7)}", "id": name}
+        if typ == "aws:eks/nodeGroup:NodeGroup":
+            node_group_name = inputs.get("nodeGroupName") or f"{name}-{_stable_hex(name, length=7)}"
+            return {"nodeGroupName": node_group_name, "status": "ACTIVE",
+                    "id": f"{inputs.get('clusterName')}:{node_group_name}"}
+        return {}
+
+    def _eks_cluster_outputs(self, name: str, inputs: dict) -> dict[str, Any]:
+        cluster_name = inputs.get("name") or f"{name}-eksCluster-{_stable_hex(name, length=7)}"
+        issuer = f"oidc.eks.{self.region}.amazonaws.com/id/{_stable_hex(cluster_name, length=32).upper()}"
+        cluster_sg = f"sg-{_stable_hex(cluster_name, 'cluster')}"
+        eks_cluster_state = {
+            "name": cluster_name,
+            "arn": self._arn("eks", f"cluster/{cluster_name}").replace("::", f":{self.region}:", 1),
+            "version": inputs.get("version"),
+            "vpcConfig": {"clusterSecurityGroupId": cluster_sg},
+        }
+        assert self.monitor is not None
+        eks_cluster_ref = self.monitor.register_child(
+            "aws:eks/cluster:Cluster", f"{name}-eksCluster", cluster_name, eks_cluster_state)
+        kubeconfig = {
+            "apiVersion": "v1", "kind": "Config", "current-context": "aws",
+            "clusters": [{"name": "kubernetes", "cluster": {
+                "server": f"https://{_stable_hex(cluster_name, length=32).upper()}.gr7.{self.region}.eks.amazonaws.com",
+                "certificate-authority-data": "bW9jaw=="}}],
+            "contexts": [{"name": "aws", "context": {"cluster": "kubernetes", "user": "aws"}}],
+            "users": [{"name": "aws", "user": {"exec": {
+                "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws",
+                "args": ["eks", "get-token", "--cluster-name", cluster_name, "--output", "json"]}}}],
+        }
+        import json
+
+        return {
+            "eksCluster": eks_cluster_ref,
+            "kubeconfig": kubeconfig,
+            "kubeconfigJson": json.dumps(kubeconfig),
+            "oidcProviderArn": f"arn:aws:iam::123456789012:oidc-provider/{issuer}",
+            "oidcProviderUrl": issuer,
+            "oidcIssuer": issuer,
+            "clusterSecurityGroupId": cluster_sg,
+        }
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """A mock monitor that keeps every registration with its parent and wire-format inputs."""
+
+    def __init__(self, mocks_: CloudMocks) -> None:
+        super().__init__(mocks_)
+        mocks_.monitor = self
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            raw = json_format.MessageToDict(request.object)
+            self.registrations.append(Registration(
+                type=request.type, name=request.name, urn=response.urn, parent=request.parent,
+                custom=bool(request.custom), provider=request.provider,
+                inputs=rpc.deserialize_properties(request.object), raw_inputs=raw,
+            ))
+        return response
+
+    def register_child(self, type_: str, name: str, resource_id: str, state: dict) -> dict:
+        """Register a resource a remote component would create; return a reference to it."""
+        urn = self.make_urn("", type_, name)
+        self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
+        return {rpc._special_sig_key: rpc._special_resource_sig, "urn": urn, "id": resource_id}
+
+
+def plain(value: Any) -> Any:
+    """Wire values as a user would write them: integral floats as ints, secrets redacted,
+    unknowns shown as `<computed>`."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG[0]) == SECRET_SIG[1]:
+            return REDACTED
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if value == UNKNOWN:
+        return COMPUTED
+    return value
+
+
+def config_env(values: Mapping[str, Any]) -> dict[str, str]:
+    """Config values as the CLI hands them to a program: strings, with lists and maps as JSON."""
+    import json
+
+    env: dict[str, str] = {}
+    for key, value in values.items():
+        if isinstance(value, (list, dict)):
+            env[key] = json.dumps(value)
+        elif isinstance(value, bool):
+            env[key] = "true" if value else "false"
+        else:
+            env[key] = str(value)
+    return env
+
+
+def run_program(config: Mapping[str, Any], *, stack: str = "dev", preview: bool = False,
+                region: str = DEFAULT_REGION, offerings: Mapping[str, tuple[str, ...]] | None = None,
+                subnet_zones: Mapping[str, str] | None = None) -> ProgramRun:
+    """Run `__main__.py` with `config` (full keys, e.g. `eks-inferentia:replicas`) and return what it declared.
+
+    Exceptions from the program (bad config, a failed placement) propagate.
+    """
+    cloud = CloudMocks(preview=preview, stack=stack, region=region, offerings=offerings, subnet_zones=subnet_zones)
+    monitor = RecordingMonitor(cloud)
+    settings.ROOT.set(None)
+    set_all_config({"aws:region": region, **config_env(config)})
+    pulumi.runtime.set_mocks(cloud, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+    settings.SETTINGS.outputs.clear()
+
+    _sync_await(run_pulumi_func(lambda: runpy.run_path(str(PROGRAM), run_name="__main__")))
+
+    root = settings.get_root_resource()
+    outputs: dict[str, Any] = {}
+    secret: set[str] = set()
+    unknown: set[str] = set()
+    for name, value in getattr(root, "outputs", {}).items():
+        out = pulumi.Output.from_input(value)
+        resolved = _sync_await(out.future(with_unknowns=True))
+        if not _sync_await(out.is_known()) or _contains_unknown(resolved):
+            unknown.add(name)
+            resolved = COMPUTED
+        if _sync_await(out.is_secret()):
+            secret.add(name)
+        outputs[name] = plain(resolved)
+    return ProgramRun(monitor.registrations, outputs, secret, unknown, preview)
+
+
+def _contains_unknown(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_contains_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_contains_unknown(v) for v in value)
+    return isinstance(value, pulumi.output.Unknown)
