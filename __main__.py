@@ -42,7 +42,7 @@ cluster = NeuronCluster("inferentia", NeuronClusterArgs(
 ))
 
 # ... with Inf1 nodes (--nodegroup-name ng-inf1 --node-type inf1.2xlarge --nodes 2 ...).
-node_group = InferentiaNodeGroup("neuron", InferentiaNodeGroupArgs(
+node_group = InferentiaNodeGroup("neuron-nodes", InferentiaNodeGroupArgs(
     cluster_name=cluster.cluster_name,
     kubernetes_version=config.kubernetes_version,
     instance_type=config.instance_type,
@@ -69,7 +69,7 @@ model_access = ModelAccess("model", ModelAccessArgs(
 ))
 
 # The Neuron device plugin, which eksctl installs for Inf1 node groups.
-device_plugin = NeuronDevicePlugin("neuron", NeuronDevicePluginArgs(
+device_plugin = NeuronDevicePlugin("neuron-device-plugin", NeuronDevicePluginArgs(
     chart_version=config.neuron_chart_version,
     provider=cluster.provider,
 ))

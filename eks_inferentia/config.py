@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import pulumi
+
 from eks_inferentia.instance_types import INSTANCE_TYPES, InstanceTypeFacts, supported_instance_types
 
 NAMESPACE = "eks-inferentia"
@@ -126,8 +128,10 @@ class StackConfig:
         return split_s3_uri(self.model_base_path)[1]
 
 
-class ConfigError(Exception):
-    """Every problem found in a stack's configuration, one message per problem."""
+class ConfigError(pulumi.RunError):
+    """Every problem found in a stack's configuration, one message per problem.
+
+    A `RunError`, so `pulumi up` prints the problems without a Python traceback."""
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
@@ -200,15 +204,11 @@ class _Reader:
         value = self._raw(name)
         if value is None:
             return int(KEYS_BY_NAME[name].default)
-        try:
-            # Accept "2" and "2.0" (YAML and JSON round trips), refuse "two" and "2.5".
-            number = float(value) if re.fullmatch(r"\s*-?\d+(\.0+)?\s*", value) else None
-        except ValueError:
-            number = None
-        if number is None:
+        # Accept "2" and "2.0" (YAML and JSON round trips), refuse "two" and "2.5".
+        if not re.fullmatch(r"\s*-?\d+(\.0+)?\s*", value):
             self.problem(name, value, "an integer")
             return None
-        return int(number)
+        return int(float(value))
 
     def array(self, name: str) -> tuple[str, ...]:
         value = self._raw(name)
@@ -397,8 +397,6 @@ def load_config(raw: Mapping[str, str | None]) -> StackConfig:
 
 def load_stack_config(get: Callable[[str], str | None] | None = None) -> StackConfig:
     """Read the `eks-inferentia` namespace from the running Pulumi program and validate it."""
-    import pulumi
-
     if get is None:
         get = pulumi.Config(NAMESPACE).get
     return load_config({key.name: get(key.name) for key in CONFIG_KEYS})

@@ -7,11 +7,12 @@ resource is declared, so an instance type the region does not offer deploys noth
 
 from __future__ import annotations
 
+import pulumi
 import pulumi_aws as aws
 
 
-class PlacementError(Exception):
-    pass
+class PlacementError(pulumi.RunError):
+    """The region cannot run the configured instance type."""
 
 
 def zones_offering(instance_type: str) -> list[str]:

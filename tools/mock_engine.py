@@ -59,6 +59,8 @@ class Registration:
     """Deserialized inputs (secrets unwrapped, unknowns as `UNKNOWN`)."""
     raw_inputs: dict[str, Any]
     """Inputs as sent on the wire: secrets and unknowns still marked."""
+    outputs: dict[str, Any]
+    """The state the mock returned for it."""
 
 
 @dataclass
@@ -230,6 +232,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 type=request.type, name=request.name, urn=response.urn, parent=request.parent,
                 custom=bool(request.custom), provider=request.provider,
                 inputs=rpc.deserialize_properties(request.object), raw_inputs=raw,
+                outputs=self.resources[response.urn].state,
             ))
         return response
 

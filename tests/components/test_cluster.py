@@ -1,0 +1,57 @@
+"""NeuronCluster: VPC, EKS cluster inputs, Kubernetes provider, outputs."""
+
+from __future__ import annotations
+
+import json
+
+from components.cluster import CLUSTER_LOG_TYPES, vpc_zones
+from tools.mock_engine import REDACTED, plain
+
+
+def test_dedicated_vpc_in_zones_offering_the_instance_type(run_stack) -> None:
+    run = run_stack()
+    vpc = run.one("awsx:ec2:Vpc").inputs
+    assert vpc["availabilityZoneNames"] == ["us-west-2a", "us-west-2b"]
+    assert vpc["natGateways"] == {"strategy": "Single"}
+    specs = {spec["type"]: spec for spec in vpc["subnetSpecs"]}
+    assert specs["Private"]["tags"]["kubernetes.io/role/internal-elb"] == "1"
+    assert specs["Public"]["tags"]["kubernetes.io/role/elb"] == "1"
+
+
+def test_vpc_zones_pad_to_two_when_one_zone_offers_the_type() -> None:
+    assert vpc_zones(["us-west-2d"], ["us-west-2a", "us-west-2b", "us-west-2d"]) == ["us-west-2d", "us-west-2a"]
+    assert vpc_zones(["a", "b", "c"], ["a", "b", "c"]) == ["a", "b"]
+
+
+def test_eks_cluster_inputs(run_stack) -> None:
+    run = run_stack()
+    cluster = run.one("eks:index:Cluster")
+    inputs = cluster.inputs
+    assert inputs["name"] == "inferentia-dev" and inputs["version"] == "1.34"
+    assert inputs["skipDefaultNodeGroup"] is True
+    assert inputs["createOidcProvider"] is True
+    assert inputs["authenticationMode"] == "API"
+    assert inputs["enabledClusterLogTypes"] == list(CLUSTER_LOG_TYPES)
+    assert inputs["endpointPrivateAccess"] is True
+    assert inputs["nodeAssociatePublicIpAddress"] is False
+    vpc = run.one("awsx:ec2:Vpc")
+    assert cluster.parent == vpc.parent and run.by_urn(cluster.parent).type == "eks-inferentia:index:NeuronCluster"
+
+
+def test_kubernetes_provider_gets_the_kubeconfig_as_a_secret(run_stack) -> None:
+    provider = run_stack().one("pulumi:providers:kubernetes")
+    wire = provider.raw_inputs["kubeconfig"]
+    assert plain(wire) == REDACTED  # sent to the engine as a secret
+    kubeconfig = json.loads(wire["value"])
+    assert kubeconfig["users"][0]["user"]["exec"]["args"][:2] == ["eks", "get-token"]
+
+
+def test_existing_vpc_is_used_as_given(run_stack) -> None:
+    run = run_stack(vpcId="vpc-0123456789abcdef0",
+                    privateSubnetIds=["subnet-0000000000000000a", "subnet-0000000000000000b"],
+                    publicSubnetIds=["subnet-0000000000000000c", "subnet-0000000000000000d"])
+    assert run.of_type("awsx:ec2:Vpc") == []
+    inputs = run.one("eks:index:Cluster").inputs
+    assert inputs["vpcId"] == "vpc-0123456789abcdef0"
+    assert inputs["privateSubnetIds"] == ["subnet-0000000000000000a", "subnet-0000000000000000b"]
+    assert run.outputs["vpcId"] == "vpc-0123456789abcdef0"

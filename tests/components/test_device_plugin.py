@@ -1,0 +1,33 @@
+"""NeuronDevicePlugin: the official chart, pinned, device plugin only."""
+
+from __future__ import annotations
+
+from components.device_plugin import NEURON_CHART
+from eks_inferentia.config import DEFAULT_NEURON_CHART_VERSION
+
+
+def test_official_chart_pinned_in_kube_system(run_stack) -> None:
+    run = run_stack()
+    chart = run.one("kubernetes:helm.sh/v4:Chart")
+    assert chart.inputs["chart"] == NEURON_CHART == "oci://public.ecr.aws/neuron/neuron-helm-chart"
+    assert chart.inputs["version"] == DEFAULT_NEURON_CHART_VERSION
+    assert chart.inputs["namespace"] == "kube-system"
+    assert chart.provider.startswith(run.one("pulumi:providers:kubernetes").urn)
+
+
+def test_values_run_only_the_device_plugin_critical_and_tolerant_of_the_neuron_taint(run_stack) -> None:
+    values = run_stack().one("kubernetes:helm.sh/v4:Chart").inputs["values"]
+    plugin = values["devicePlugin"]
+    assert plugin["enabled"] is True
+    assert plugin["priorityClassName"] == "system-node-critical"
+    assert {"key": "aws.amazon.com/neuron", "operator": "Exists", "effect": "NoSchedule"} in plugin["tolerations"]
+    # The node problem detector needs a namespace the chart does not create.
+    assert values["npd"] == {"enabled": False}
+    assert values["scheduler"] == {"enabled": False} and values["draDriver"] == {"enabled": False}
+    # The chart's own node affinity (its neuronInstances list) keeps the plugin on Neuron nodes.
+    assert "affinity" not in plugin and "neuronInstances" not in values
+
+
+def test_chart_version_is_configurable(run_stack) -> None:
+    chart = run_stack(neuronChartVersion="1.8.0").one("kubernetes:helm.sh/v4:Chart")
+    assert chart.inputs["version"] == "1.8.0"

@@ -1,0 +1,33 @@
+"""ModelAccess: the node role may read the model prefix, and nothing more by default."""
+
+from __future__ import annotations
+
+import json
+
+from components.model_access import model_read_policy
+
+
+def test_bucket_mode_grants_list_on_the_prefix_and_get_below_it(run_stack) -> None:
+    run = run_stack()
+    policy = json.loads(run.one("aws:iam/policy:Policy").inputs["policy"])
+    list_stmt, get_stmt = policy["Statement"]
+    assert list_stmt["Action"] == "s3:ListBucket"
+    assert list_stmt["Resource"] == "arn:aws:s3:::your-bucket-of-models"
+    assert list_stmt["Condition"] == {"StringLike": {"s3:prefix": ["resnet50_neuron", "resnet50_neuron/*"]}}
+    assert get_stmt["Action"] == "s3:GetObject"
+    assert get_stmt["Resource"] == "arn:aws:s3:::your-bucket-of-models/resnet50_neuron/*"
+    attachment = next(a for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+                      if a.name == "model-attach")
+    assert attachment.inputs["role"] == run.outputs["nodeRoleName"]
+    assert attachment.inputs["policyArn"] == run.outputs["modelAccessPolicyArn"]
+
+
+def test_all_mode_attaches_s3_read_only_as_the_walkthrough_does(run_stack) -> None:
+    run = run_stack(s3Access="all")
+    assert run.of_type("aws:iam/policy:Policy") == []
+    assert run.outputs["modelAccessPolicyArn"] == "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+
+
+def test_policy_follows_the_partition() -> None:
+    policy = json.loads(model_read_policy("aws-cn", "models", "a/b"))
+    assert policy["Statement"][1]["Resource"] == "arn:aws-cn:s3:::models/a/b/*"

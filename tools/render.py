@@ -1,0 +1,135 @@
+"""Offline, credential-free preview: run the program under the mock engine and show what it declares.
+
+    python -m tools.render STACK [--set key=value ...] [--out DIR]
+
+Config comes from `Pulumi.yaml` defaults, then `Pulumi.STACK.yaml`, then `--set` overrides
+(values are YAML: `--set sshAllowedCidrs='[203.0.113.7/32]'`). Prints a preview-like tree of
+resources and writes `DIR/resources.json` (type, name, parent, inputs with secrets redacted)
+and `DIR/manifests/*.yaml` (each Kubernetes object the program declares directly). Invalid
+config: exit 2 with one line per problem, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from eks_inferentia.config import NAMESPACE, ConfigError
+from eks_inferentia.placement import PlacementError
+from tools.mock_engine import ProgramRun, Registration, plain, run_program
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def stack_config(stack: str, overrides: list[str] | None = None, root: Path = ROOT) -> dict[str, Any]:
+    """Config as the CLI would assemble it: project defaults, the stack file, then overrides."""
+    project = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    config: dict[str, Any] = {}
+    for key, spec in (project.get("config") or {}).items():
+        if isinstance(spec, dict) and "default" in spec:
+            config[key if ":" in key else f"{NAMESPACE}:{key}"] = spec["default"]
+    stack_file = root / f"Pulumi.{stack}.yaml"
+    if not stack_file.exists():
+        raise FileNotFoundError(f"no stack file {stack_file.name}; stacks here: "
+                                + ", ".join(sorted(p.name[7:-5] for p in root.glob("Pulumi.*.yaml"))))
+    config.update((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {})
+    for override in overrides or []:
+        key, sep, value = override.partition("=")
+        if not sep:
+            raise ValueError(f"--set takes key=value, got {override!r}")
+        config[key if ":" in key else f"{NAMESPACE}:{key}"] = yaml.safe_load(value) if value else ""
+    return config
+
+
+def _short(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1] if urn else ""
+
+
+def tree(run: ProgramRun) -> str:
+    children: dict[str, list[Registration]] = {}
+    urns = {r.urn for r in run.resources}
+    for r in run.resources:
+        children.setdefault(r.parent if r.parent in urns else "", []).append(r)
+    lines = [f"     {'Type':<56}Name", f" +   {'pulumi:pulumi:Stack':<56}eks-inferentia"]
+
+    def walk(parent: str, depth: int) -> None:
+        for r in sorted(children.get(parent, []), key=lambda r: (r.type, r.name)):
+            label = "   " * depth + ("└─ " if depth else " ├─ ") + r.type
+            lines.append(f" +  {label:<57}{r.name}")
+            walk(r.urn, depth + 1)
+
+    walk("", 0)
+    lines.append(f"\nResources:\n    + {len(run.resources) + 1} to create")
+    return "\n".join(lines)
+
+
+def kubernetes_manifests(run: ProgramRun) -> list[dict[str, Any]]:
+    """Every Kubernetes object declared directly (not the Helm chart's, which the chart renders)."""
+    manifests = []
+    for r in run.resources:
+        if r.custom and r.type.startswith("kubernetes:") and not r.type.startswith("kubernetes:helm"):
+            manifests.append(plain(r.raw_inputs))
+    return manifests
+
+
+def write(run: ProgramRun, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    resources = [
+        {"type": r.type, "name": r.name, "parent": _short(r.parent), "custom": r.custom, "inputs": plain(r.raw_inputs)}
+        for r in run.resources
+    ]
+    (out / "resources.json").write_text(json.dumps(
+        {"resources": resources, "outputs": {k: ("[secret]" if k in run.secret_outputs else v)
+                                            for k, v in run.outputs.items()}}, indent=2) + "\n")
+    manifests_dir = out / "manifests"
+    manifests_dir.mkdir(exist_ok=True)
+    for old in manifests_dir.glob("*.yaml"):
+        old.unlink()
+    for index, manifest in enumerate(kubernetes_manifests(run)):
+        name = f"{index:02d}-{manifest['kind'].lower()}-{manifest['metadata']['name']}.yaml"
+        (manifests_dir / name).write_text(yaml.safe_dump(manifest, sort_keys=True))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.render", description=__doc__.split("\n\n")[0])
+    parser.add_argument("stack", help="stack name: reads Pulumi.STACK.yaml")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default build/render/STACK)")
+    args = parser.parse_args(argv)
+
+    try:
+        config = stack_config(args.stack, args.set)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    region = str(config.get("aws:region", "us-west-2"))
+    try:
+        run = run_program(config, stack=args.stack, region=region)
+    except ConfigError as error:
+        print(f"error: stack {args.stack!r} has invalid configuration:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 2
+    except PlacementError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    out = args.out or ROOT / "build" / "render" / args.stack
+    print(f"Previewing stack {args.stack} offline (mock engine, region {region}):\n")
+    print(tree(run))
+    print("\nOutputs:")
+    for name, value in run.outputs.items():
+        shown = "[secret]" if name in run.secret_outputs else json.dumps(value)
+        print(f"    {name:<22}: {shown}")
+    write(run, out)
+    print(f"\nWrote {out / 'resources.json'} and {len(kubernetes_manifests(run))} manifests in {out / 'manifests'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
