@@ -51,8 +51,8 @@ class NeuronCluster(pulumi.ComponentResource):
     oidc_provider_arn: pulumi.Output[str]
     oidc_provider_url: pulumi.Output[str]
     vpc_id: pulumi.Output[str]
-    private_subnet_ids: pulumi.Output[list[str]]
-    public_subnet_ids: pulumi.Output[list[str]]
+    private_subnet_ids: pulumi.Output[Sequence[str]]
+    public_subnet_ids: pulumi.Output[Sequence[str]]
     cluster_security_group_id: pulumi.Output[str]
     provider: k8s.Provider
     """Kubernetes provider for the cluster; pass it to every Kubernetes resource."""

@@ -9,10 +9,10 @@ Trainium chip); `neuron_cores` is the number of NeuronCores across those devices
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class NeuronFamily(str, Enum):
+class NeuronFamily(StrEnum):
     """Instance families, grouped by the Neuron software stack they need."""
 
     INF1 = "inf1"

@@ -10,6 +10,7 @@ import pytest
 from tools.mock_engine import ProgramRun, run_program
 from tools.render import stack_config
 
+
 @pytest.fixture(scope="session")
 def run_stack() -> Callable[..., ProgramRun]:
     """Run the program for a stack with overrides; runs are cached, the program is deterministic."""

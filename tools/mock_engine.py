@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import runpy
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -103,8 +103,10 @@ class CloudMocks(pulumi.runtime.Mocks):
         self.monitor: RecordingMonitor | None = None
 
     # --- data sources -------------------------------------------------------------------
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
-        token, inputs = args.token, args.args
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+        return self._call(args.token, args.args), []
+
+    def _call(self, token: str, inputs: dict) -> dict:
         if token == "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings":
             instance_type = inputs["filters"][0]["values"][0]
             zones = self.offerings.get(instance_type, self.offerings.get("*", ()))
@@ -288,7 +290,10 @@ def run_program(config: Mapping[str, Any], *, stack: str = "dev", preview: bool 
     pulumi.runtime.set_mocks(cloud, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
     settings.SETTINGS.outputs.clear()
 
-    _sync_await(run_pulumi_func(lambda: runpy.run_path(str(PROGRAM), run_name="__main__")))
+    def program() -> None:
+        runpy.run_path(str(PROGRAM), run_name="__main__")
+
+    _sync_await(run_pulumi_func(program))
 
     root = settings.get_root_resource()
     outputs: dict[str, Any] = {}

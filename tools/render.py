@@ -68,20 +68,29 @@ def tree(run: ProgramRun) -> str:
     return "\n".join(lines)
 
 
+# Apply order: what others live in or refer to comes first.
+KIND_ORDER = ("Namespace", "ServiceAccount", "ConfigMap", "Deployment", "Service")
+
+
 def kubernetes_manifests(run: ProgramRun) -> list[dict[str, Any]]:
-    """Every Kubernetes object declared directly (not the Helm chart's, which the chart renders)."""
-    manifests = []
-    for r in run.resources:
-        if r.custom and r.type.startswith("kubernetes:") and not r.type.startswith("kubernetes:helm"):
-            manifests.append(plain(r.raw_inputs))
-    return manifests
+    """Every Kubernetes object declared directly (not the Helm chart's, which the chart renders),
+    in apply order."""
+    manifests = [plain(r.raw_inputs) for r in run.resources
+                 if r.custom and r.type.startswith("kubernetes:") and not r.type.startswith("kubernetes:helm")]
+
+    def order(manifest: dict[str, Any]) -> tuple[int, str, str]:
+        kind = manifest["kind"]
+        rank = KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+        return rank, kind, manifest["metadata"]["name"]
+
+    return sorted(manifests, key=order)
 
 
 def write(run: ProgramRun, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     resources = [
         {"type": r.type, "name": r.name, "parent": _short(r.parent), "custom": r.custom, "inputs": plain(r.raw_inputs)}
-        for r in run.resources
+        for r in sorted(run.resources, key=lambda r: r.urn)
     ]
     (out / "resources.json").write_text(json.dumps(
         {"resources": resources, "outputs": {k: ("[secret]" if k in run.secret_outputs else v)

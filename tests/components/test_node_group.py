@@ -44,7 +44,7 @@ def test_subnets_in_zones_without_the_type_are_left_out() -> None:
 
 
 def test_an_instance_type_the_region_lacks_deploys_nothing() -> None:
-    with pytest.raises(PlacementError, match="eks-inferentia:instanceType: 'inf1.2xlarge' is not offered"):
+    with pytest.raises(PlacementError, match=r"eks-inferentia:instanceType: 'inf1\.2xlarge' is not offered"):
         run_program(stack_config("dev"), offerings={"inf1.2xlarge": ()})
 
 

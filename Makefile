@@ -1,0 +1,63 @@
+# eks-inferentia. `make up STACK=dev` deploys; `make test` runs every offline check.
+STACK ?= dev
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+# Local file state by default: no Pulumi Cloud account needed. Override for S3 or Pulumi Cloud.
+export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
+
+.PHONY: help install test lint typecheck unit render stack preview up destroy bench clean check-deploy-tools
+
+help:
+	@echo "make up STACK=dev      create the venv, install, create the stack, pulumi up"
+	@echo "make preview STACK=dev pulumi preview"
+	@echo "make render STACK=dev  offline preview: no Pulumi CLI, no AWS account (build/render/STACK)"
+	@echo "make test              lint, type check, unit tests (offline)"
+	@echo "make bench             time evaluating each stack under the mock engine"
+	@echo "make destroy STACK=dev tear the stack down"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+unit: install
+	$(PY) -m pytest
+
+test: lint typecheck unit
+
+render: install
+	$(PY) -m tools.render $(STACK)
+
+bench: install
+	$(PY) -m tools.bench
+
+check-deploy-tools:
+	@command -v pulumi >/dev/null 2>&1 || { echo "error: the Pulumi CLI is not installed; see https://www.pulumi.com/docs/install/ (or run 'make render STACK=$(STACK)' for an offline preview)" >&2; exit 1; }
+	@command -v aws >/dev/null 2>&1 || { echo "error: the AWS CLI is not installed; the cluster's kubeconfig authenticates with 'aws eks get-token'" >&2; exit 1; }
+	@aws sts get-caller-identity >/dev/null 2>&1 || { echo "error: no working AWS credentials; run 'aws configure' or 'aws sso login', or set AWS_PROFILE" >&2; exit 1; }
+	@case "$$PULUMI_BACKEND_URL" in file://*) [ -n "$$PULUMI_CONFIG_PASSPHRASE$$PULUMI_CONFIG_PASSPHRASE_FILE" ] || { echo "error: set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE): the local backend encrypts the stack's secrets with it" >&2; exit 1; }; mkdir -p "$${PULUMI_BACKEND_URL#file://}";; esac
+
+stack: install check-deploy-tools
+	@pulumi stack select $(STACK) 2>/dev/null || pulumi stack init $(STACK)
+
+preview: stack
+	pulumi preview --stack $(STACK) --diff
+
+up: stack
+	pulumi up --stack $(STACK)
+
+destroy: check-deploy-tools
+	pulumi destroy --stack $(STACK)
+
+clean:
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,79 @@
+"""__main__ end to end under the mock engine: every stack, preview and update, the outputs contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from eks_inferentia.config import ConfigError
+from eks_inferentia.contract import CONTRACT_VERSION, OUTPUTS
+from tools.mock_engine import run_program
+from tools.render import stack_config
+
+ROOT = Path(__file__).resolve().parent.parent
+STACKS = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
+COMPONENTS = {"NeuronCluster", "InferentiaNodeGroup", "ModelAccess", "NeuronDevicePlugin", "TensorFlowServing"}
+
+
+def test_there_are_dev_and_prod_stacks() -> None:
+    assert {"dev", "prod"} <= set(STACKS)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("preview", [False, True], ids=["update", "preview"])
+def test_stack_declares_every_component_and_exports_the_contract(run_stack, stack: str, preview: bool) -> None:
+    run = run_stack(stack, preview=preview)
+    types = {r.type for r in run.resources}
+    assert {f"eks-inferentia:index:{name}" for name in COMPONENTS} <= types
+    # Components sit at the top; everything else is parented to one of them.
+    components = {r.urn for r in run.resources if r.type.startswith("eks-inferentia:index:")}
+    for resource in run.resources:
+        if resource.urn not in components:
+            assert resource.parent in components, f"{resource.type} {resource.name} is not in a component"
+    assert list(run.outputs) == [spec.name for spec in OUTPUTS]
+    assert run.outputs["contractVersion"] == CONTRACT_VERSION
+    assert "kubeconfig" in run.secret_outputs
+    assert {spec.name for spec in OUTPUTS if spec.secret} == run.secret_outputs
+
+
+def test_preview_leaves_cloud_assigned_values_unknown(run_stack) -> None:
+    run = run_stack("dev", preview=True)
+    assert {"nodeRoleArn", "modelAccessPolicyArn", "vpcId", "kubeconfig"} <= run.unknown_outputs
+    # What config decides is known before anything exists.
+    assert run.outputs["instanceType"] == "inf1.2xlarge" and run.outputs["replicas"] == 2
+    assert "instanceType" not in run.unknown_outputs
+
+
+def test_update_resolves_every_output(run_stack) -> None:
+    run = run_stack("dev")
+    assert run.unknown_outputs == set()
+    assert run.outputs["grpcEndpoint"] == "eks-neuron-test.inference.svc.cluster.local:8500"
+    assert run.outputs["restEndpoint"] == "http://eks-neuron-test.inference.svc.cluster.local:9000"
+    assert run.outputs["modelName"] == "resnet50_neuron"
+
+
+def test_prod_runs_inferentia2_with_the_neuronx_image(run_stack) -> None:
+    run = run_stack("prod")
+    assert run.one("aws:eks/nodeGroup:NodeGroup").inputs["instanceTypes"] == ["inf2.xlarge"]
+    image = run.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image.startswith("763104351884.dkr.ecr.us-east-1.amazonaws.com/tensorflow-inference-neuronx:")
+
+
+def test_serving_waits_for_nodes_device_plugin_and_model_access(run_stack) -> None:
+    run = run_stack("dev")
+    serving = run.one("eks-inferentia:index:TensorFlowServing")
+    assert serving.parent.endswith("::eks-inferentia-dev")  # the stack
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_bad_config_deploys_nothing(stack: str) -> None:
+    config = stack_config(stack)
+    config.update({"eks-inferentia:replicas": "two", "eks-inferentia:desiredNodes": 9})
+    with pytest.raises(ConfigError) as caught:
+        run_program(config, stack=stack)
+    assert len(caught.value.problems) == 2
+    from pulumi.runtime import settings
+
+    monitor = settings.SETTINGS.monitor
+    assert monitor.registrations == []  # not one resource was registered
