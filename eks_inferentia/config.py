@@ -30,7 +30,7 @@ ConfigType = Literal["string", "integer", "array"]
 SUPPORTED_KUBERNETES_VERSIONS = ("1.31", "1.32", "1.33", "1.34", "1.35")
 
 # The Neuron Helm chart version this release is tested against (see components/device_plugin.py).
-DEFAULT_NEURON_CHART_VERSION = "1.3.0"
+DEFAULT_NEURON_CHART_VERSION = "1.9.0"
 
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 S3_ACCESS_MODES = ("bucket", "all")
@@ -396,7 +396,15 @@ def load_config(raw: Mapping[str, str | None]) -> StackConfig:
 
 
 def load_stack_config(get: Callable[[str], str | None] | None = None) -> StackConfig:
-    """Read the `eks-inferentia` namespace from the running Pulumi program and validate it."""
+    """Read the `eks-inferentia` namespace from the running Pulumi program and validate it.
+
+    Every key the stack sets in the namespace is read, so a misspelt key is reported, not ignored.
+    """
     if get is None:
         get = pulumi.Config(NAMESPACE).get
-    return load_config({key.name: get(key.name) for key in CONFIG_KEYS})
+    from pulumi.runtime.config import CONFIG, get_config_env
+
+    prefix = f"{NAMESPACE}:"
+    stack_keys = {key[len(prefix):] for key in {**get_config_env(), **CONFIG.get()} if key.startswith(prefix)}
+    names = [key.name for key in CONFIG_KEYS] + sorted(stack_keys - set(KEYS_BY_NAME))
+    return load_config({name: get(name) for name in names})

@@ -77,3 +77,10 @@ def test_bad_config_deploys_nothing(stack: str) -> None:
 
     monitor = settings.SETTINGS.monitor
     assert monitor.registrations == []  # not one resource was registered
+
+
+def test_a_misspelt_key_in_the_stack_is_reported() -> None:
+    config = stack_config("dev")
+    config["eks-inferentia:replica"] = 3
+    with pytest.raises(ConfigError, match="eks-inferentia:replica is not a known key"):
+        run_program(config)
