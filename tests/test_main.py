@@ -63,7 +63,11 @@ def test_prod_runs_inferentia2_with_the_neuronx_image(run_stack) -> None:
 def test_serving_waits_for_nodes_device_plugin_and_model_access(run_stack) -> None:
     run = run_stack("dev")
     serving = run.one("eks-inferentia:index:TensorFlowServing")
-    assert serving.parent.endswith("::eks-inferentia-dev")  # the stack
+    # The SDK expands a dependency on a component into its children.
+    waits_for = {(r.type, r.name) for r in run.resources if r.urn in serving.dependencies}
+    assert {("aws:eks/nodeGroup:NodeGroup", "neuron-nodes-ng"),
+            ("kubernetes:helm.sh/v4:Chart", "neuron-device-plugin-chart"),
+            ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "model-attach")} <= waits_for
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -21,6 +21,7 @@ Pitfalls this module handles:
 from __future__ import annotations
 
 import hashlib
+import json
 import runpy
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -61,6 +62,8 @@ class Registration:
     """Inputs as sent on the wire: secrets and unknowns still marked."""
     outputs: dict[str, Any]
     """The state the mock returned for it."""
+    dependencies: list[str]
+    """URNs it waits for (`depends_on` and the resources its inputs come from)."""
 
 
 @dataclass
@@ -126,8 +129,6 @@ class CloudMocks(pulumi.runtime.Mocks):
             zone = self.subnet_zones.get(subnet_id) or self.zones[int(_stable_hex(subnet_id), 16) % len(self.zones)]
             return {"id": subnet_id, "availabilityZone": zone, "vpcId": "vpc-" + _stable_hex("vpc")}
         if token == "aws:iam/getPolicyDocument:getPolicyDocument":
-            import json
-
             statements = [
                 {"Effect": s.get("effect", "Allow"), "Action": s["actions"],
                  "Principal": {p["type"]: p["identifiers"] for p in s.get("principals", [])}}
@@ -205,8 +206,6 @@ class CloudMocks(pulumi.runtime.Mocks):
                 "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws",
                 "args": ["eks", "get-token", "--cluster-name", cluster_name, "--output", "json"]}}}],
         }
-        import json
-
         return {
             "eksCluster": eks_cluster_ref,
             "kubeconfig": kubeconfig,
@@ -234,7 +233,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 type=request.type, name=request.name, urn=response.urn, parent=request.parent,
                 custom=bool(request.custom), provider=request.provider,
                 inputs=rpc.deserialize_properties(request.object), raw_inputs=raw,
-                outputs=self.resources[response.urn].state,
+                outputs=self.resources[response.urn].state, dependencies=list(request.dependencies),
             ))
         return response
 
@@ -263,8 +262,6 @@ def plain(value: Any) -> Any:
 
 def config_env(values: Mapping[str, Any]) -> dict[str, str]:
     """Config values as the CLI hands them to a program: strings, with lists and maps as JSON."""
-    import json
-
     env: dict[str, str] = {}
     for key, value in values.items():
         if isinstance(value, (list, dict)):
