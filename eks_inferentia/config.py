@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -395,15 +395,14 @@ def load_config(raw: Mapping[str, str | None]) -> StackConfig:
     )
 
 
-def load_stack_config(get: Callable[[str], str | None] | None = None) -> StackConfig:
+def load_stack_config() -> StackConfig:
     """Read the `eks-inferentia` namespace from the running Pulumi program and validate it.
 
     Every key the stack sets in the namespace is read, so a misspelt key is reported, not ignored.
     """
-    if get is None:
-        get = pulumi.Config(NAMESPACE).get
     from pulumi.runtime.config import CONFIG, get_config_env
 
+    get = pulumi.Config(NAMESPACE).get
     prefix = f"{NAMESPACE}:"
     stack_keys = {key[len(prefix):] for key in {**get_config_env(), **CONFIG.get()} if key.startswith(prefix)}
     names = [key.name for key in CONFIG_KEYS] + sorted(stack_keys - set(KEYS_BY_NAME))

@@ -9,10 +9,10 @@ import pytest
 from eks_inferentia.config import ConfigError
 from eks_inferentia.contract import CONTRACT_VERSION, OUTPUTS
 from tools.mock_engine import run_program
-from tools.render import stack_config
+from tools.render import stack_config, stack_names
 
 ROOT = Path(__file__).resolve().parent.parent
-STACKS = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
+STACKS = stack_names()
 COMPONENTS = {"NeuronCluster", "InferentiaNodeGroup", "ModelAccess", "NeuronDevicePlugin", "TensorFlowServing"}
 
 

@@ -9,10 +9,11 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tools.render import main
+from tools.mock_engine import REDACTED
+from tools.render import main, stack_config, stack_names
 
 ROOT = Path(__file__).resolve().parent.parent
-STACKS = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
+STACKS = stack_names()
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +36,7 @@ def _floats(value) -> list:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_manifests_pass_strict_schema_validation_for_the_stacks_kubernetes_version(rendered, stack: str) -> None:
-    config = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
-    version = (yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
-               .get("eks-inferentia:kubernetesVersion", config["kubernetesVersion"]["default"]))
+    version = stack_config(stack)["eks-inferentia:kubernetesVersion"]
     manifests = sorted((rendered[stack] / "manifests").glob("*.yaml"))
     assert [m.name.split("-", 2)[1] for m in manifests] == ["namespace", "deployment", "service"]
     for path in manifests:
@@ -58,8 +57,8 @@ def test_resources_json_lists_everything_with_secrets_redacted(rendered) -> None
     types = [r["type"] for r in data["resources"]]
     assert "eks:index:Cluster" in types and "kubernetes:helm.sh/v4:Chart" in types
     provider = next(r for r in data["resources"] if r["type"] == "pulumi:providers:kubernetes")
-    assert provider["inputs"]["kubeconfig"] == "[secret]"
-    assert data["outputs"]["kubeconfig"] == "[secret]"
+    assert provider["inputs"]["kubeconfig"] == REDACTED
+    assert data["outputs"]["kubeconfig"] == REDACTED
     assert "get-token" not in (rendered["dev"] / "resources.json").read_text()
     node_group = next(r for r in data["resources"] if r["type"] == "aws:eks/nodeGroup:NodeGroup")
     assert node_group["parent"] == "neuron-nodes"
@@ -69,7 +68,7 @@ def test_resources_json_lists_everything_with_secrets_redacted(rendered) -> None
 def test_tree_is_printed(capsys, tmp_path) -> None:
     assert main(["dev", "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
-    assert "eks-inferentia:index:InferentiaNodeGroup" in printed and "[secret]" in printed
+    assert "eks-inferentia:index:InferentiaNodeGroup" in printed and REDACTED in printed
 
 
 def test_invalid_config_exits_2_listing_each_problem(capsys, tmp_path) -> None:

@@ -14,8 +14,10 @@ import sys
 import time
 from pathlib import Path
 
+from tools.render import stack_names
+
 ROOT = Path(__file__).resolve().parent.parent
-STACKS = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
+STACKS = stack_names()
 IMPORT_SDKS = "import pulumi, pulumi_aws, pulumi_awsx, pulumi_eks, pulumi_kubernetes"
 
 

@@ -21,9 +21,14 @@ import yaml
 
 from eks_inferentia.config import NAMESPACE, ConfigError
 from eks_inferentia.placement import PlacementError
-from tools.mock_engine import ProgramRun, Registration, plain, run_program
+from tools.mock_engine import REDACTED, ProgramRun, Registration, plain, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def stack_names(root: Path = ROOT) -> list[str]:
+    """Stacks that have a `Pulumi.<stack>.yaml`, sorted."""
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
 
 
 def stack_config(stack: str, overrides: list[str] | None = None, root: Path = ROOT) -> dict[str, Any]:
@@ -35,8 +40,7 @@ def stack_config(stack: str, overrides: list[str] | None = None, root: Path = RO
             config[key if ":" in key else f"{NAMESPACE}:{key}"] = spec["default"]
     stack_file = root / f"Pulumi.{stack}.yaml"
     if not stack_file.exists():
-        raise FileNotFoundError(f"no stack file {stack_file.name}; stacks here: "
-                                + ", ".join(sorted(p.name[7:-5] for p in root.glob("Pulumi.*.yaml"))))
+        raise FileNotFoundError(f"no stack file {stack_file.name}; stacks here: " + ", ".join(stack_names(root)))
     config.update((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {})
     for override in overrides or []:
         key, sep, value = override.partition("=")
@@ -86,22 +90,25 @@ def kubernetes_manifests(run: ProgramRun) -> list[dict[str, Any]]:
     return sorted(manifests, key=order)
 
 
-def write(run: ProgramRun, out: Path) -> None:
+def write(run: ProgramRun, out: Path) -> int:
+    """Write resources.json and the manifests; return how many manifests were written."""
     out.mkdir(parents=True, exist_ok=True)
     resources = [
         {"type": r.type, "name": r.name, "parent": _short(r.parent), "custom": r.custom, "inputs": plain(r.raw_inputs)}
         for r in sorted(run.resources, key=lambda r: r.urn)
     ]
     (out / "resources.json").write_text(json.dumps(
-        {"resources": resources, "outputs": {k: ("[secret]" if k in run.secret_outputs else v)
+        {"resources": resources, "outputs": {k: (REDACTED if k in run.secret_outputs else v)
                                             for k, v in run.outputs.items()}}, indent=2) + "\n")
     manifests_dir = out / "manifests"
     manifests_dir.mkdir(exist_ok=True)
     for old in manifests_dir.glob("*.yaml"):
         old.unlink()
-    for index, manifest in enumerate(kubernetes_manifests(run)):
+    manifests = kubernetes_manifests(run)
+    for index, manifest in enumerate(manifests):
         name = f"{index:02d}-{manifest['kind'].lower()}-{manifest['metadata']['name']}.yaml"
         (manifests_dir / name).write_text(yaml.safe_dump(manifest, sort_keys=True))
+    return len(manifests)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,10 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     print(tree(run))
     print("\nOutputs:")
     for name, value in run.outputs.items():
-        shown = "[secret]" if name in run.secret_outputs else json.dumps(value)
+        shown = REDACTED if name in run.secret_outputs else json.dumps(value)
         print(f"    {name:<22}: {shown}")
-    write(run, out)
-    print(f"\nWrote {out / 'resources.json'} and {len(kubernetes_manifests(run))} manifests in {out / 'manifests'}")
+    manifest_count = write(run, out)
+    print(f"\nWrote {out / 'resources.json'} and {manifest_count} manifests in {out / 'manifests'}")
     return 0
 
 
