@@ -16,9 +16,13 @@ from components import (
     NeuronClusterArgs,
     NeuronDevicePlugin,
     NeuronDevicePluginArgs,
+    SystemNodeGroup,
+    SystemNodeGroupArgs,
     TensorFlowServing,
     TensorFlowServingArgs,
 )
+from components.serving import Resources
+from eks_inferentia.capacity import rollout_strategy
 from eks_inferentia.config import load_stack_config
 from eks_inferentia.contract import CONTRACT_VERSION, StackOutputs
 from eks_inferentia.images import serving_image
@@ -38,8 +42,19 @@ cluster = NeuronCluster("inferentia", NeuronClusterArgs(
     vpc_id=config.vpc_id,
     private_subnet_ids=config.private_subnet_ids,
     public_subnet_ids=config.public_subnet_ids,
+    api_allowed_cidrs=config.api_allowed_cidrs,
     tags=tags,
 ))
+
+# A small CPU node group for CoreDNS and add-ons, so the Neuron nodes can be kept for inference.
+system_nodes = SystemNodeGroup("system-nodes", SystemNodeGroupArgs(
+    cluster_name=cluster.cluster_name,
+    kubernetes_version=config.kubernetes_version,
+    instance_type=config.system_node_instance_type,
+    subnet_ids=cluster.private_subnet_ids,
+    nodes=config.system_nodes,
+    tags=tags,
+)) if config.has_system_nodes else None
 
 # ... with Inf1 nodes (--nodegroup-name ng-inf1 --node-type inf1.2xlarge --nodes 2 ...).
 node_group = InferentiaNodeGroup("neuron-nodes", InferentiaNodeGroupArgs(
@@ -56,6 +71,7 @@ node_group = InferentiaNodeGroup("neuron-nodes", InferentiaNodeGroupArgs(
     capacity_type=config.capacity_type,
     ssh_public_key=config.ssh_public_key,
     ssh_allowed_cidrs=config.ssh_allowed_cidrs,
+    dedicated=config.has_system_nodes,
     tags=tags,
 ))
 
@@ -68,11 +84,13 @@ model_access = ModelAccess("model", ModelAccessArgs(
     tags=tags,
 ))
 
-# The Neuron device plugin, which eksctl installs for Inf1 node groups.
+# The Neuron device plugin, which eksctl installs for Inf1 node groups, and the Neuron
+# scheduler extension when pods need several contiguous devices.
 device_plugin = NeuronDevicePlugin("neuron-device-plugin", NeuronDevicePluginArgs(
     chart_version=config.neuron_chart_version,
     provider=cluster.provider,
-))
+    neuron_scheduler=config.uses_neuron_scheduler,
+), opts=pulumi.ResourceOptions(depends_on=[node_group] + ([system_nodes] if system_nodes else [])))
 
 # Deploy TensorFlow Serving (rn50_deployment.yaml, rn50_service.yaml).
 region = aws.get_region_output().region
@@ -85,7 +103,12 @@ serving = TensorFlowServing("serving", TensorFlowServingArgs(
     region=region,
     replicas=config.replicas,
     neuron_devices_per_replica=config.neuron_devices_per_replica,
-    neuron_devices_at_desired_size=config.desired_nodes * config.instance.neuron_devices,
+    rollout=rollout_strategy(config.serving_shape),
+    resources=Resources(cpu_request=config.cpu_request, memory_request=config.memory_request,
+                        cpu_limit=config.cpu_limit, memory_limit=config.memory_limit),
+    scheduler_name=device_plugin.pod_scheduler_name,
+    client_namespaces=config.client_namespaces,
+    batching_parameters=config.batching_parameters if config.serving_batching else None,
     provider=cluster.provider,
 ), opts=pulumi.ResourceOptions(depends_on=[device_plugin, node_group, model_access]))
 

@@ -5,6 +5,7 @@ from components.device_plugin import NeuronDevicePlugin, NeuronDevicePluginArgs
 from components.model_access import ModelAccess, ModelAccessArgs
 from components.node_group import InferentiaNodeGroup, InferentiaNodeGroupArgs
 from components.serving import TensorFlowServing, TensorFlowServingArgs
+from components.system_node_group import SystemNodeGroup, SystemNodeGroupArgs
 
 __all__ = [
     "InferentiaNodeGroup",
@@ -15,6 +16,8 @@ __all__ = [
     "NeuronClusterArgs",
     "NeuronDevicePlugin",
     "NeuronDevicePluginArgs",
+    "SystemNodeGroup",
+    "SystemNodeGroupArgs",
     "TensorFlowServing",
     "TensorFlowServingArgs",
 ]

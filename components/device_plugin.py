@@ -1,12 +1,19 @@
 """NeuronDevicePlugin: what eksctl installs by itself for Inf1 node groups.
 
-The official Neuron Helm chart (oci://public.ecr.aws/neuron/neuron-helm-chart), device plugin
-only. Values checked against the chart's values.yaml and templates at 1.9.0: the plugin's
-DaemonSet lands in kube-system (the chart's `namespaceOverride`), its node affinity matches
-the chart's `neuronInstances` list (Neuron instance types only, never Fargate, hybrid or Auto
-Mode nodes), and it tolerates the `aws.amazon.com/neuron` taint. The chart's node problem
-detector is off: it needs a `neuron-healthcheck-system` namespace the chart does not create.
-The scheduler extension (for pods asking for several devices) is off in this release.
+The official Neuron Helm chart (oci://public.ecr.aws/neuron/neuron-helm-chart). Values checked
+against the chart's values.yaml and templates (1.9.0 source, 1.10.0 `helm show values`): the
+plugin's DaemonSet lands in kube-system (the chart's `namespaceOverride`), its node affinity
+matches the chart's `neuronInstances` list (Neuron instance types only, never Fargate, hybrid
+or Auto Mode nodes), and it tolerates the `aws.amazon.com/neuron` taint. The chart's node
+problem detector is off: it needs a `neuron-healthcheck-system` namespace the chart does not
+create.
+
+With `neuron_scheduler`, the chart also runs the Neuron scheduler extension and a second
+kube-scheduler that consults it (`customScheduler`), so pods asking for several devices get
+contiguous ones (aws-neuron-sdk issue 110). Pods opt in with `schedulerName` =
+`pod_scheduler_name`. The chart's `defaultScheduler` mode stays off: it reconfigures the
+control plane's own scheduler, pins the extension to `node-role.kubernetes.io/master` nodes
+and host networking, and EKS has no such nodes, so the extension would stay Pending.
 """
 
 from __future__ import annotations
@@ -20,6 +27,9 @@ import pulumi_kubernetes as k8s
 NEURON_CHART = "oci://public.ecr.aws/neuron/neuron-helm-chart"
 NEURON_RESOURCE = "aws.amazon.com/neuron"
 DEVICE_PLUGIN_NAMESPACE = "kube-system"
+# The chart's second kube-scheduler takes its profile's schedulerName from this fullnameOverride;
+# set explicitly so the chart and the serving pods agree by construction.
+NEURON_SCHEDULER_NAME = "my-scheduler"
 
 
 @dataclass(frozen=True)
@@ -28,10 +38,12 @@ class NeuronDevicePluginArgs:
     """Version of the Neuron Helm chart."""
     provider: k8s.Provider
     """Kubernetes provider of the cluster."""
+    neuron_scheduler: bool = False
+    """Run the Neuron scheduler extension, for pods that ask for several devices."""
 
 
-def device_plugin_values() -> dict[str, Any]:
-    """Helm values: the device plugin, critical and tolerant of the Neuron taint; nothing else."""
+def device_plugin_values(neuron_scheduler: bool = False) -> dict[str, Any]:
+    """Helm values: the device plugin, critical and tolerant of the Neuron taint; the scheduler if asked."""
     return {
         "devicePlugin": {
             "enabled": True,
@@ -41,7 +53,11 @@ def device_plugin_values() -> dict[str, Any]:
                 {"key": NEURON_RESOURCE, "operator": "Exists", "effect": "NoSchedule"},
             ],
         },
-        "scheduler": {"enabled": False},
+        "scheduler": {
+            "enabled": neuron_scheduler,
+            "customScheduler": {"enabled": True, "fullnameOverride": NEURON_SCHEDULER_NAME},
+            "defaultScheduler": {"enabled": False},
+        },
         "npd": {"enabled": False},
         "draDriver": {"enabled": False},
     }
@@ -50,6 +66,8 @@ def device_plugin_values() -> dict[str, Any]:
 class NeuronDevicePlugin(pulumi.ComponentResource):
     chart_version: pulumi.Output[str]
     namespace: pulumi.Output[str]
+    pod_scheduler_name: str | None
+    """`schedulerName` for pods that need contiguous devices; None when the extension is off."""
 
     def __init__(self, name: str, args: NeuronDevicePluginArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-inferentia:index:NeuronDevicePlugin", name, None, opts)
@@ -58,9 +76,10 @@ class NeuronDevicePlugin(pulumi.ComponentResource):
             chart=NEURON_CHART,
             version=args.chart_version,
             namespace=DEVICE_PLUGIN_NAMESPACE,
-            values=device_plugin_values(),
+            values=device_plugin_values(args.neuron_scheduler),
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
         )
+        self.pod_scheduler_name = NEURON_SCHEDULER_NAME if args.neuron_scheduler else None
         self.chart_version = pulumi.Output.from_input(args.chart_version)
         self.namespace = pulumi.Output.from_input(DEVICE_PLUGIN_NAMESPACE)
         self.register_outputs({"chart_version": self.chart_version, "namespace": self.namespace})

@@ -16,19 +16,12 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.node_parts import node_launch_template, node_role
+
 NEURON_AMI_TYPE = "AL2023_x86_64_NEURON"
-# Policies every EKS node needs (join the cluster, pod networking, pull images) plus SSM,
-# so operators reach nodes through Session Manager instead of SSH.
-NODE_POLICIES = (
-    "AmazonEKSWorkerNodePolicy",
-    "AmazonEKS_CNI_Policy",
-    "AmazonEC2ContainerRegistryReadOnly",
-    "AmazonSSMManagedInstanceCore",
-)
 ROOT_VOLUME_GIB = 100  # Neuron DLC images are several GiB each.
-# Pods read the node role's credentials from IMDS (TensorFlow Serving cannot use IRSA), which
-# takes one more network hop than the host itself; IMDSv2 tokens stay required.
-IMDS_HOP_LIMIT = 2
+# With a system node group, Neuron nodes carry this taint so only accelerator work lands on them.
+NEURON_TAINT = aws.eks.NodeGroupTaintArgs(key="aws.amazon.com/neuron", value="true", effect="NO_SCHEDULE")
 NODE_ROLE_LABEL = "eks-inferentia/role"
 
 
@@ -52,6 +45,8 @@ class InferentiaNodeGroupArgs:
     capacity_type: str = "ON_DEMAND"
     ssh_public_key: str | None = None
     ssh_allowed_cidrs: Sequence[str] = ()
+    dedicated: bool = False
+    """Taint the nodes `aws.amazon.com/neuron=true:NoSchedule` (only when other nodes run CoreDNS and add-ons)."""
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -81,30 +76,8 @@ class InferentiaNodeGroup(pulumi.ComponentResource):
     def __init__(self, name: str, args: InferentiaNodeGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-inferentia:index:InferentiaNodeGroup", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        partition = aws.get_partition_output().partition
-
-        role = aws.iam.Role(
-            f"{name}-node-role",
-            assume_role_policy=aws.iam.get_policy_document_output(statements=[
-                aws.iam.GetPolicyDocumentStatementArgs(
-                    actions=["sts:AssumeRole"],
-                    principals=[aws.iam.GetPolicyDocumentStatementPrincipalArgs(
-                        type="Service", identifiers=["ec2.amazonaws.com"])],
-                )
-            ]).json,
-            description=pulumi.Output.concat("Neuron nodes of EKS cluster ", args.cluster_name),
-            tags=args.tags,
-            opts=child,
-        )
-        attachments = [
-            aws.iam.RolePolicyAttachment(
-                f"{name}-{policy}",
-                role=role.name,
-                policy_arn=pulumi.Output.concat("arn:", partition, ":iam::aws:policy/", policy),
-                opts=child,
-            )
-            for policy in NODE_POLICIES
-        ]
+        role, attachments = node_role(
+            name, pulumi.Output.concat("Neuron nodes of EKS cluster ", args.cluster_name), args.tags, self)
 
         security_group_ids: list[pulumi.Input[str]] = []
         key_name: pulumi.Output[str] | None = None
@@ -128,29 +101,10 @@ class InferentiaNodeGroup(pulumi.ComponentResource):
             # Naming any security group in a launch template replaces EKS' default, so name the cluster's too.
             security_group_ids = [args.cluster_security_group_id, ssh.id]
 
-        launch_template = aws.ec2.LaunchTemplate(
-            f"{name}-lt",
-            description=f"Neuron nodes ({args.instance_type}) of EKS managed node group {name}",
-            key_name=key_name,
-            vpc_security_group_ids=security_group_ids or None,
-            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
-                http_endpoint="enabled",
-                http_tokens="required",
-                http_put_response_hop_limit=IMDS_HOP_LIMIT,
-            ),
-            block_device_mappings=[aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-                device_name="/dev/xvda",
-                ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                    volume_size=ROOT_VOLUME_GIB, volume_type="gp3", encrypted="true", delete_on_termination="true",
-                ),
-            )],
-            tag_specifications=[aws.ec2.LaunchTemplateTagSpecificationArgs(
-                resource_type="instance", tags={"Name": f"{name}-{args.instance_type}", **args.tags},
-            )],
-            update_default_version=True,
-            tags=args.tags,
-            opts=child,
-        )
+        launch_template = node_launch_template(
+            name, f"Neuron nodes ({args.instance_type}) of EKS managed node group {name}",
+            f"{name}-{args.instance_type}", ROOT_VOLUME_GIB, args.tags, self,
+            key_name=key_name, security_group_ids=security_group_ids)
 
         self.subnet_ids = pulumi.Output.from_input(args.subnet_ids).apply(
             lambda ids: subnets_in_zones(ids, args.zones))
@@ -171,6 +125,7 @@ class InferentiaNodeGroup(pulumi.ComponentResource):
                 id=launch_template.id, version=launch_template.latest_version.apply(str),
             ),
             labels={NODE_ROLE_LABEL: "neuron"},
+            taints=[NEURON_TAINT] if args.dedicated else None,
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
         )

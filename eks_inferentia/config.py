@@ -15,25 +15,37 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Literal
 
 import pulumi
 
-from eks_inferentia.instance_types import INSTANCE_TYPES, InstanceTypeFacts, supported_instance_types
+from eks_inferentia.capacity import ServingShape, capacity_problems, capacity_warnings
+from eks_inferentia.instance_types import INSTANCE_TYPES, TRAINIUM_DEVICE_COUNTS, InstanceTypeFacts, supported_instance_types
+from eks_inferentia.quantity import QuantityError, parse_quantity
 
 NAMESPACE = "eks-inferentia"
 
-ConfigType = Literal["string", "integer", "array"]
+ConfigType = Literal["string", "integer", "boolean", "array"]
 
 # Kubernetes versions that EKS supports (standard or extended support) and for which the
 # EKS-optimized Amazon Linux 2023 Neuron AMI (AMI type AL2023_x86_64_NEURON) is published.
 SUPPORTED_KUBERNETES_VERSIONS = ("1.31", "1.32", "1.33", "1.34", "1.35")
 
 # The Neuron Helm chart version this release is tested against (see components/device_plugin.py).
-DEFAULT_NEURON_CHART_VERSION = "1.9.0"
+DEFAULT_NEURON_CHART_VERSION = "1.10.0"
 
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 S3_ACCESS_MODES = ("bucket", "all")
+NEURON_SCHEDULER_MODES = ("auto", "enabled", "disabled")
+OPEN_TO_THE_WORLD = ("0.0.0.0/0", "::/0")
+# TensorFlow Serving's BatchingParameters (session_bundle_config.proto), in text format.
+DEFAULT_BATCHING_PARAMETERS = (
+    "max_batch_size { value: 8 } batch_timeout_micros { value: 2000 } "
+    "num_batch_threads { value: 4 } max_enqueued_batches { value: 100 }"
+)
+_BATCHING_FIELDS = ("max_batch_size", "batch_timeout_micros", "num_batch_threads", "max_enqueued_batches",
+                    "thread_pool_name", "allowed_batch_sizes", "pad_variable_length_inputs", "enable_large_batch_splitting")
 
 
 @dataclass(frozen=True)
@@ -69,17 +81,40 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
               "Name of the TensorFlow Serving Deployment and Service (a DNS-1123 label)."),
     ConfigKey("replicas", "integer", 2, "Number of TensorFlow Serving pods (at least 1)."),
     ConfigKey("neuronDevicesPerReplica", "integer", 1,
-              "Neuron devices (aws.amazon.com/neuron) each pod requests; at most the instance type's device count."),
+              "Neuron devices (aws.amazon.com/neuron) each pod requests; at most the instance type's device count; "
+              f"on Trainium one of {', '.join(map(str, TRAINIUM_DEVICE_COUNTS))}."),
+    ConfigKey("cpuRequest", "string", "1", "CPU each serving pod requests, a Kubernetes quantity (at most cpuLimit)."),
+    ConfigKey("cpuLimit", "string", "4", "CPU limit of each serving pod, a Kubernetes quantity."),
+    ConfigKey("memoryRequest", "string", "1Gi", "Memory each serving pod requests, a Kubernetes quantity (at most memoryLimit)."),
+    ConfigKey("memoryLimit", "string", "4Gi", "Memory limit of each serving pod, a Kubernetes quantity."),
+    ConfigKey("neuronScheduler", "string", "auto",
+              "Neuron scheduler extension, for contiguous devices: 'auto' (on when neuronDevicesPerReplica > 1), "
+              "'enabled' or 'disabled'."),
     ConfigKey("modelName", "string", "resnet50_neuron",
               "Name TensorFlow Serving serves the model under (clients ask for this name)."),
     ConfigKey("modelBasePath", "string", None,
               "S3 location of the Neuron-compiled SavedModel, s3://bucket/prefix (required).", required=True),
     ConfigKey("servingImage", "string", "",
               "TensorFlow Serving image; empty (default) picks the Deep Learning Container for the instance family and region."),
+    ConfigKey("allowedClientNamespaces", "array", [],
+              "Namespaces whose pods may call the model (NetworkPolicy); the serving namespace is always allowed."),
+    ConfigKey("servingBatching", "boolean", False,
+              "Server-side batching in TensorFlow Serving (--enable_batching), the main throughput lever on NeuronCores."),
+    ConfigKey("batchingParameters", "string", DEFAULT_BATCHING_PARAMETERS,
+              "TensorFlow Serving batching parameters (text format) used when servingBatching is true."),
+    ConfigKey("smokeTest", "boolean", True,
+              "After the Deployment is ready, a Job asks the model's status and one prediction; `pulumi up` fails if they fail."),
     ConfigKey("s3Access", "string", "bucket",
               "Model access for the node role: 'bucket' (read only the model prefix) or 'all' (AmazonS3ReadOnlyAccess)."),
     ConfigKey("neuronChartVersion", "string", DEFAULT_NEURON_CHART_VERSION,
               "Version of the Neuron Helm chart (oci://public.ecr.aws/neuron/neuron-helm-chart)."),
+    ConfigKey("apiAllowedCidrs", "array", list(OPEN_TO_THE_WORLD[:1]),
+              "CIDRs that may reach the cluster's public API endpoint (private access is always on); "
+              "the default, the whole internet, gets a warning."),
+    ConfigKey("systemNodes", "integer", 0,
+              "Size of a small CPU node group for CoreDNS and add-ons; when above 0, Neuron nodes get the "
+              "aws.amazon.com/neuron=true:NoSchedule taint so only accelerator work lands on them."),
+    ConfigKey("systemNodeInstanceType", "string", "m6i.large", "EC2 instance type of the system node group."),
 )
 
 KEYS_BY_NAME: dict[str, ConfigKey] = {key.name: key for key in CONFIG_KEYS}
@@ -105,11 +140,47 @@ class StackConfig:
     serving_name: str
     replicas: int
     neuron_devices_per_replica: int
+    cpu_request: str
+    cpu_limit: str
+    memory_request: str
+    memory_limit: str
+    neuron_scheduler: str
     model_name: str
     model_base_path: str
     serving_image: str | None
     s3_access: str
     neuron_chart_version: str
+    allowed_client_namespaces: tuple[str, ...]
+    serving_batching: bool
+    batching_parameters: str
+    smoke_test: bool
+    api_allowed_cidrs: tuple[str, ...]
+    system_nodes: int
+    system_node_instance_type: str
+
+    @property
+    def serving_shape(self) -> ServingShape:
+        return ServingShape(
+            instance=self.instance, replicas=self.replicas, devices_per_replica=self.neuron_devices_per_replica,
+            desired_nodes=self.desired_nodes, max_nodes=self.max_nodes,
+            cpu_request=parse_quantity(self.cpu_request), memory_request=parse_quantity(self.memory_request),
+        )
+
+    @property
+    def uses_neuron_scheduler(self) -> bool:
+        """Whether the Neuron scheduler extension places the serving pods."""
+        if self.neuron_scheduler == "auto":
+            return self.neuron_devices_per_replica > 1
+        return self.neuron_scheduler == "enabled"
+
+    @property
+    def has_system_nodes(self) -> bool:
+        return self.system_nodes > 0
+
+    @property
+    def client_namespaces(self) -> tuple[str, ...]:
+        """Namespaces allowed to call the model: the serving namespace, then the configured ones."""
+        return (self.namespace, *(n for n in self.allowed_client_namespaces if n != self.namespace))
 
     @property
     def instance(self) -> InstanceTypeFacts:
@@ -155,6 +226,12 @@ _IMAGE_REF = re.compile(
     r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
     r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
 )
+_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
+_BATCHING_FIELD = (r"(?:(?:" + "|".join(f for f in _BATCHING_FIELDS if f != "allowed_batch_sizes"
+                                          and f != "pad_variable_length_inputs")
+                   + r") \{ ?value: ?(?:\d+|\"[\w-]+\") ?\}|allowed_batch_sizes: ?\d+"
+                   + r"|(?:pad_variable_length_inputs|enable_large_batch_splitting): ?(?:true|false))")
+_BATCHING_PARAMETERS = re.compile(rf"^{_BATCHING_FIELD}(?: {_BATCHING_FIELD})*$")
 _SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 _VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 
@@ -209,6 +286,27 @@ class _Reader:
             self.problem(name, value, "an integer")
             return None
         return int(float(value))
+
+    def boolean(self, name: str) -> bool:
+        value = self._raw(name)
+        if value is None or value.strip() == "":
+            return bool(KEYS_BY_NAME[name].default)
+        if value.strip().lower() not in ("true", "false"):
+            self.problem(name, value, "true or false")
+            return bool(KEYS_BY_NAME[name].default)
+        return value.strip().lower() == "true"
+
+    def quantity(self, name: str) -> Fraction | None:
+        value = self.string(name)
+        try:
+            amount = parse_quantity(value)
+        except QuantityError:
+            self.problem(name, value, "a Kubernetes quantity such as 500m, 2, 512Mi or 4Gi")
+            return None
+        if amount <= 0:
+            self.problem(name, value, "a quantity above zero")
+            return None
+        return amount
 
     def array(self, name: str) -> tuple[str, ...]:
         value = self._raw(name)
@@ -342,6 +440,28 @@ def load_config(raw: Mapping[str, str | None]) -> StackConfig:
         if devices < 1 or (most is not None and devices > most):
             r.problem("neuronDevicesPerReplica", devices,
                       f"1 to {most} (the Neuron devices of one {instance_type})" if most else "1 or more")
+        elif facts is not None and facts.is_trainium and devices not in TRAINIUM_DEVICE_COUNTS:
+            r.problem("neuronDevicesPerReplica", devices,
+                      f"one of {', '.join(str(n) for n in TRAINIUM_DEVICE_COUNTS if n <= facts.neuron_devices)} "
+                      f"on Trainium ({instance_type}): only those device groups are contiguous")
+
+    requests_and_limits = {name: r.quantity(name) for name in ("cpuRequest", "cpuLimit", "memoryRequest", "memoryLimit")}
+    for request, limit in (("cpuRequest", "cpuLimit"), ("memoryRequest", "memoryLimit")):
+        asked, most_allowed = requests_and_limits[request], requests_and_limits[limit]
+        if asked is not None and most_allowed is not None and asked > most_allowed:
+            r.problem(request, r.string(request), f"at most {limit} ({r.string(limit)})")
+    neuron_scheduler = r.one_of("neuronScheduler", NEURON_SCHEDULER_MODES)
+
+    # Judge capacity only from values that passed their own checks (the others are reported already).
+    if (facts is not None and replicas is not None and replicas >= 1 and devices is not None
+            and 1 <= devices <= facts.neuron_devices and desired is not None and desired >= 0
+            and maximum is not None and maximum >= 1 and None not in requests_and_limits.values()):
+        shape = ServingShape(instance=facts, replicas=replicas, devices_per_replica=devices,
+                             desired_nodes=desired, max_nodes=maximum,
+                             cpu_request=requests_and_limits["cpuRequest"] or Fraction(0),
+                             memory_request=requests_and_limits["memoryRequest"] or Fraction(0))
+        for name, value, allowed in capacity_problems(shape):
+            r.problem(name, value, allowed)
 
     model_name = r.string("modelName")
     r.matching("modelName", model_name, _MODEL_NAME,
@@ -353,6 +473,39 @@ def load_config(raw: Mapping[str, str | None]) -> StackConfig:
     if serving_image is not None:
         r.matching("servingImage", serving_image, _IMAGE_REF,
                    "an image reference such as registry/repository:tag or registry/repository@sha256:digest")
+
+    allowed_client_namespaces = r.array("allowedClientNamespaces")
+    for client_namespace in allowed_client_namespaces:
+        r.matching("allowedClientNamespaces", client_namespace, _DNS_1123_LABEL, "namespace names (DNS-1123 labels)")
+    serving_batching = r.boolean("servingBatching")
+    batching_parameters = " ".join(r.string("batchingParameters").split())
+    if serving_batching and not _BATCHING_PARAMETERS.match(batching_parameters):
+        r.problem("batchingParameters", batching_parameters,
+                  "TensorFlow Serving batching parameters in text format, e.g. 'max_batch_size { value: 8 }', "
+                  "with fields among " + ", ".join(_BATCHING_FIELDS))
+    smoke_test = r.boolean("smokeTest")
+
+    api_allowed_cidrs = r.array("apiAllowedCidrs")
+    if not api_allowed_cidrs:
+        r.problem("apiAllowedCidrs", [], "at least one CIDR (0.0.0.0/0 for the whole internet)")
+    for cidr in api_allowed_cidrs:
+        try:
+            ipaddress.ip_network(cidr, strict=True)
+        except ValueError:
+            r.problem("apiAllowedCidrs", cidr, "IPv4 CIDRs with no host bits set, such as 203.0.113.0/24")
+            continue
+        if ipaddress.ip_network(cidr).version != 4:
+            r.problem("apiAllowedCidrs", cidr, "IPv4 CIDRs (EKS public access CIDRs are IPv4)")
+
+    system_nodes = r.integer("systemNodes")
+    if system_nodes is not None and system_nodes < 0:
+        r.problem("systemNodes", system_nodes, "0 (no system node group) or more")
+    system_node_instance_type = r.string("systemNodeInstanceType")
+    if not _INSTANCE_TYPE.match(system_node_instance_type):
+        r.problem("systemNodeInstanceType", system_node_instance_type, "an EC2 instance type such as m6i.large")
+    elif system_node_instance_type in INSTANCE_TYPES:
+        r.problem("systemNodeInstanceType", system_node_instance_type,
+                  "a CPU instance type such as m6i.large, not a Neuron one")
 
     s3_access = r.one_of("s3Access", S3_ACCESS_MODES)
     neuron_chart_version = r.string("neuronChartVersion")
@@ -369,7 +522,7 @@ def load_config(raw: Mapping[str, str | None]) -> StackConfig:
 
     # Every None below was reported as a problem above, so these asserts hold.
     assert desired is not None and minimum is not None and maximum is not None
-    assert replicas is not None and devices is not None
+    assert replicas is not None and devices is not None and system_nodes is not None
     return StackConfig(
         cluster_name=cluster_name,
         kubernetes_version=kubernetes_version,
@@ -387,12 +540,38 @@ def load_config(raw: Mapping[str, str | None]) -> StackConfig:
         serving_name=serving_name,
         replicas=replicas,
         neuron_devices_per_replica=devices,
+        cpu_request=r.string("cpuRequest"),
+        cpu_limit=r.string("cpuLimit"),
+        memory_request=r.string("memoryRequest"),
+        memory_limit=r.string("memoryLimit"),
+        neuron_scheduler=neuron_scheduler,
         model_name=model_name,
         model_base_path=model_base_path,
         serving_image=serving_image,
         s3_access=s3_access,
         neuron_chart_version=neuron_chart_version,
+        allowed_client_namespaces=allowed_client_namespaces,
+        serving_batching=serving_batching,
+        batching_parameters=batching_parameters,
+        smoke_test=smoke_test,
+        api_allowed_cidrs=api_allowed_cidrs,
+        system_nodes=system_nodes,
+        system_node_instance_type=system_node_instance_type,
     )
+
+
+def config_warnings(config: StackConfig) -> list[str]:
+    """What deploys but deserves a second look; `load_stack_config` logs these as warnings."""
+    warnings = [f"{full_key('replicas')}: {w}" for w in capacity_warnings(config.serving_shape)]
+    open_cidrs = [c for c in config.api_allowed_cidrs if c in OPEN_TO_THE_WORLD]
+    if open_cidrs:
+        warnings.append(f"{full_key('apiAllowedCidrs')}: the cluster's API endpoint is open to {', '.join(open_cidrs)}; "
+                        "list your networks' CIDRs to close it (authentication still applies)")
+    if (config.neuron_scheduler == "disabled" and config.neuron_devices_per_replica > 1):
+        warnings.append(f"{full_key('neuronScheduler')}: 'disabled' with {config.neuron_devices_per_replica} devices per "
+                        "pod: the default scheduler may pick non-contiguous Neuron devices and the pod fails to start; "
+                        "use 'auto'")
+    return warnings
 
 
 def load_stack_config() -> StackConfig:
@@ -406,4 +585,7 @@ def load_stack_config() -> StackConfig:
     prefix = f"{NAMESPACE}:"
     stack_keys = {key[len(prefix):] for key in {**get_config_env(), **CONFIG.get()} if key.startswith(prefix)}
     names = [key.name for key in CONFIG_KEYS] + sorted(stack_keys - set(KEYS_BY_NAME))
-    return load_config({name: get(name) for name in names})
+    config = load_config({name: get(name) for name in names})
+    for warning in config_warnings(config):
+        pulumi.log.warn(warning)
+    return config

@@ -3,13 +3,24 @@
 One table, one row per instance type. Sources: the EC2 instance type pages for Inf1, Inf2,
 Trn1 and Trn2 and the Neuron SDK's "Neuron hardware" pages. `neuron_devices` is what the
 Neuron device plugin advertises as `aws.amazon.com/neuron` on a node (one per Inferentia or
-Trainium chip); `neuron_cores` is the number of NeuronCores across those devices.
+Trainium chip); `neuron_cores` is the number of NeuronCores across those devices. `max_pods`
+is the VPC CNI limit from awslabs/amazon-eks-ami `templates/shared/runtime/eni-max-pods.txt`.
+
+`allocatable_cpu` and `allocatable_memory` estimate what the kubelet offers pods, with the
+kube-reserved formulas of the EKS-optimized AMIs (CPU: 6% of the first core, 1% of the second,
+0.5% of the next two, 0.25% of the rest; memory: 255Mi + 11Mi per pod, at most 110 pods
+counted as nodeadm caps them) and the 100Mi hard eviction threshold. DaemonSets (VPC CNI,
+kube-proxy, the Neuron device plugin) take a little more: this is an upper bound, used to
+refuse requests that can never fit.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from fractions import Fraction
+
+from eks_inferentia.quantity import MIB
 
 
 class NeuronFamily(StrEnum):
@@ -35,32 +46,57 @@ class InstanceTypeFacts:
     neuron_cores: int
     vcpus: int
     memory_gib: int
+    max_pods: int
+
+    @property
+    def allocatable_cpu(self) -> Fraction:
+        """Cores the kubelet can give pods (upper bound; see the module docstring)."""
+        reserved = Fraction(0)
+        for core in range(1, self.vcpus + 1):
+            reserved += Fraction(6, 100) if core == 1 else Fraction(1, 100) if core == 2 else \
+                Fraction(5, 1000) if core <= 4 else Fraction(25, 10000)
+        return self.vcpus - reserved
+
+    @property
+    def allocatable_memory(self) -> Fraction:
+        """Bytes the kubelet can give pods (upper bound; see the module docstring)."""
+        reserved_mib = 255 + 11 * min(self.max_pods, 110) + 100
+        return Fraction(self.memory_gib * 1024 - reserved_mib) * MIB
+
+    @property
+    def is_trainium(self) -> bool:
+        return self.family in (NeuronFamily.TRN1, NeuronFamily.TRN1N, NeuronFamily.TRN2)
 
 
-def _row(name: str, devices: int, cores: int, vcpus: int, memory_gib: int) -> InstanceTypeFacts:
+# Device counts a Trainium pod may ask for: Trainium devices sit on a ring, and only groups
+# of these sizes are contiguous on every Trainium instance.
+TRAINIUM_DEVICE_COUNTS = (1, 4, 8, 16)
+
+
+def _row(name: str, devices: int, cores: int, vcpus: int, memory_gib: int, max_pods: int) -> InstanceTypeFacts:
     family = NeuronFamily(name.split(".", 1)[0])
-    return InstanceTypeFacts(name, family, devices, cores, vcpus, memory_gib)
+    return InstanceTypeFacts(name, family, devices, cores, vcpus, memory_gib, max_pods)
 
 
 INSTANCE_TYPES: dict[str, InstanceTypeFacts] = {
     row.name: row
     for row in (
         # Inf1: AWS Inferentia, 4 NeuronCores per chip.
-        _row("inf1.xlarge", 1, 4, 4, 8),
-        _row("inf1.2xlarge", 1, 4, 8, 16),
-        _row("inf1.6xlarge", 4, 16, 24, 48),
-        _row("inf1.24xlarge", 16, 64, 96, 192),
+        _row("inf1.xlarge", 1, 4, 4, 8, 38),
+        _row("inf1.2xlarge", 1, 4, 8, 16, 38),
+        _row("inf1.6xlarge", 4, 16, 24, 48, 234),
+        _row("inf1.24xlarge", 16, 64, 96, 192, 321),
         # Inf2: AWS Inferentia2, 2 NeuronCores-v2 per chip.
-        _row("inf2.xlarge", 1, 2, 4, 16),
-        _row("inf2.8xlarge", 1, 2, 32, 128),
-        _row("inf2.24xlarge", 6, 12, 96, 384),
-        _row("inf2.48xlarge", 12, 24, 192, 768),
+        _row("inf2.xlarge", 1, 2, 4, 16, 58),
+        _row("inf2.8xlarge", 1, 2, 32, 128, 234),
+        _row("inf2.24xlarge", 6, 12, 96, 384, 737),
+        _row("inf2.48xlarge", 12, 24, 192, 768, 737),
         # Trn1/Trn1n: AWS Trainium, 2 NeuronCores-v2 per chip.
-        _row("trn1.2xlarge", 1, 2, 8, 32),
-        _row("trn1.32xlarge", 16, 32, 128, 512),
-        _row("trn1n.32xlarge", 16, 32, 128, 512),
+        _row("trn1.2xlarge", 1, 2, 8, 32, 58),
+        _row("trn1.32xlarge", 16, 32, 128, 512, 247),
+        _row("trn1n.32xlarge", 16, 32, 128, 512, 247),
         # Trn2: AWS Trainium2, 8 physical NeuronCores-v3 per chip.
-        _row("trn2.48xlarge", 16, 128, 192, 2048),
+        _row("trn2.48xlarge", 16, 128, 192, 2048, 100),
     )
 }
 

@@ -171,6 +171,9 @@ class CloudMocks(pulumi.runtime.Mocks):
             policy_name = inputs.get("name") or f"{name}-{_stable_hex(name, length=7)}"
             arn = f"arn:aws:iam::123456789012:policy/{policy_name}"
             return {"name": policy_name, "arn": arn, "id": arn}
+        if typ == "aws:kms/key:Key":
+            key_id = f"{_stable_hex(name, length=8)}-0000-4000-8000-{_stable_hex(name, 'key', length=12)}"
+            return {"id": key_id, "keyId": key_id, "arn": f"arn:aws:kms:{self.region}:123456789012:key/{key_id}"}
         if typ == "aws:ec2/launchTemplate:LaunchTemplate":
             return {"id": f"lt-{_stable_hex(name)}", "latestVersion": 1, "defaultVersion": 1}
         if typ == "aws:ec2/securityGroup:SecurityGroup":

@@ -73,7 +73,8 @@ def tree(run: ProgramRun) -> str:
 
 
 # Apply order: what others live in or refer to comes first.
-KIND_ORDER = ("Namespace", "ServiceAccount", "ConfigMap", "Deployment", "Service")
+KIND_ORDER = ("Namespace", "ServiceAccount", "ConfigMap", "Deployment", "Service", "PodDisruptionBudget",
+              "NetworkPolicy", "Job")
 
 
 def kubernetes_manifests(run: ProgramRun) -> list[dict[str, Any]]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from components.device_plugin import NEURON_CHART
+import pytest
+
+from components.device_plugin import NEURON_CHART, NEURON_SCHEDULER_NAME
 from eks_inferentia.config import DEFAULT_NEURON_CHART_VERSION
 
 
@@ -23,7 +25,7 @@ def test_values_run_only_the_device_plugin_critical_and_tolerant_of_the_neuron_t
     assert {"key": "aws.amazon.com/neuron", "operator": "Exists", "effect": "NoSchedule"} in plugin["tolerations"]
     # The node problem detector needs a namespace the chart does not create.
     assert values["npd"] == {"enabled": False}
-    assert values["scheduler"] == {"enabled": False} and values["draDriver"] == {"enabled": False}
+    assert values["scheduler"]["enabled"] is False and values["draDriver"] == {"enabled": False}
     # The chart's own node affinity (its neuronInstances list) keeps the plugin on Neuron nodes.
     assert "affinity" not in plugin and "neuronInstances" not in values
 
@@ -31,3 +33,22 @@ def test_values_run_only_the_device_plugin_critical_and_tolerant_of_the_neuron_t
 def test_chart_version_is_configurable(run_stack) -> None:
     chart = run_stack(neuronChartVersion="1.8.0").one("kubernetes:helm.sh/v4:Chart")
     assert chart.inputs["version"] == "1.8.0"
+
+
+@pytest.mark.parametrize(("overrides", "enabled"), [
+    ({}, False),
+    ({"neuronScheduler": "enabled"}, True),
+    ({"instanceType": "inf1.6xlarge", "neuronDevicesPerReplica": 2}, True),
+    ({"instanceType": "inf1.6xlarge", "neuronDevicesPerReplica": 2, "neuronScheduler": "disabled"}, False),
+])
+def test_neuron_scheduler_follows_the_switch(run_stack, overrides: dict, enabled: bool) -> None:
+    scheduler = run_stack(**overrides).one("kubernetes:helm.sh/v4:Chart").inputs["values"]["scheduler"]
+    assert scheduler["enabled"] is enabled
+
+
+def test_neuron_scheduler_runs_beside_the_default_one_never_on_master_nodes(run_stack) -> None:
+    scheduler = run_stack(neuronScheduler="enabled").one("kubernetes:helm.sh/v4:Chart").inputs["values"]["scheduler"]
+    # defaultScheduler mode pins the extension to node-role.kubernetes.io/master nodes, which EKS does not have.
+    assert scheduler["defaultScheduler"] == {"enabled": False}
+    assert scheduler["customScheduler"] == {"enabled": True, "fullnameOverride": NEURON_SCHEDULER_NAME}
+    assert "nodeSelector" not in scheduler

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from components.node_group import IMDS_HOP_LIMIT, NEURON_AMI_TYPE, NODE_POLICIES
+from components.node_group import NEURON_AMI_TYPE
+from components.node_parts import IMDS_HOP_LIMIT, NODE_POLICIES
 from eks_inferentia.placement import PlacementError
 from tools.mock_engine import run_program
 from tools.render import stack_config

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.serving import rollout_strategy
+from components.serving import CHECKOV_SKIPS, METRICS_PATH
 from eks_inferentia.images import INF1_IMAGE, NEURONX_IMAGE, default_serving_image
 from eks_inferentia.instance_types import NeuronFamily
 
@@ -17,7 +17,8 @@ def test_server_listens_on_8500_grpc_and_9000_rest_serving_the_configured_model(
     (server,) = _pod(run_stack())["containers"]
     assert server["command"] == ["/usr/local/bin/tensorflow_model_server_neuron"]
     assert server["args"] == ["--port=8500", "--rest_api_port=9000", "--model_name=resnet50_neuron",
-                              "--model_base_path=/models/resnet50_neuron"]
+                              "--model_base_path=/models/resnet50_neuron",
+                              "--monitoring_config_file=/etc/tfserving/monitoring.config"]
     assert server["ports"] == [{"name": "grpc", "containerPort": 8500}, {"name": "http", "containerPort": 9000}]
 
 
@@ -30,7 +31,7 @@ def test_model_is_copied_from_s3_over_verified_tls_before_the_server_starts(run_
         env = {e["name"]: e["value"] for e in container["env"]}
         assert env["AWS_REGION"] == "us-west-2"  # the stack's region, not a hard-coded one
         assert "S3_VERIFY_SSL" not in env and "--no-verify-ssl" not in container.get("command", [])
-    assert pod["volumes"] == [{"name": "model", "emptyDir": {}}]
+    assert pod["volumes"][:2] == [{"name": "model", "emptyDir": {}}, {"name": "scratch", "emptyDir": {}}]
 
 
 def test_resources_ipc_lock_and_neuron_devices(run_stack) -> None:
@@ -39,15 +40,104 @@ def test_resources_ipc_lock_and_neuron_devices(run_stack) -> None:
         "requests": {"cpu": "1", "memory": "1Gi", "aws.amazon.com/neuron": "1"},
         "limits": {"cpu": "4", "memory": "4Gi", "aws.amazon.com/neuron": "1"},
     }
-    assert server["securityContext"]["capabilities"] == {"add": ["IPC_LOCK"]}
+    assert server["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["IPC_LOCK"]}
 
 
-def test_probes_wait_for_the_model(run_stack) -> None:
+def test_resources_come_from_config(run_stack) -> None:
+    (server,) = _pod(run_stack(cpuRequest="1500m", cpuLimit="3", memoryRequest="2Gi", memoryLimit="6Gi"))["containers"]
+    assert server["resources"]["requests"] == {"cpu": "1500m", "memory": "2Gi", "aws.amazon.com/neuron": "1"}
+    assert server["resources"]["limits"] == {"cpu": "3", "memory": "6Gi", "aws.amazon.com/neuron": "1"}
+
+
+def test_probes_wait_for_the_model_and_liveness_watches_grpc(run_stack) -> None:
     (server,) = _pod(run_stack())["containers"]
     for probe in (server["startupProbe"], server["readinessProbe"]):
         assert probe["httpGet"] == {"path": "/v1/models/resnet50_neuron", "port": "http"}
     startup = server["startupProbe"]
     assert startup["periodSeconds"] * startup["failureThreshold"] >= 300
+    assert server["livenessProbe"]["tcpSocket"] == {"port": "grpc"}
+
+
+def test_pods_are_hardened(run_stack) -> None:
+    pod = _pod(run_stack())
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["serviceAccountName"] == "eks-neuron-test"
+    assert pod["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}}
+    (server,), (fetch,) = pod["containers"], pod["initContainers"]
+    for container in (server, fetch):
+        context = container["securityContext"]
+        assert context["allowPrivilegeEscalation"] is False and context["privileged"] is False
+        assert context["readOnlyRootFilesystem"] is True
+        assert context["capabilities"]["drop"] == ["ALL"]
+        assert container["imagePullPolicy"] == "Always"
+    # Only the server runs as root (for IPC_LOCK); the model copier does not.
+    assert fetch["securityContext"]["runAsNonRoot"] is True and fetch["securityContext"]["runAsUser"] > 10000
+    assert "add" not in fetch["securityContext"]["capabilities"]
+    mounts = {m["mountPath"]: m.get("readOnly", False) for m in server["volumeMounts"]}
+    assert mounts == {"/models": True, "/tmp": False, "/etc/tfserving": True}
+    service_account = run_stack().one("kubernetes:core/v1:ServiceAccount").inputs
+    assert service_account["automountServiceAccountToken"] is False
+
+
+def test_each_checkov_skip_names_its_reason(run_stack) -> None:
+    annotations = run_stack().one("kubernetes:apps/v1:Deployment").inputs["metadata"]["annotations"]
+    skips = dict(value.split("=", 1) for key, value in annotations.items() if key.startswith("checkov.io/skip"))
+    assert set(CHECKOV_SKIPS) <= set(skips) and all(len(reason) > 20 for reason in skips.values())
+    assert "CKV_K8S_43" in skips  # the default image is pinned by tag
+    digest = "registry.example.com/tfs@sha256:" + "a" * 64
+    annotations = run_stack(servingImage=digest).one("kubernetes:apps/v1:Deployment").inputs["metadata"]["annotations"]
+    assert not any(value.startswith("CKV_K8S_43=") for value in annotations.values())
+
+
+def test_pods_spread_over_zones_and_nodes_and_tolerate_the_neuron_taint(run_stack) -> None:
+    pod = _pod(run_stack())
+    assert {c["topologyKey"] for c in pod["topologySpreadConstraints"]} == {
+        "topology.kubernetes.io/zone", "kubernetes.io/hostname"}
+    assert {"key": "aws.amazon.com/neuron", "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
+    budget = run_stack().one("kubernetes:policy/v1:PodDisruptionBudget").inputs["spec"]
+    assert budget["maxUnavailable"] == 1 and budget["selector"]["matchLabels"] == {"app": "eks-neuron-test"}
+
+
+def test_network_policy_admits_only_client_namespaces_on_the_serving_ports(run_stack) -> None:
+    policy = run_stack(allowedClientNamespaces=["apps", "inference"]).one(
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy").inputs["spec"]
+    assert policy["policyTypes"] == ["Ingress"]
+    (rule,) = policy["ingress"]
+    (peer,) = rule["from"]
+    assert peer["namespaceSelector"]["matchExpressions"] == [
+        {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["inference", "apps"]}]
+    assert [p["port"] for p in rule["ports"]] == [8500, 9000]
+
+
+def test_prometheus_metrics_on_the_rest_port(run_stack) -> None:
+    run = run_stack()
+    config = run.one("kubernetes:core/v1:ConfigMap").inputs["data"]
+    assert "enable: true" in config["monitoring.config"] and METRICS_PATH in config["monitoring.config"]
+    annotations = run.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == "9000" and annotations["prometheus.io/path"] == METRICS_PATH
+
+
+def test_batching_is_off_by_default_and_configurable(run_stack) -> None:
+    (server,) = _pod(run_stack())["containers"]
+    assert not any(arg.startswith("--enable_batching") for arg in server["args"])
+    run = run_stack(servingBatching="true", batchingParameters="max_batch_size { value: 4 }")
+    (server,) = _pod(run)["containers"]
+    assert "--enable_batching=true" in server["args"]
+    assert "--batching_parameters_file=/etc/tfserving/batching.config" in server["args"]
+    assert run.one("kubernetes:core/v1:ConfigMap").inputs["data"]["batching.config"] == "max_batch_size { value: 4 }\n"
+    # A config change changes the pod template, so the pods restart and read it.
+    before = run_stack().one("kubernetes:apps/v1:Deployment").inputs
+    after = run.one("kubernetes:apps/v1:Deployment").inputs
+    key = "eks-inferentia/config-checksum"
+    assert before["spec"]["template"]["metadata"]["annotations"][key] != after["spec"]["template"]["metadata"]["annotations"][key]
+
+
+def test_scheduler_is_the_default_for_single_device_pods_and_neurons_for_more(run_stack) -> None:
+    assert "schedulerName" not in _pod(run_stack())
+    assert _pod(run_stack(instanceType="inf1.6xlarge", neuronDevicesPerReplica=2))["schedulerName"] == "my-scheduler"
+    assert _pod(run_stack(neuronScheduler="enabled"))["schedulerName"] == "my-scheduler"
+    assert "schedulerName" not in _pod(run_stack(instanceType="inf1.6xlarge", neuronDevicesPerReplica=2,
+                                                 neuronScheduler="disabled"))
 
 
 def test_service_names_8500_grpc_and_9000_http(run_stack) -> None:
@@ -91,12 +181,11 @@ def test_configured_image_wins(run_stack) -> None:
     assert {c["image"] for c in (*pod["containers"], *pod["initContainers"])} == {"registry.example.com/tfs:1.0"}
 
 
-def test_rollout_never_waits_for_a_device_that_does_not_exist() -> None:
-    assert rollout_strategy(replicas=2, devices_per_replica=1, devices_available=2) == (0, 1)  # walkthrough
-    assert rollout_strategy(replicas=2, devices_per_replica=1, devices_available=3) == (1, 0)
-    assert rollout_strategy(replicas=1, devices_per_replica=4, devices_available=8) == (1, 0)
-
-
 def test_walkthrough_sizes_replace_pods_one_at_a_time(run_stack) -> None:
     strategy = run_stack().one("kubernetes:apps/v1:Deployment").inputs["spec"]["strategy"]
     assert strategy == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
+
+
+def test_with_room_for_a_surge_pod_every_replica_keeps_serving(run_stack) -> None:
+    strategy = run_stack(desiredNodes=3).one("kubernetes:apps/v1:Deployment").inputs["spec"]["strategy"]
+    assert strategy["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
