@@ -3,10 +3,12 @@ STACK ?= dev
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
+# checkov and parliament live in their own venv: checkov pins an old `packaging` that breaks the Pulumi SDK.
+CHECKERS_VENV ?= .venv-checkers
 # Local file state by default: no Pulumi Cloud account needed. Override for S3 or Pulumi Cloud.
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 
-.PHONY: help install test lint typecheck unit render stack preview up destroy bench clean check-deploy-tools
+.PHONY: help install checkers test lint typecheck unit render stack preview up destroy bench clean check-deploy-tools
 
 help:
 	@echo "make up STACK=dev      create the venv, install, create the stack, pulumi up"
@@ -24,13 +26,21 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
+$(CHECKERS_VENV)/.installed: requirements-checkers.txt
+	$(PYTHON) -m venv $(CHECKERS_VENV)
+	$(CHECKERS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKERS_VENV)/bin/python -m pip install --quiet -r requirements-checkers.txt
+	touch $@
+
+checkers: $(CHECKERS_VENV)/.installed
+
 lint: install
 	$(VENV)/bin/ruff check .
 
 typecheck: install
 	$(VENV)/bin/mypy
 
-unit: install
+unit: install checkers
 	$(PY) -m pytest
 
 test: lint typecheck unit

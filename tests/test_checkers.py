@@ -1,0 +1,76 @@
+"""checkov over the rendered Kubernetes manifests of every stack, parliament over every IAM policy.
+
+Both run from their own venv (tools/checkers.py). Each test that expects silence is paired with
+one that shows the checker would speak, so a checker that ran nothing cannot pass.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tools.checkers import run_checkov, run_parliament
+from tools.render import main, stack_names
+
+STACKS = stack_names()
+# Variants beside the stacks: every switch that changes the manifests.
+VARIANTS = {
+    "dev-batching-scheduler": ["servingBatching=true", "neuronScheduler=enabled", "allowedClientNamespaces=[\"apps\"]"],
+}
+
+
+@pytest.fixture(scope="module")
+def manifests(tmp_path_factory) -> dict[str, Path]:
+    out = {}
+    for name, (stack, overrides) in {**{s: (s, []) for s in STACKS},
+                                     **{v: ("dev", o) for v, o in VARIANTS.items()}}.items():
+        folder = tmp_path_factory.mktemp(name)
+        args = [stack, "--out", str(folder)] + [a for o in overrides for a in ("--set", o)]
+        assert main(args) == 0
+        out[name] = folder
+    return out
+
+
+@pytest.mark.parametrize("name", [*STACKS, *VARIANTS])
+def test_checkov_finds_no_failed_check_and_every_skip_is_justified(manifests, name: str) -> None:
+    report = run_checkov("kubernetes", manifests[name] / "manifests")
+    assert report.failures() == []
+    assert len(report.passed) > 50
+    deployment = yaml.safe_load(next((manifests[name] / "manifests").glob("*-deployment-*.yaml")).read_text())
+    justified = {value.split("=", 1)[0] for key, value in deployment["metadata"]["annotations"].items()
+                 if key.startswith("checkov.io/skip")}
+    assert {check["check_id"] for check in report.skipped} == justified
+
+
+def test_checkov_would_fail_a_privileged_container_and_an_unjustified_root_user(manifests, tmp_path: Path) -> None:
+    source = next((manifests["dev"] / "manifests").glob("*-deployment-*.yaml"))
+    deployment = yaml.safe_load(source.read_text())
+    deployment["metadata"]["annotations"] = {}
+    deployment["spec"]["template"]["spec"]["containers"][0]["securityContext"]["privileged"] = True
+    (tmp_path / source.name).write_text(yaml.safe_dump(deployment))
+    failed = {check["check_id"] for check in run_checkov("kubernetes", tmp_path).failed}
+    assert {"CKV_K8S_16", "CKV_K8S_23"} <= failed  # privileged; root without a justified skip
+
+
+def _identity_policies(run) -> list[tuple[str, str]]:
+    return [(r.name, r.inputs["policy"]) for r in run.resources
+            if r.type in ("aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy")]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_parliament_finds_nothing_in_the_policies_the_program_writes(run_stack, stack: str) -> None:
+    policies = _identity_policies(run_stack(stack))
+    assert policies, "the model access policy is missing"
+    for name, document in policies:
+        assert run_parliament(document) == [], name
+    # Trust policies (assumeRolePolicy) are not linted: parliament reads identity policies, and a
+    # trust policy has no Resource by design.
+
+
+def test_parliament_would_flag_object_reads_on_the_bucket_arn() -> None:
+    document = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::your-bucket-of-models"}]})
+    assert [finding["issue"] for finding in run_parliament(document)] == ["RESOURCE_MISMATCH"]
