@@ -62,6 +62,21 @@ BAD_VALUES = [
     ("neuronChartVersion", "latest"),
     ("sshAllowedCidrs", '["203.0.113.7/32"]'),
     ("privateSubnetIds", "subnet-0123456789abcdef0"),
+    ("replicas", "5"),  # 4 x inf1.2xlarge (maxNodes) hold 4 single-device pods
+    ("cpuRequest", "lots"),
+    ("cpuRequest", "0"),
+    ("cpuRequest", "5"),  # above cpuLimit
+    ("memoryLimit", "4GB"),
+    ("memoryRequest", "5Gi"),  # above memoryLimit
+    ("neuronScheduler", "on"),
+    ("servingBatching", "yes"),
+    ("smokeTest", "maybe"),
+    ("allowedClientNamespaces", '["Apps"]'),
+    ("apiAllowedCidrs", '["10.0.0.1/8"]'),
+    ("apiAllowedCidrs", '["2001:db8::/32"]'),
+    ("systemNodes", "-1"),
+    ("systemNodeInstanceType", "inf2.xlarge"),
+    ("systemNodeInstanceType", "m6i"),
 ]
 
 
@@ -145,8 +160,65 @@ def test_stack_files_are_valid(stack_file: Path) -> None:
 
 def test_readme_documents_every_key_and_output() -> None:
     from eks_inferentia.contract import outputs_table
+    from tools.schema import pulumi_yaml_config, readme_config_table
 
     readme = (ROOT / "README.md").read_text()
-    for key in CONFIG_KEYS:
-        assert f"`{key.name}`" in readme, key.name
+    assert readme_config_table() in readme, "run `python -m tools.schema` to regenerate the README's config table"
     assert outputs_table() in readme
+    assert (ROOT / "Pulumi.yaml").read_text().endswith(pulumi_yaml_config()), "run `python -m tools.schema`"
+
+
+def test_requests_above_what_a_node_allocates_are_refused_with_the_limit() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config({"modelBasePath": MODEL, "cpuRequest": "8", "cpuLimit": "8", "memoryRequest": "16Gi",
+                     "memoryLimit": "16Gi"})
+    assert caught.value.problems == [
+        "eks-inferentia:cpuRequest: '8' is not allowed; expected at most 7910m (what one inf1.2xlarge can allocate to pods)",
+        "eks-inferentia:memoryRequest: '16Gi' is not allowed; expected at most 15.2Gi (what one inf1.2xlarge can allocate to pods)",
+    ]
+
+
+@pytest.mark.parametrize(("devices", "ok"), [(1, True), (2, False), (4, True), (8, True), (12, False), (16, True)])
+def test_trainium_pods_take_contiguous_device_groups(devices: int, ok: bool) -> None:
+    raw = {"modelBasePath": MODEL, "instanceType": "trn1.32xlarge", "neuronDevicesPerReplica": str(devices), "replicas": "1"}
+    if ok:
+        assert load_config(raw).neuron_devices_per_replica == devices
+    else:
+        with pytest.raises(ConfigError, match="one of 1, 4, 8, 16 on Trainium"):
+            load_config(raw)
+
+
+def test_batching_parameters_are_checked_when_batching_is_on() -> None:
+    bad = "max_batch_size { value: 8 } rm -rf"
+    assert load_config({"modelBasePath": MODEL, "batchingParameters": bad}).serving_batching is False
+    with pytest.raises(ConfigError, match="eks-inferentia:batchingParameters"):
+        load_config({"modelBasePath": MODEL, "servingBatching": "true", "batchingParameters": bad})
+    config = load_config({"modelBasePath": MODEL, "servingBatching": "true",
+                          "batchingParameters": "max_batch_size { value: 4 }\nallowed_batch_sizes: 1 allowed_batch_sizes: 4"})
+    assert config.batching_parameters == "max_batch_size { value: 4 } allowed_batch_sizes: 1 allowed_batch_sizes: 4"
+
+
+def test_scheduler_auto_turns_on_exactly_for_multi_device_pods() -> None:
+    def uses(**raw: str) -> bool:
+        return load_config({"modelBasePath": MODEL, "instanceType": "inf1.6xlarge", **raw}).uses_neuron_scheduler
+
+    assert not uses() and uses(neuronDevicesPerReplica="2")
+    assert uses(neuronScheduler="enabled") and not uses(neuronDevicesPerReplica="2", neuronScheduler="disabled")
+
+
+def test_warnings_name_the_key_and_what_to_do() -> None:
+    from eks_inferentia.config import config_warnings
+
+    assert config_warnings(load_config({"modelBasePath": MODEL, "apiAllowedCidrs": '["203.0.113.0/24"]'})) == []
+    warnings = config_warnings(load_config({"modelBasePath": MODEL, "replicas": "3"}))
+    assert any(w.startswith("eks-inferentia:replicas: 1 of 3 serving pods stay Pending") for w in warnings)
+    assert any(w.startswith("eks-inferentia:apiAllowedCidrs: the cluster's API endpoint is open to 0.0.0.0/0") for w in warnings)
+    warnings = config_warnings(load_config({"modelBasePath": MODEL, "instanceType": "inf1.6xlarge", "replicas": "1",
+                                            "neuronDevicesPerReplica": "4", "neuronScheduler": "disabled",
+                                            "desiredNodes": "1", "minNodes": "1"}))
+    assert any("non-contiguous" in w for w in warnings)
+
+
+def test_serving_namespace_is_always_a_client() -> None:
+    config = load_config({"modelBasePath": MODEL, "allowedClientNamespaces": '["apps", "inference"]'})
+    assert config.client_namespaces == ("inference", "apps")

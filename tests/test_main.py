@@ -55,7 +55,8 @@ def test_update_resolves_every_output(run_stack) -> None:
 
 def test_prod_runs_inferentia2_with_the_neuronx_image(run_stack) -> None:
     run = run_stack("prod")
-    assert run.one("aws:eks/nodeGroup:NodeGroup").inputs["instanceTypes"] == ["inf2.xlarge"]
+    instance_types = {n.inputs["amiType"]: n.inputs["instanceTypes"] for n in run.of_type("aws:eks/nodeGroup:NodeGroup")}
+    assert instance_types["AL2023_x86_64_NEURON"] == ["inf2.xlarge"]
     image = run.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]["containers"][0]["image"]
     assert image.startswith("763104351884.dkr.ecr.us-east-1.amazonaws.com/tensorflow-inference-neuronx:")
 
@@ -88,3 +89,18 @@ def test_a_misspelt_key_in_the_stack_is_reported() -> None:
     config["eks-inferentia:replica"] = 3
     with pytest.raises(ConfigError, match="eks-inferentia:replica is not a known key"):
         run_program(config)
+
+
+def test_prod_keeps_its_neuron_nodes_for_inference(run_stack) -> None:
+    run = run_stack("prod")
+    assert len(run.of_type("eks-inferentia:index:SystemNodeGroup")) == 1
+    neuron = next(n for n in run.of_type("aws:eks/nodeGroup:NodeGroup") if n.inputs["amiType"] == "AL2023_x86_64_NEURON")
+    assert neuron.inputs["taints"][0]["key"] == "aws.amazon.com/neuron"
+
+
+def test_config_warnings_reach_the_engine_log(caplog) -> None:
+    with caplog.at_level("WARNING"):
+        run_program({**stack_config("dev"), "eks-inferentia:replicas": 3})
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "eks-inferentia:replicas: 1 of 3 serving pods stay Pending" in logged
+    assert "eks-inferentia:apiAllowedCidrs" in logged

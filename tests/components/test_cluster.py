@@ -55,3 +55,22 @@ def test_existing_vpc_is_used_as_given(run_stack) -> None:
     assert inputs["vpcId"] == "vpc-0123456789abcdef0"
     assert inputs["privateSubnetIds"] == ["subnet-0000000000000000a", "subnet-0000000000000000b"]
     assert run.outputs["vpcId"] == "vpc-0123456789abcdef0"
+
+
+def test_secrets_are_envelope_encrypted_with_a_rotated_key_of_the_stacks_own(run_stack) -> None:
+    run = run_stack()
+    key = run.one("aws:kms/key:Key")
+    assert key.inputs["enableKeyRotation"] is True
+    assert run.by_urn(key.parent).type == "eks-inferentia:index:NeuronCluster"
+    assert run.one("eks:index:Cluster").inputs["encryptionConfigKeyArn"] == key.outputs["arn"]
+    assert run.one("aws:kms/alias:Alias").inputs["name"] == "alias/eks/inferentia-dev-secrets"
+
+
+def test_public_api_endpoint_is_limited_to_the_allowed_cidrs(run_stack) -> None:
+    assert run_stack().one("eks:index:Cluster").inputs["publicAccessCidrs"] == ["0.0.0.0/0"]
+    inputs = run_stack(apiAllowedCidrs=["203.0.113.0/24"]).one("eks:index:Cluster").inputs
+    assert inputs["publicAccessCidrs"] == ["203.0.113.0/24"] and inputs["endpointPrivateAccess"] is True
+
+
+def test_vpc_cni_enforces_network_policies(run_stack) -> None:
+    assert run_stack().one("eks:index:Cluster").inputs["vpcCniOptions"]["enableNetworkPolicy"] is True

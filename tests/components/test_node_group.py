@@ -92,3 +92,11 @@ def test_ssh_opens_port_22_only_to_the_allowed_cidrs(run_stack) -> None:
 
 def test_spot_capacity(run_stack) -> None:
     assert run_stack(capacityType="SPOT").one("aws:eks/nodeGroup:NodeGroup").inputs["capacityType"] == "SPOT"
+
+
+def test_neuron_nodes_are_tainted_only_when_system_nodes_run_coredns(run_stack) -> None:
+    (neuron,) = [n for n in run_stack().of_type("aws:eks/nodeGroup:NodeGroup")]
+    assert "taints" not in neuron.inputs  # CoreDNS must still schedule somewhere
+    groups = {n.inputs["amiType"]: n.inputs for n in run_stack(systemNodes=2).of_type("aws:eks/nodeGroup:NodeGroup")}
+    assert groups[NEURON_AMI_TYPE]["taints"] == [{"key": "aws.amazon.com/neuron", "value": "true", "effect": "NO_SCHEDULE"}]
+    assert "taints" not in groups["AL2023_x86_64_STANDARD"]

@@ -1,0 +1,61 @@
+"""Capacity: pods packed per node, refusals for what can never schedule, warnings, the rollout rule."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from eks_inferentia.capacity import ServingShape, capacity_problems, capacity_warnings, rollout_strategy
+from eks_inferentia.instance_types import INSTANCE_TYPES
+from eks_inferentia.quantity import parse_quantity
+
+
+def shape(instance_type: str = "inf1.2xlarge", replicas: int = 2, devices: int = 1, desired: int = 2, maximum: int = 4,
+          cpu: str = "1", memory: str = "1Gi") -> ServingShape:
+    return ServingShape(INSTANCE_TYPES[instance_type], replicas, devices, desired, maximum,
+                        parse_quantity(cpu), parse_quantity(memory))
+
+
+def test_pods_are_packed_per_node_by_devices_cpu_and_memory() -> None:
+    assert shape("inf2.24xlarge", devices=4).pods_per_node == 1  # 6 devices hold one 4-device pod, not 1.5
+    assert shape("inf1.6xlarge", devices=2).pods_per_node == 2
+    assert shape("inf2.48xlarge", devices=1, cpu="60").pods_per_node == 3  # CPU, not devices, is the limit
+    assert shape("inf1.24xlarge", devices=1, memory="100Gi").pods_per_node == 1
+
+
+def test_allocatable_follows_the_eks_reservation_formulas() -> None:
+    facts = INSTANCE_TYPES["inf1.2xlarge"]  # 8 vCPU: 60m + 10m + 2 x 5m + 4 x 2.5m reserved
+    assert facts.allocatable_cpu == 8 - Fraction(90, 1000)
+    assert facts.allocatable_memory == (16 * 1024 - 255 - 11 * 38 - 100) * 2**20
+
+
+def test_the_walkthrough_fits_and_replaces_pods_one_at_a_time() -> None:
+    walkthrough = shape()
+    assert capacity_problems(walkthrough) == [] and capacity_warnings(walkthrough) == []
+    assert rollout_strategy(walkthrough) == (0, 1)
+
+
+def test_room_for_a_surge_pod_keeps_every_replica_serving() -> None:
+    assert rollout_strategy(shape(desired=3)) == (1, 0)
+    assert rollout_strategy(shape("inf1.6xlarge", replicas=1, devices=2, desired=1)) == (1, 0)
+    assert rollout_strategy(shape("inf2.24xlarge", replicas=1, devices=4, desired=1)) == (0, 1)  # 2 devices left, not 4
+
+
+@pytest.mark.parametrize(("kwargs", "key"), [
+    ({"replicas": 5}, "replicas"),
+    ({"instance_type": "inf2.24xlarge", "replicas": 5, "devices": 4}, "replicas"),  # 4 nodes x 1 pod, not 6 x 4 / 4
+    ({"cpu": "8"}, "cpuRequest"),
+    ({"memory": "16Gi"}, "memoryRequest"),
+])
+def test_what_can_never_schedule_is_refused_naming_the_key(kwargs: dict, key: str) -> None:
+    assert [problem[0] for problem in capacity_problems(shape(**kwargs))] == [key]
+
+
+def test_warnings_for_pending_replicas_and_idle_accelerators() -> None:
+    (pending,) = capacity_warnings(shape(replicas=3))
+    assert pending.startswith("1 of 3 serving pods stay Pending")
+    (idle,) = capacity_warnings(shape(replicas=1))
+    assert idle.startswith("1 of 2 Neuron devices at desiredNodes stay idle")
+    (idle,) = capacity_warnings(shape("inf2.24xlarge", replicas=1, devices=4, desired=1))
+    assert idle.startswith("2 of 6 Neuron devices")
