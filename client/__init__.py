@@ -1,0 +1,18 @@
+"""A light client for the TensorFlow Serving this stack deploys: numpy, Pillow and the standard library.
+
+    python -m client.status  [--url URL] [--model NAME] [--timeout S]
+    python -m client.predict IMAGE [--url URL] [--model NAME] [--top K] [--timeout S]
+
+Both talk to TensorFlow Serving's REST API (port 9000 of the Service, reached with
+`kubectl port-forward`); the defaults are `--url http://localhost:9000 --model resnet50_neuron`.
+Exit codes are the same for both commands (`client.common`):
+
+    0  success
+    1  status only: the model is known but no version is AVAILABLE (yet)
+    2  usage or input error (bad option, missing file, not an image)
+    3  the server cannot be reached (connection refused, name not resolved, timeout)
+    4  the server answered with an error (unknown model, HTTP 4xx/5xx); its error text is shown
+    5  the server's answer is not what TensorFlow Serving sends (not JSON, wrong shape, not numbers)
+
+Every failure is one line on stderr, never a traceback.
+"""

@@ -1,0 +1,190 @@
+"""What `client.predict` and `client.status` share: exit codes, errors, options and JSON over HTTP.
+
+Exit codes:
+
+    0  EXIT_OK             success
+    1  EXIT_NOT_AVAILABLE  status only: the model is known but no version is AVAILABLE
+    2  EXIT_USAGE          usage or input error (bad option, missing file, not an image)
+    3  EXIT_UNREACHABLE    the server cannot be reached (refused, name not resolved, timeout)
+    4  EXIT_SERVER         the server answered with an error (unknown model, HTTP 4xx/5xx)
+    5  EXIT_BAD_RESPONSE   the answer is not what TensorFlow Serving sends
+
+Every failure is a `ClientError` carrying its exit code; `run` prints it as one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+DEFAULT_URL = "http://localhost:9000"
+"""TensorFlow Serving's REST port (the Service's `http` port 9000) after `kubectl port-forward`."""
+DEFAULT_MODEL = "resnet50_neuron"
+"""The stack's default `modelName`."""
+DEFAULT_TIMEOUT = 30.0
+"""Seconds to wait for the server; the first prediction on a NeuronCore can take a few seconds."""
+
+EXIT_OK = 0
+EXIT_NOT_AVAILABLE = 1
+EXIT_USAGE = 2
+EXIT_UNREACHABLE = 3
+EXIT_SERVER = 4
+EXIT_BAD_RESPONSE = 5
+
+_MAX_ERROR_TEXT = 300
+
+
+class ClientError(Exception):
+    """A failure to report as one line on stderr, with the process exit code."""
+
+    exit_code = 1
+
+
+class UsageError(ClientError):
+    exit_code = EXIT_USAGE
+
+
+class UnreachableError(ClientError):
+    exit_code = EXIT_UNREACHABLE
+
+
+class ServerError(ClientError):
+    exit_code = EXIT_SERVER
+
+
+class BadResponseError(ClientError):
+    exit_code = EXIT_BAD_RESPONSE
+
+
+def one_line(text: str, limit: int = _MAX_ERROR_TEXT) -> str:
+    """Collapse whitespace (newlines included) and shorten, so a message stays on one line."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (a UsageError) instead of the usage text and exit."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see --help)")
+
+
+def _base_url(value: str) -> str:
+    parts = urllib.parse.urlsplit(value)
+    try:
+        port_ok = parts.port != 0  # None when absent; ValueError when not a number in 0..65535
+    except ValueError:
+        port_ok = False
+    if not port_ok or parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise argparse.ArgumentTypeError(f"expected http://HOST:PORT, got {value!r}")
+    return value.rstrip("/")
+
+
+def _model_name(value: str) -> str:
+    if not value or value != value.strip() or "/" in value or ":" in value:
+        raise argparse.ArgumentTypeError(f"not a model name: {value!r}")
+    return value
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
+    if not 0 < seconds <= 3600:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 3600 seconds, got {value}")
+    return seconds
+
+
+def make_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """A parser with the options every command has: --url, --model, --timeout."""
+    parser = _Parser(prog=prog, description=description)
+    parser.add_argument("--url", type=_base_url, default=DEFAULT_URL,
+                        help=f"TensorFlow Serving's REST endpoint (default: {DEFAULT_URL}, after kubectl port-forward)")
+    parser.add_argument("--model", type=_model_name, default=DEFAULT_MODEL,
+                        help=f"model name, the stack's modelName output (default: {DEFAULT_MODEL})")
+    parser.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT,
+                        help=f"seconds to wait for the server (default: {DEFAULT_TIMEOUT:g})")
+    return parser
+
+
+def model_url(base_url: str, model: str, verb: str = "") -> str:
+    """`{base_url}/v1/models/{model}` plus an optional verb such as `:predict`."""
+    return f"{base_url.rstrip('/')}/v1/models/{urllib.parse.quote(model, safe='')}{verb}"
+
+
+def error_text(body: bytes) -> str:
+    """The message of an error answer: TF Serving's `{"error": "..."}`, else the body's text."""
+    text = body.decode("utf-8", errors="replace")
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return one_line(text)
+    if isinstance(parsed, dict) and isinstance(parsed.get("error"), str):
+        return one_line(parsed["error"])
+    return one_line(text)
+
+
+def _reason(reason: object) -> str:
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror.lower()
+    return str(reason) or type(reason).__name__
+
+
+def request_json(url: str, body: Any = None, timeout: float = DEFAULT_TIMEOUT) -> Any:
+    """GET `url` (or POST `body` as JSON) and return the decoded JSON answer.
+
+    Raises UnreachableError, ServerError (HTTP error status, with the server's error text)
+    or BadResponseError (not HTTP, not JSON).
+    """
+    data = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+    request = urllib.request.Request(url, data=data, method="GET" if data is None else "POST")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            raw = response.read()
+    except urllib.error.HTTPError as exc:
+        with exc:
+            detail = error_text(exc.read()) or exc.reason
+        hint = " (check --model: it must be the stack's modelName output)" if exc.code == 404 else ""
+        raise ServerError(f"{url} answered HTTP {exc.code}: {detail}{hint}") from None
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError):
+            raise UnreachableError(f"no answer from {url} within {timeout:g} s (raise --timeout?)") from None
+        hint = " (is kubectl port-forward running?)" if isinstance(exc.reason, ConnectionRefusedError) else ""
+        raise UnreachableError(f"cannot reach {url}: {_reason(exc.reason)}{hint}") from None
+    except TimeoutError:
+        raise UnreachableError(f"no answer from {url} within {timeout:g} s (raise --timeout?)") from None
+    except OSError as exc:  # connection reset or closed before an answer, e.g. a port-forward without a pod
+        raise UnreachableError(f"cannot reach {url}: {_reason(exc)}") from None
+    except http.client.HTTPException as exc:
+        raise BadResponseError(f"{url} did not answer HTTP ({type(exc).__name__}); "
+                               "is it the REST port (9000), not gRPC (8500)?") from None
+    except ValueError as exc:  # http.client.InvalidURL, e.g. a port that is not a number
+        raise UsageError(f"invalid URL {url}: {exc}") from None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise BadResponseError(f"{url} did not answer JSON: {one_line(raw.decode('utf-8', errors='replace'), 80)!r}") from None
+
+
+def run(command: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None) -> int:
+    """Run a command and turn a ClientError into its one-line message and exit code."""
+    try:
+        return command(argv)
+    except ClientError as exc:
+        print(f"error: {one_line(str(exc), 1000)}", file=sys.stderr)
+        return exc.exit_code
+    except SystemExit as exc:  # --help
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else EXIT_USAGE
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130

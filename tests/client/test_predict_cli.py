@@ -1,0 +1,232 @@
+"""`python -m client.predict` end to end against the TF Serving stand-in (not TF Serving): output and every error path."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from client.common import ServerError, request_json
+from client.predict import main, parse_scores
+from tests.client.helpers import assert_one_error_line
+from tests.client.standin import StandIn
+
+REPO = Path(__file__).resolve().parents[2]
+LINE = re.compile(r"^ {2}\d\. \S+ \(n\d{8}\) +\d\.\d{4}$")
+
+MakeImage = Callable[..., Path]
+
+
+def predict(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(("color", "winner"), [
+    ("red", "strawberry (n07745940)"),
+    ("green", "Granny_Smith (n07742313)"),
+    ("blue", "seashore (n09428293)"),
+])
+def test_predict_prints_the_top_5_best_first(
+        capsys: pytest.CaptureFixture[str], standin: StandIn, make_image: MakeImage, color: str, winner: str) -> None:
+    # The stand-in's winner follows the dominant colour in BGR order: it proves channel order end to end.
+    code, out, err = predict(capsys, str(make_image(color)), "--url", standin.url)
+
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert len(lines) == 5
+    assert all(LINE.match(line) for line in lines), lines
+    assert lines[0].startswith(f"  1. {winner} ")
+    assert [line.split()[1] for line in lines[1:4]] == ["tabby", "tiger_cat", "Egyptian_cat"]
+    scores = [float(line.split()[-1]) for line in lines]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_predict_sends_one_instance_in_row_format(standin: StandIn, make_image: MakeImage) -> None:
+    assert main([str(make_image("red", size=(50, 80))), "--url", standin.url]) == 0
+
+    [(method, path, raw)] = standin.requests
+    assert (method, path) == ("POST", "/v1/models/resnet50_neuron:predict")
+    body = json.loads(raw)
+    assert list(body) == ["instances"]
+    assert np.array(body["instances"]).shape == (1, 224, 224, 3)
+
+
+def test_predict_top_k_and_model_name(capsys: pytest.CaptureFixture[str], make_image: MakeImage) -> None:
+    with StandIn(model="resnet50_neuronx") as server:
+        code, out, _ = predict(capsys, str(make_image("red")), "--url", server.url + "/", "--model", "resnet50_neuronx", "--top", "2")
+
+    assert code == 0
+    assert [line.split()[1] for line in out.splitlines()] == ["strawberry", "tabby"]
+
+
+@pytest.mark.parametrize("form", ["predictions", "outputs", "predictions_named", "outputs_named"])
+def test_predict_reads_every_response_form(
+        capsys: pytest.CaptureFixture[str], standin: StandIn, make_image: MakeImage, form: str) -> None:
+    standin.response_form = form
+
+    code, out, _ = predict(capsys, str(make_image("blue")), "--url", standin.url, "--top", "1")
+
+    assert code == 0
+    assert out.startswith("  1. seashore (n09428293)  ")
+
+
+def test_standin_answers_the_columnar_request_form_with_outputs(standin: StandIn) -> None:
+    answer = request_json(f"{standin.url}/v1/models/resnet50_neuron:predict", {"inputs": np.zeros((1, 224, 224, 3)).tolist()})
+
+    assert list(answer) == ["outputs"]
+    assert parse_scores(answer).shape == (1000,)
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"instances": [[[1.0, 2.0, 3.0]]]}, "shape [1, 224, 224, 3], got [1, 1, 3]"),
+    ({"instances": [[["a"] * 3] * 224] * 224}, "expected numbers"),
+    ({"signature_name": "serving_default"}, "Missing 'inputs' or 'instances' key"),
+])
+def test_standin_refuses_a_malformed_request_with_400(standin: StandIn, body: dict[str, Any], message: str) -> None:
+    with pytest.raises(ServerError) as caught:
+        request_json(f"{standin.url}/v1/models/resnet50_neuron:predict", body)
+
+    assert "HTTP 400" in str(caught.value)
+    assert message in str(caught.value)
+
+
+# Errors: one line on stderr, a distinct exit code, nothing on stdout.
+
+def test_missing_image(capsys: pytest.CaptureFixture[str], tmp_path: Path, standin: StandIn) -> None:
+    code, out, err = predict(capsys, str(tmp_path / "cat.jpg"), "--url", standin.url)
+
+    assert (code, out) == (2, "")
+    assert_one_error_line(err, "no such file", "cat.jpg")
+    assert standin.requests == []
+
+
+def test_file_that_is_not_an_image(capsys: pytest.CaptureFixture[str], tmp_path: Path, standin: StandIn) -> None:
+    path = tmp_path / "cat.jpg"
+    path.write_bytes(b"%PDF-1.7 not a picture")
+
+    code, out, err = predict(capsys, str(path), "--url", standin.url)
+
+    assert (code, out) == (2, "")
+    assert_one_error_line(err, "cat.jpg is not an image Pillow can read")
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    ([], "the following arguments are required: IMAGE"),
+    (["x.jpg", "--top", "0"], "--top: must be between 1 and 1000, got 0"),
+    (["x.jpg", "--top", "five"], "--top: not a whole number: 'five'"),
+    (["x.jpg", "--url", "localhost:9000"], "--url: expected http://HOST:PORT"),
+    (["x.jpg", "--url", "http://localhost:port"], "--url: expected http://HOST:PORT"),
+    (["x.jpg", "--timeout", "0"], "--timeout: must be more than 0"),
+    (["x.jpg", "--model", "a/b"], "--model: not a model name"),
+    (["x.jpg", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+])
+def test_usage_errors(capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
+    code, out, err = predict(capsys, *argv)
+
+    assert (code, out) == (2, "")
+    assert_one_error_line(err, message, "(see --help)")
+
+
+def test_help(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = predict(capsys, "--help")
+
+    assert (code, err) == (0, "")
+    assert "--url" in out
+    assert "--top" in out
+
+
+def test_server_not_reachable(capsys: pytest.CaptureFixture[str], closed_url: str, make_image: MakeImage) -> None:
+    code, out, err = predict(capsys, str(make_image()), "--url", closed_url)
+
+    assert (code, out) == (3, "")
+    assert_one_error_line(err, f"cannot reach {closed_url}/v1/models/resnet50_neuron:predict", "connection refused",
+                          "kubectl port-forward")
+
+
+def test_server_too_slow(capsys: pytest.CaptureFixture[str], standin: StandIn, make_image: MakeImage) -> None:
+    standin.delay = 5
+
+    code, out, err = predict(capsys, str(make_image()), "--url", standin.url, "--timeout", "0.3")
+
+    assert (code, out) == (3, "")
+    assert_one_error_line(err, "no answer from", "within 0.3 s")
+
+
+def test_unknown_model(capsys: pytest.CaptureFixture[str], standin: StandIn, make_image: MakeImage) -> None:
+    code, out, err = predict(capsys, str(make_image()), "--url", standin.url, "--model", "resnet50_inf1")
+
+    assert (code, out) == (4, "")
+    assert_one_error_line(err, "HTTP 404", "Servable not found for request: Latest(resnet50_inf1)", "--model")
+
+
+def test_model_still_loading(capsys: pytest.CaptureFixture[str], standin: StandIn, make_image: MakeImage) -> None:
+    standin.state = "LOADING"
+
+    code, out, err = predict(capsys, str(make_image()), "--url", standin.url)
+
+    assert (code, out) == (4, "")
+    assert_one_error_line(err, "Servable not found for request: Latest(resnet50_neuron)")
+
+
+@pytest.mark.parametrize(("status", "body", "message"), [
+    (500, {"error": "Internal: nrt_execute failed\n  on NeuronCore 0"}, "HTTP 500: Internal: nrt_execute failed on NeuronCore 0"),
+    (503, {"error": "Unavailable: too many requests"}, "HTTP 503: Unavailable: too many requests"),
+    (502, b"<html>\n<h1>Bad Gateway</h1>\n</html>", "HTTP 502: <html> <h1>Bad Gateway</h1> </html>"),
+    (500, b"", "HTTP 500: Internal Server Error"),
+])
+def test_server_error(capsys: pytest.CaptureFixture[str], standin: StandIn, make_image: MakeImage,
+                      status: int, body: bytes | dict[str, Any], message: str) -> None:
+    standin.reply = (status, body)
+
+    code, out, err = predict(capsys, str(make_image()), "--url", standin.url)
+
+    assert (code, out) == (4, "")
+    assert_one_error_line(err, message)
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (b"<html>it works</html>", "did not answer JSON: '<html>it works</html>'"),
+    ({"result": [[0.5, 0.5]]}, "no 'predictions' or 'outputs'"),
+    ({"predictions": [[0.1] * 10]}, "expected 1000 class scores in 'predictions', got 10"),
+    ({"predictions": [["0.001"] * 1000]}, "expected 1000 numbers in 'predictions'"),
+    ({"outputs": {"a": [[0.001] * 1000], "b": [[0.001] * 1000]}}, "expected one output in 'outputs', got 2: a, b"),
+])
+def test_response_of_the_wrong_shape(capsys: pytest.CaptureFixture[str], standin: StandIn, make_image: MakeImage,
+                                     body: bytes | dict[str, Any], message: str) -> None:
+    standin.reply = (200, body)
+
+    code, out, err = predict(capsys, str(make_image()), "--url", standin.url)
+
+    assert (code, out) == (5, "")
+    assert_one_error_line(err, message)
+
+
+# The module entry point, as a user runs it.
+
+def run_module(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "client.predict", *argv], cwd=REPO, capture_output=True, text=True, timeout=60,
+                          check=False)
+
+
+def test_python_m_client_predict(standin: StandIn, make_image: MakeImage) -> None:
+    done = run_module(str(make_image("green", name="apple.jpg")), "--url", standin.url, "--top", "3")
+
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.splitlines()[0].startswith("  1. Granny_Smith (n07742313)  ")
+    assert len(done.stdout.splitlines()) == 3
+
+
+def test_python_m_client_predict_fails_in_one_line(tmp_path: Path, closed_url: str) -> None:
+    done = run_module(str(tmp_path / "missing.png"), "--url", closed_url)
+
+    assert (done.returncode, done.stdout) == (2, "")
+    assert_one_error_line(done.stderr, "no such file", "missing.png")

@@ -1,0 +1,161 @@
+"""`python -m client.status` against the TF Serving stand-in (not TF Serving): states, exit codes, errors."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from client.common import BadResponseError
+from client.status import VersionStatus, format_status, is_available, main, parse_status
+from tests.client.helpers import assert_one_error_line
+from tests.client.standin import StandIn
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def status(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_available_model_exits_0(capsys: pytest.CaptureFixture[str], standin: StandIn) -> None:
+    code, out, err = status(capsys, "--url", standin.url)
+
+    assert (code, out, err) == (0, "resnet50_neuron version 1: AVAILABLE\n", "")
+    assert standin.requests == [("GET", "/v1/models/resnet50_neuron", b"")]
+
+
+@pytest.mark.parametrize("state", ["START", "LOADING", "UNLOADING", "UNKNOWN"])
+def test_model_not_available_exits_1(capsys: pytest.CaptureFixture[str], standin: StandIn, state: str) -> None:
+    standin.state = state
+
+    code, out, err = status(capsys, "--url", standin.url)
+
+    assert (code, out) == (1, f"resnet50_neuron version 1: {state}\n")
+    assert_one_error_line(err, "no version of model resnet50_neuron is AVAILABLE")
+
+
+def test_version_that_failed_to_load_shows_its_error(capsys: pytest.CaptureFixture[str], standin: StandIn) -> None:
+    standin.state, standin.error_code = "END", "NOT_FOUND"
+    standin.error_message = "Could not find meta graph def matching supplied tags: { serve }"
+
+    code, out, _ = status(capsys, "--url", standin.url)
+
+    assert code == 1
+    assert out == "resnet50_neuron version 1: END (NOT_FOUND: Could not find meta graph def matching supplied tags: { serve })\n"
+
+
+def test_other_model_name(capsys: pytest.CaptureFixture[str]) -> None:
+    with StandIn(model="resnet50_neuronx") as server:
+        code, out, _ = status(capsys, "--url", server.url, "--model", "resnet50_neuronx")
+
+    assert (code, out) == (0, "resnet50_neuronx version 1: AVAILABLE\n")
+
+
+def test_unknown_model(capsys: pytest.CaptureFixture[str], standin: StandIn) -> None:
+    code, out, err = status(capsys, "--url", standin.url, "--model", "resnet50_inf1")
+
+    assert (code, out) == (4, "")
+    assert_one_error_line(err, "HTTP 404", "Could not find any versions of model resnet50_inf1")
+
+
+def test_server_not_reachable(capsys: pytest.CaptureFixture[str], closed_url: str) -> None:
+    code, out, err = status(capsys, "--url", closed_url)
+
+    assert (code, out) == (3, "")
+    assert_one_error_line(err, "cannot reach", "connection refused")
+
+
+def test_server_too_slow(capsys: pytest.CaptureFixture[str], standin: StandIn) -> None:
+    standin.delay = 5
+
+    code, _, err = status(capsys, "--url", standin.url, "--timeout", "0.2")
+
+    assert code == 3
+    assert_one_error_line(err, "within 0.2 s")
+
+
+def test_server_error(capsys: pytest.CaptureFixture[str], standin: StandIn) -> None:
+    standin.reply = (500, {"error": "Internal: model manager is gone"})
+
+    code, out, err = status(capsys, "--url", standin.url)
+
+    assert (code, out) == (4, "")
+    assert_one_error_line(err, "HTTP 500: Internal: model manager is gone")
+
+
+@pytest.fixture
+def not_http_url() -> Iterator[str]:
+    """A port that answers with bytes that are not HTTP/1.x, as a gRPC (HTTP/2 only) port does."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer() -> None:
+        try:
+            conn, _ = listener.accept()
+        except OSError:  # closed unused
+            return
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"\x00\x00\x12\x04\x00\x00\x00\x00\x00\x00\x03\x7f\xff\xff\xff\x00\x04\x00\x10\x00\x00")
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()
+    thread.join(timeout=5)
+
+
+def test_port_that_does_not_speak_http(capsys: pytest.CaptureFixture[str], not_http_url: str) -> None:
+    code, out, err = status(capsys, "--url", not_http_url)
+
+    assert (code, out) == (5, "")
+    assert_one_error_line(err, "did not answer HTTP", "REST port (9000), not gRPC (8500)")
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (b"OK", "did not answer JSON"),
+    ({"models": []}, "not a model status: no 'model_version_status' list (keys: models)"),
+    ({"model_version_status": []}, "no 'model_version_status' list"),
+    ({"model_version_status": [{"version": "1"}]}, "a model version status without a state"),
+])
+def test_answer_that_is_not_a_status(capsys: pytest.CaptureFixture[str], standin: StandIn,
+                                     body: bytes | dict[str, Any], message: str) -> None:
+    standin.reply = (200, body)
+
+    code, out, err = status(capsys, "--url", standin.url)
+
+    assert (code, out) == (5, "")
+    assert_one_error_line(err, message)
+
+
+def test_parse_status_of_several_versions() -> None:
+    body = {"model_version_status": [
+        {"version": "2", "state": "LOADING", "status": {"error_code": "OK", "error_message": ""}},
+        {"version": "1", "state": "AVAILABLE", "status": {}},
+    ]}
+
+    versions = parse_status(body)
+
+    assert versions == [VersionStatus("2", "LOADING"), VersionStatus("1", "AVAILABLE")]
+    assert is_available(versions)
+    assert format_status("m", versions) == ["m version 2: LOADING", "m version 1: AVAILABLE"]
+
+
+def test_parse_status_refuses_a_list() -> None:
+    with pytest.raises(BadResponseError, match="not a model status"):
+        parse_status([{"state": "AVAILABLE"}])
+
+
+def test_python_m_client_status(standin: StandIn) -> None:
+    done = subprocess.run([sys.executable, "-m", "client.status", "--url", standin.url], cwd=REPO, capture_output=True,
+                          text=True, timeout=60, check=False)
+
+    assert (done.returncode, done.stdout, done.stderr) == (0, "resnet50_neuron version 1: AVAILABLE\n", "")
