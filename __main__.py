@@ -16,6 +16,8 @@ from components import (
     NeuronClusterArgs,
     NeuronDevicePlugin,
     NeuronDevicePluginArgs,
+    SmokeTest,
+    SmokeTestArgs,
     SystemNodeGroup,
     SystemNodeGroupArgs,
     TensorFlowServing,
@@ -94,10 +96,11 @@ device_plugin = NeuronDevicePlugin("neuron-device-plugin", NeuronDevicePluginArg
 
 # Deploy TensorFlow Serving (rn50_deployment.yaml, rn50_service.yaml).
 region = aws.get_region_output().region
+image = serving_image(config.serving_image, config.instance.family, region)
 serving = TensorFlowServing("serving", TensorFlowServingArgs(
     namespace=config.namespace,
     name=config.serving_name,
-    image=serving_image(config.serving_image, config.instance.family, region),
+    image=image,
     model_name=config.model_name,
     model_base_path=config.model_base_path,
     region=region,
@@ -111,6 +114,17 @@ serving = TensorFlowServing("serving", TensorFlowServingArgs(
     batching_parameters=config.batching_parameters if config.serving_batching else None,
     provider=cluster.provider,
 ), opts=pulumi.ResourceOptions(depends_on=[device_plugin, node_group, model_access]))
+
+# Run the walkthrough's client check in the cluster: a model that does not load or answer fails `pulumi up`.
+if config.smoke_test:
+    SmokeTest("smoke-test", SmokeTestArgs(
+        namespace=serving.namespace,
+        rest_endpoint=serving.rest_endpoint,
+        model_name=config.model_name,
+        model_base_path=config.model_base_path,
+        serving_image=image,
+        provider=cluster.provider,
+    ), opts=pulumi.ResourceOptions(depends_on=[serving]))
 
 # Outputs: the stable contract other stacks read.
 StackOutputs(

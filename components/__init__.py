@@ -5,6 +5,7 @@ from components.device_plugin import NeuronDevicePlugin, NeuronDevicePluginArgs
 from components.model_access import ModelAccess, ModelAccessArgs
 from components.node_group import InferentiaNodeGroup, InferentiaNodeGroupArgs
 from components.serving import TensorFlowServing, TensorFlowServingArgs
+from components.smoke_test import SmokeTest, SmokeTestArgs
 from components.system_node_group import SystemNodeGroup, SystemNodeGroupArgs
 
 __all__ = [
@@ -16,6 +17,8 @@ __all__ = [
     "NeuronClusterArgs",
     "NeuronDevicePlugin",
     "NeuronDevicePluginArgs",
+    "SmokeTest",
+    "SmokeTestArgs",
     "SystemNodeGroup",
     "SystemNodeGroupArgs",
     "TensorFlowServing",

@@ -38,8 +38,9 @@ def _floats(value) -> list:
 def test_manifests_pass_strict_schema_validation_for_the_stacks_kubernetes_version(rendered, stack: str) -> None:
     version = stack_config(stack)["eks-inferentia:kubernetesVersion"]
     manifests = sorted((rendered[stack] / "manifests").glob("*.yaml"))
-    assert [m.name.split("-", 2)[1] for m in manifests][:7] == [
-        "namespace", "serviceaccount", "configmap", "deployment", "service", "poddisruptionbudget", "networkpolicy"]
+    assert [m.name.split("-", 2)[1] for m in manifests] == [
+        "namespace", "serviceaccount", "configmap", "configmap", "deployment", "service", "poddisruptionbudget",
+        "networkpolicy", "job"]
     for path in manifests:
         manifest = yaml.safe_load(path.read_text())
         kubernetes_validate.validate(manifest, f"{version}.0", strict=True)

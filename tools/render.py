@@ -12,6 +12,7 @@ config: exit 2 with one line per problem, and nothing is written.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -77,10 +78,20 @@ KIND_ORDER = ("Namespace", "ServiceAccount", "ConfigMap", "Deployment", "Service
               "NetworkPolicy", "Job")
 
 
+def _autonamed(resource: Registration) -> dict[str, Any]:
+    """The manifest with `metadata.name` filled in as the Kubernetes provider auto-names:
+    the Pulumi resource name and a random suffix (here a stable one)."""
+    manifest = plain(resource.raw_inputs)
+    metadata = manifest.setdefault("metadata", {})
+    if not metadata.get("name"):
+        metadata["name"] = f"{resource.name}-{hashlib.sha256(resource.urn.encode()).hexdigest()[:8]}"
+    return manifest
+
+
 def kubernetes_manifests(run: ProgramRun) -> list[dict[str, Any]]:
     """Every Kubernetes object declared directly (not the Helm chart's, which the chart renders),
     in apply order."""
-    manifests = [plain(r.raw_inputs) for r in run.resources
+    manifests = [_autonamed(r) for r in run.resources
                  if r.custom and r.type.startswith("kubernetes:") and not r.type.startswith("kubernetes:helm")]
 
     def order(manifest: dict[str, Any]) -> tuple[int, str, str]:

@@ -9,6 +9,11 @@ from eks_inferentia.images import INF1_IMAGE, NEURONX_IMAGE, default_serving_ima
 from eks_inferentia.instance_types import NeuronFamily
 
 
+def _serving_config(run) -> dict:
+    (config_map,) = [c for c in run.of_type("kubernetes:core/v1:ConfigMap") if "monitoring.config" in c.inputs["data"]]
+    return config_map.inputs["data"]
+
+
 def _pod(run) -> dict:
     return run.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]
 
@@ -111,7 +116,7 @@ def test_network_policy_admits_only_client_namespaces_on_the_serving_ports(run_s
 
 def test_prometheus_metrics_on_the_rest_port(run_stack) -> None:
     run = run_stack()
-    config = run.one("kubernetes:core/v1:ConfigMap").inputs["data"]
+    config = _serving_config(run)
     assert "enable: true" in config["monitoring.config"] and METRICS_PATH in config["monitoring.config"]
     annotations = run.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["metadata"]["annotations"]
     assert annotations["prometheus.io/port"] == "9000" and annotations["prometheus.io/path"] == METRICS_PATH
@@ -124,7 +129,7 @@ def test_batching_is_off_by_default_and_configurable(run_stack) -> None:
     (server,) = _pod(run)["containers"]
     assert "--enable_batching=true" in server["args"]
     assert "--batching_parameters_file=/etc/tfserving/batching.config" in server["args"]
-    assert run.one("kubernetes:core/v1:ConfigMap").inputs["data"]["batching.config"] == "max_batch_size { value: 4 }\n"
+    assert _serving_config(run)["batching.config"] == "max_batch_size { value: 4 }\n"
     # A config change changes the pod template, so the pods restart and read it.
     before = run_stack().one("kubernetes:apps/v1:Deployment").inputs
     after = run.one("kubernetes:apps/v1:Deployment").inputs

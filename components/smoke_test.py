@@ -1,0 +1,109 @@
+"""SmokeTest: after TensorFlow Serving is ready, a Job asks the model's status and one prediction.
+
+Pulumi waits for a Job to complete and fails the update when it fails, so `pulumi up` stops
+with the Job's message when the model does not load or does not answer. The check is
+`eks_inferentia/smoke_check.py` (standard library only), mounted from a ConfigMap into a small,
+pinned Python image. The Job is auto-named and its pod template carries the model location,
+the serving image and the check's own hash, so a change to any of them replaces the Job and
+runs the check again; `ttlSecondsAfterFinished` cleans it up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+CHECK_SCRIPT = Path(__file__).resolve().parent.parent / "eks_inferentia" / "smoke_check.py"
+# Docker's official Python image through the ECR Public mirror (no Docker Hub pull limits on nodes).
+SMOKE_TEST_IMAGE = "public.ecr.aws/docker/library/python:3.13.9-alpine3.22"
+RUN_AS_USER = 10001
+TIMEOUT_SECONDS = 300
+KEEP_FINISHED_SECONDS = 600
+CHECKOV_SKIPS = {"CKV_K8S_43": "the image is pinned by its full version tag (python 3.13.9, alpine 3.22)"}
+
+
+@dataclass(frozen=True)
+class SmokeTestArgs:
+    namespace: pulumi.Input[str]
+    """The serving namespace (its NetworkPolicy admits pods from there)."""
+    rest_endpoint: pulumi.Input[str]
+    """TensorFlow Serving's in-cluster REST URL."""
+    model_name: str
+    model_base_path: str
+    """Where the model comes from; a change re-runs the check."""
+    serving_image: pulumi.Input[str]
+    """The server's image; a change re-runs the check."""
+    provider: k8s.Provider
+
+
+class SmokeTest(pulumi.ComponentResource):
+    job_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: SmokeTestArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("eks-inferentia:index:SmokeTest", name, None, opts)
+        k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        script = CHECK_SCRIPT.read_text()
+        labels = {"app.kubernetes.io/name": "smoke-test", "app.kubernetes.io/managed-by": "pulumi"}
+
+        config_map = k8s.core.v1.ConfigMap(
+            f"{name}-script",
+            metadata=k8s.meta.v1.ObjectMetaArgs(namespace=args.namespace, labels=labels),
+            data={"smoke_check.py": script},
+            opts=k8s_opts,
+        )
+        job = k8s.batch.v1.Job(
+            f"{name}-job",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                namespace=args.namespace, labels=labels,
+                annotations={
+                    # A Job that failed last time is replaced, not awaited again, on the next `pulumi up`.
+                    "pulumi.com/replaceUnready": "true",
+                    **{f"checkov.io/skip{i}": f"{check}={reason}"
+                       for i, (check, reason) in enumerate(sorted(CHECKOV_SKIPS.items()), start=1)},
+                }),
+            spec=k8s.batch.v1.JobSpecArgs(
+                backoff_limit=1,
+                active_deadline_seconds=TIMEOUT_SECONDS,
+                ttl_seconds_after_finished=KEEP_FINISHED_SECONDS,
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations={
+                        "eks-inferentia/model": f"{args.model_name} {args.model_base_path}",
+                        "eks-inferentia/serving-image": args.serving_image,
+                        "eks-inferentia/check-sha256": hashlib.sha256(script.encode()).hexdigest()[:16],
+                    }),
+                    spec=k8s.core.v1.PodSpecArgs(
+                        restart_policy="Never",
+                        automount_service_account_token=False,
+                        security_context=k8s.core.v1.PodSecurityContextArgs(
+                            run_as_non_root=True, run_as_user=RUN_AS_USER, run_as_group=RUN_AS_USER,
+                            seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")),
+                        containers=[k8s.core.v1.ContainerArgs(
+                            name="smoke-test",
+                            image=SMOKE_TEST_IMAGE,
+                            image_pull_policy="Always",
+                            command=["python", "/smoke/smoke_check.py", args.rest_endpoint, args.model_name],
+                            env=[k8s.core.v1.EnvVarArgs(name="PYTHONDONTWRITEBYTECODE", value="1")],
+                            resources=k8s.core.v1.ResourceRequirementsArgs(
+                                requests={"cpu": "100m", "memory": "64Mi"}, limits={"cpu": "500m", "memory": "256Mi"}),
+                            security_context=k8s.core.v1.SecurityContextArgs(
+                                allow_privilege_escalation=False, privileged=False, read_only_root_filesystem=True,
+                                run_as_non_root=True, run_as_user=RUN_AS_USER,
+                                capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+                                seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")),
+                            termination_message_policy="FallbackToLogsOnError",
+                            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="script", mount_path="/smoke", read_only=True)],
+                        )],
+                        volumes=[k8s.core.v1.VolumeArgs(name="script", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
+                            name=config_map.metadata.name))],
+                    ),
+                ),
+            ),
+            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
+                custom_timeouts=pulumi.CustomTimeouts(create="10m", update="10m"))),
+        )
+        self.job_name = job.metadata.name
+        self.register_outputs({"job_name": self.job_name})

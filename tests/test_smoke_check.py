@@ -1,0 +1,76 @@
+"""The smoke test's check script against the TF Serving stand-in (tests/client/standin.py, not TF Serving)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from eks_inferentia import smoke_check
+from eks_inferentia.smoke_check import SmokeTestError, check, input_spec, zeros
+from tests.client.standin import StandIn
+
+SCRIPT = Path(smoke_check.__file__)
+
+
+def test_a_serving_model_passes_with_a_predict_of_its_own_input_shape() -> None:
+    with StandIn() as server:
+        assert check(server.url, "resnet50_neuron", wait_seconds=0) == (
+            "OK: resnet50_neuron version 1 answered a predict of input_1[1, 224, 224, 3] (DT_FLOAT)")
+        method, path, _ = server.requests[-1]
+        assert (method, path) == ("POST", "/v1/models/resnet50_neuron:predict")
+
+
+def test_runs_as_the_job_runs_it_a_plain_script_with_only_the_standard_library() -> None:
+    with StandIn() as server:
+        result = subprocess.run([sys.executable, "-I", str(SCRIPT), server.url, "resnet50_neuron"],
+                                capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("OK: resnet50_neuron version 1")
+
+
+@pytest.mark.parametrize(("server", "model", "message"), [
+    (StandIn(), "resnet50", "answered HTTP 404: Could not find any versions of model resnet50"),
+    (StandIn(state="LOADING"), "resnet50_neuron", "model resnet50_neuron has no AVAILABLE version (version 1 LOADING"),
+    (StandIn(reply=(500, {"error": "Neuron runtime failed"})), "resnet50_neuron", "answered HTTP 500: Neuron runtime failed"),
+    (StandIn(reply=(200, b"<html>")), "resnet50_neuron", "answered with something that is not JSON"),
+], ids=["unknown-model", "not-loaded", "server-error", "not-json"])
+def test_failures_name_what_failed(server: StandIn, model: str, message: str) -> None:
+    with server, pytest.raises(SmokeTestError, match=re.escape(message)):
+        check(server.url, model, wait_seconds=0)
+
+
+def test_outputs_that_are_not_finite_numbers_fail(monkeypatch) -> None:
+    with StandIn() as server:
+        original = server.predict
+        monkeypatch.setattr(server, "predict", lambda name, raw: (200, {"outputs": [[float("nan")] * 3]})
+                            if original(name, raw)[0] == 200 else original(name, raw))
+        with pytest.raises(SmokeTestError, match="without finite numeric outputs"):
+            check(server.url, "resnet50_neuron", wait_seconds=0)
+
+
+def test_a_failure_exits_1_with_one_line_and_no_traceback(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(smoke_check, "TERMINATION_LOG", str(tmp_path / "termination-log"))
+    monkeypatch.setattr(smoke_check, "WAIT_FOR_AVAILABLE_SECONDS", 0)
+    with StandIn(state="LOADING") as server:
+        assert smoke_check.main([server.url, "resnet50_neuron"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("smoke test failed: model resnet50_neuron has no AVAILABLE version")
+    assert (tmp_path / "termination-log").read_text() == err.strip()
+
+
+def test_unreachable_server() -> None:
+    with pytest.raises(SmokeTestError, match=re.escape("cannot reach http://127.0.0.1:9/v1/models/m")):
+        check("http://127.0.0.1:9", "m", wait_seconds=0)
+
+
+def test_input_spec_and_zeros() -> None:
+    metadata = {"metadata": {"signature_def": {"signature_def": {"serving_default": {"inputs": {"x": {
+        "dtype": "DT_INT32", "tensor_shape": {"dim": [{"size": "-1"}, {"size": "2"}, {"size": "3"}]}}}}}}}}
+    assert input_spec(metadata) == ("x", "DT_INT32", [1, 2, 3])
+    assert zeros([1, 2, 3], 0) == [[[0, 0, 0], [0, 0, 0]]]
+    with pytest.raises(SmokeTestError, match="no serving_default signature"):
+        input_spec({"metadata": {}})
