@@ -39,6 +39,7 @@ lint: install
 
 typecheck: install
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy examples/consumer  # a second run: both programs are modules named __main__
 
 unit: install checkers
 	$(PY) -m pytest

@@ -1,0 +1,1 @@
+"""CrossGuard policy pack of eks-inferentia (a package so tests import `policy.policies`)."""

@@ -1,0 +1,546 @@
+"""The policies of the eks-inferentia CrossGuard pack, as one list: `POLICIES`.
+
+`__main__.py` serves them (the Pulumi CLI runs it for `--policy-pack policy`); tests import this
+module directly, without starting the pack's gRPC server.
+
+What a policy sees. `args.props` are the resource's *input* properties as the engine sends them:
+camelCase wire names (`amiType`, `metadataOptions.httpTokens`, `enabledClusterLogTypes`), numbers
+as floats, secrets unwrapped, and, during `pulumi preview`, values that are not known yet as
+unknowns (reading one through the SDK's proxy raises `UnknownValueError`). Rules read props
+through `plain()`, which never raises and turns unknowns into `UNKNOWN`; a rule skips what it
+cannot know yet. During `pulumi up` every input is known, so mandatory rules are enforced there.
+
+Which resources. The types the engine really registers: the program's own AWS and Kubernetes
+resources, and the children that remote components register through the engine too: pulumi-eks'
+`eks:index:Cluster` creates an `aws:eks/cluster:Cluster` (`enabledClusterLogTypes`,
+`vpcConfig.endpointPublicAccess`, `vpcConfig.publicAccessCidrs`), IAM roles with
+`RolePolicyAttachment`s and security group rules; a Helm chart (`kubernetes:helm.sh/v4:Chart`)
+registers every object it renders (the Neuron device plugin's DaemonSet). The EKS rules check the
+component's inputs as well as its child's: the offline mock engine sees only the component.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Secret,
+)
+from pulumi_policy.proxy import (
+    UNKNOWN_ARCHIVE_VALUE,
+    UNKNOWN_ARRAY_VALUE,
+    UNKNOWN_ASSET_VALUE,
+    UNKNOWN_BOOLEAN_VALUE,
+    UNKNOWN_NUMBER_VALUE,
+    UNKNOWN_OBJECT_VALUE,
+    UNKNOWN_STRING_VALUE,
+    UnknownValueError,
+)
+
+# --- resource types -------------------------------------------------------------------------
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+SECURITY_GROUP_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+EKS_CLUSTER_COMPONENT = "eks:index:Cluster"
+IAM_ROLE = "aws:iam/role:Role"
+IAM_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+IAM_POLICY = "aws:iam/policy:Policy"
+IAM_ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+IAM_POLICY_ATTACHMENT = "aws:iam/policyAttachment:PolicyAttachment"
+IAM_ROLE_POLICY_ATTACHMENTS_EXCLUSIVE = "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive"
+
+# --- facts the rules rely on ------------------------------------------------------------------
+# EC2 instance families with Inferentia or Trainium (Neuron) devices.
+NEURON_FAMILIES = ("inf1", "inf2", "trn1", "trn1n", "trn2", "trn2u")
+_NEURON_INSTANCE_TYPE = re.compile(r"^(?:" + "|".join(NEURON_FAMILIES) + r")\.[0-9a-z-]+$")
+# EKS AMI types whose image carries the Neuron kernel driver: the AL2023 Neuron AMI, and the
+# legacy Amazon Linux 2 accelerated AMI (AL2_x86_64_GPU ships the NVIDIA *and* Neuron drivers;
+# AWS stopped publishing AL2 AMIs with Kubernetes 1.33, so it only fits older clusters).
+NEURON_AMI_TYPES = ("AL2023_x86_64_NEURON", "AL2_x86_64_GPU")
+RECOMMENDED_NEURON_AMI_TYPE = "AL2023_x86_64_NEURON"
+# The Neuron runtime locks its buffers in memory; nothing else may be added.
+ALLOWED_CAPABILITIES = frozenset({"IPC_LOCK"})
+REQUIRED_CLUSTER_LOG_TYPES = ("api", "audit", "authenticator")
+SSH_PORT = 22
+_ALL_PROTOCOLS = frozenset({"-1", "all"})
+# Port fields of ICMP rules hold ICMP type and code, not ports.
+_ICMP_PROTOCOLS = frozenset({"icmp", "1", "icmpv6", "58"})
+_AWS_MANAGED_POLICY = r"^arn:[a-z0-9-]+:iam::aws:policy/{name}$"
+ADMINISTRATOR_ACCESS = re.compile(_AWS_MANAGED_POLICY.format(name="AdministratorAccess"))
+S3_READ_ONLY_ACCESS = re.compile(_AWS_MANAGED_POLICY.format(name="AmazonS3ReadOnlyAccess"))
+_WILDCARD_ACTIONS = frozenset({"*", "*:*"})
+
+# Kubernetes kinds that carry a pod spec, and where it is.
+POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
+    "Pod": ("spec",),
+    "PodTemplate": ("template", "spec"),
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "ReplicationController": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+_KUBERNETES_TYPE = re.compile(r"^kubernetes:[^:]+:(?P<kind>[A-Za-z]+)$")
+_CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+
+
+# --- reading props ----------------------------------------------------------------------------
+class _Unknown:
+    """A value a preview cannot know yet."""
+
+    def __repr__(self) -> str:
+        return "<unknown>"
+
+
+UNKNOWN: Any = _Unknown()
+_UNKNOWN_SENTINELS = frozenset({
+    UNKNOWN_BOOLEAN_VALUE, UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE, UNKNOWN_ARRAY_VALUE,
+    UNKNOWN_ASSET_VALUE, UNKNOWN_ARCHIVE_VALUE, UNKNOWN_OBJECT_VALUE,
+})
+
+
+def plain(value: Any) -> Any:
+    """Props as plain dicts and lists, unknown values as `UNKNOWN`; never raises `UnknownValueError`."""
+    if isinstance(value, Secret):
+        return plain(value.value)
+    if isinstance(value, str):
+        return UNKNOWN if value in _UNKNOWN_SENTINELS else value
+    if isinstance(value, Mapping):
+        result: dict[str, Any] = {}
+        for key in value:
+            try:
+                result[key] = plain(value[key])
+            except UnknownValueError:
+                result[key] = UNKNOWN
+        return result
+    if isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray)):
+        items: list[Any] = []
+        for index in range(len(value)):
+            try:
+                items.append(plain(value[index]))
+            except UnknownValueError:
+                items.append(UNKNOWN)
+        return items
+    return value
+
+
+def dig(value: Any, *path: str) -> Any:
+    """`value[path[0]][path[1]]...`: None when a step is missing, `UNKNOWN` when one is unknown."""
+    for key in path:
+        if value is UNKNOWN:
+            return UNKNOWN
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def as_list(value: Any) -> list[Any]:
+    """A list prop (None is empty); a scalar (IAM's `"Action": "s3:GetObject"`) as a one-item list."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+def is_neuron_instance_type(instance_type: Any) -> bool:
+    return isinstance(instance_type, str) and bool(_NEURON_INSTANCE_TYPE.match(instance_type))
+
+
+def is_world(cidr: Any) -> bool:
+    """0.0.0.0/0, ::/0, or any other way of writing "every address"."""
+    if not isinstance(cidr, str):
+        return False
+    try:
+        return ipaddress.ip_network(cidr.strip(), strict=False).prefixlen == 0
+    except ValueError:
+        return False
+
+
+def _number(value: Any) -> int | None:
+    if isinstance(value, bool) or value is None or value is UNKNOWN:
+        return None
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+Validate = Callable[[ResourceValidationArgs, ReportViolation], None]
+Rule = Callable[[str, dict[str, Any], Mapping[str, Any]], Iterator[str]]
+
+
+def _validate(rules: Mapping[str, Rule]) -> Validate:
+    """A validate callback that runs the rule for the resource's type on its plain props."""
+
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        rule = rules.get(args.resource_type)
+        if rule is None:
+            return
+        props = plain(args.props)
+        for message in rule(args.resource_type, props, args.get_config()):
+            report_violation(message, None)
+
+    return validate
+
+
+def _validate_kubernetes_pods(rule: Callable[[str, Mapping[str, Any]], Iterator[str]]) -> Validate:
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        match = _KUBERNETES_TYPE.match(args.resource_type)
+        if match is None:
+            return
+        kind = match["kind"].removesuffix("Patch")
+        if kind not in POD_SPEC_PATHS:
+            return
+        pod_spec = dig(plain(args.props), *POD_SPEC_PATHS[kind])
+        if not isinstance(pod_spec, Mapping):
+            return
+        for message in rule(kind, pod_spec):
+            report_violation(message, None)
+
+    return validate
+
+
+# --- 1. Neuron nodes run a Neuron AMI -------------------------------------------------------------
+def _neuron_ami_node_group(_type: str, props: dict[str, Any], _config: Mapping[str, Any]) -> Iterator[str]:
+    neuron_types = [t for t in as_list(props.get("instanceTypes")) if is_neuron_instance_type(t)]
+    if not neuron_types:
+        return
+    ami_type = props.get("amiType")
+    if ami_type is UNKNOWN or ami_type in NEURON_AMI_TYPES:
+        return
+    instances = ", ".join(neuron_types)
+    if ami_type in (None, "", "CUSTOM"):
+        how = "amiType CUSTOM" if ami_type == "CUSTOM" else "no amiType"
+        yield (f"node group of {instances} has {how}: its AMI then comes from the launch template's imageId (or EKS' "
+               f"default AMI type), which this policy cannot check for the Neuron driver; set amiType "
+               f"{RECOMMENDED_NEURON_AMI_TYPE}")
+    else:
+        yield (f"node group of {instances} uses amiType {ami_type}, which has no Neuron driver: the "
+               f"aws.amazon.com/neuron devices never appear; use {RECOMMENDED_NEURON_AMI_TYPE}")
+
+
+def _neuron_ami_launch_template(_type: str, props: dict[str, Any], _config: Mapping[str, Any]) -> Iterator[str]:
+    instance_type = props.get("instanceType")
+    if not is_neuron_instance_type(instance_type):
+        return
+    image_id = props.get("imageId")
+    if image_id is UNKNOWN or image_id:
+        shown = "(not known yet)" if image_id is UNKNOWN else image_id
+        yield (f"launch template for {instance_type} sets imageId {shown}: a custom AMI cannot be checked for the "
+               f"Neuron driver; leave imageId unset and give the node group amiType {RECOMMENDED_NEURON_AMI_TYPE} "
+               f"(or, for an AMI you have vetted, set this policy to advisory in the stack's policy config)")
+
+
+neuron_nodes_use_neuron_ami = ResourceValidationPolicy(
+    name="neuron-nodes-use-neuron-ami",
+    description="Nodes of Neuron instance types (inf1, inf2, trn1, trn1n, trn2) run an EKS AMI type with the Neuron "
+                f"driver ({', '.join(NEURON_AMI_TYPES)}).",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_validate({NODE_GROUP: _neuron_ami_node_group, LAUNCH_TEMPLATE: _neuron_ami_launch_template}),
+)
+
+
+# --- 2. IMDSv2 only ---------------------------------------------------------------------------------
+def _imdsv2(_type: str, props: dict[str, Any], _config: Mapping[str, Any]) -> Iterator[str]:
+    options = props.get("metadataOptions")
+    if options is UNKNOWN or dig(options, "httpEndpoint") == "disabled":
+        return  # no metadata service at all: nothing to downgrade
+    tokens = dig(options, "httpTokens")
+    if tokens is UNKNOWN or tokens == "required":
+        return
+    shown = "not set" if tokens is None else f"{tokens!r}"
+    yield (f"metadataOptions.httpTokens is {shown}: instances would answer IMDSv1 requests, which any SSRF "
+           f"in a pod can use to steal the node role's credentials; set httpTokens to \"required\"")
+
+
+launch_templates_require_imdsv2 = ResourceValidationPolicy(
+    name="launch-templates-require-imdsv2",
+    description="Launch templates require IMDSv2 session tokens (metadataOptions.httpTokens = required).",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_validate({LAUNCH_TEMPLATE: _imdsv2}),
+)
+
+
+# --- 3. No SSH or all ports from the internet ----------------------------------------------------------
+def _exposure(protocol: Any, from_port: Any, to_port: Any) -> str | None:
+    """What an ingress rule opens that this policy forbids to the world, or None."""
+    if protocol is UNKNOWN:
+        return None
+    proto = str(protocol).strip().lower()
+    if proto in _ALL_PROTOCOLS:
+        return "all protocols and ports"
+    if proto in _ICMP_PROTOCOLS:
+        return None
+    low, high = _number(from_port), _number(to_port)
+    if low is None or high is None:
+        return None
+    if low <= SSH_PORT <= high:
+        return f"port {SSH_PORT}" if low == high else f"ports {low}-{high}, which include {SSH_PORT}"
+    return None
+
+
+def _world_message(what: str, where: str, cidrs: Sequence[str]) -> str:
+    return (f"{where} opens {what} to {', '.join(cidrs)}; allow only your networks' CIDRs "
+            f"(and prefer SSM Session Manager to SSH)")
+
+
+def _world_cidrs(*lists: Any) -> list[str]:
+    return [cidr for values in lists for cidr in as_list(values) if is_world(cidr)]
+
+
+def _open_security_group(_type: str, props: dict[str, Any], _config: Mapping[str, Any]) -> Iterator[str]:
+    for index, rule in enumerate(as_list(props.get("ingress"))):
+        if not isinstance(rule, Mapping):
+            continue
+        cidrs = _world_cidrs(rule.get("cidrBlocks"), rule.get("ipv6CidrBlocks"))
+        what = _exposure(rule.get("protocol"), rule.get("fromPort"), rule.get("toPort")) if cidrs else None
+        if what:
+            yield _world_message(what, f"ingress[{index}]", cidrs)
+
+
+def _open_security_group_rule(_type: str, props: dict[str, Any], _config: Mapping[str, Any]) -> Iterator[str]:
+    if props.get("type") != "ingress":
+        return
+    cidrs = _world_cidrs(props.get("cidrBlocks"), props.get("ipv6CidrBlocks"))
+    what = _exposure(props.get("protocol"), props.get("fromPort"), props.get("toPort")) if cidrs else None
+    if what:
+        yield _world_message(what, "the ingress rule", cidrs)
+
+
+def _open_ingress_rule(_type: str, props: dict[str, Any], _config: Mapping[str, Any]) -> Iterator[str]:
+    cidrs = _world_cidrs(props.get("cidrIpv4"), props.get("cidrIpv6"))
+    what = _exposure(props.get("ipProtocol"), props.get("fromPort"), props.get("toPort")) if cidrs else None
+    if what:
+        yield _world_message(what, "the ingress rule", cidrs)
+
+
+no_world_open_ssh_or_all_ports = ResourceValidationPolicy(
+    name="no-world-open-ssh-or-all-ports",
+    description="No security group rule opens port 22, or every port, to 0.0.0.0/0 or ::/0.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_validate({
+        SECURITY_GROUP: _open_security_group,
+        SECURITY_GROUP_RULE: _open_security_group_rule,
+        SECURITY_GROUP_INGRESS_RULE: _open_ingress_rule,
+    }),
+)
+
+
+# --- 4. Containers: no privilege, no capability beyond IPC_LOCK --------------------------------------------
+def _capability(name: Any) -> str:
+    text = str(name).strip().upper()
+    return text.removeprefix("CAP_")
+
+
+def _container_privileges(kind: str, pod_spec: Mapping[str, Any]) -> Iterator[str]:
+    for field in _CONTAINER_LISTS:
+        for container in as_list(pod_spec.get(field)):
+            if not isinstance(container, Mapping):
+                continue
+            name = container.get("name") or "?"
+            where = f"{kind} {field[:-1]} {name!r}" if isinstance(name, str) else f"{kind} {field[:-1]}"
+            context = container.get("securityContext")
+            if dig(context, "privileged") is True:
+                yield f"{where} is privileged: it gets every device and capability of the node; remove privileged: true"
+            added = [c for c in as_list(dig(context, "capabilities", "add")) if c is not UNKNOWN]
+            extra = sorted({_capability(c) for c in added} - ALLOWED_CAPABILITIES)
+            if extra:
+                yield (f"{where} adds capabilities {', '.join(extra)}; only {', '.join(sorted(ALLOWED_CAPABILITIES))} "
+                       f"(the Neuron runtime's locked memory) is allowed")
+
+
+containers_not_privileged = ResourceValidationPolicy(
+    name="containers-not-privileged",
+    description="Containers (Pods, Deployments, StatefulSets, DaemonSets, Jobs, CronJobs) are never privileged and add "
+                "no Linux capability beyond IPC_LOCK.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_validate_kubernetes_pods(_container_privileges),
+)
+
+
+# --- 5. IAM: no administrator roles ---------------------------------------------------------------------
+def _statements(document: Any) -> list[Mapping[str, Any]]:
+    """The statements of an IAM policy document given as JSON text or as an object."""
+    if document is UNKNOWN or document is None:
+        return []
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except ValueError:
+            return []  # not JSON: IAM refuses it anyway
+    statements = dig(document, "Statement")
+    return [s for s in as_list(statements) if isinstance(s, Mapping)]
+
+
+def wildcard_statements(document: Any) -> list[str]:
+    """Statements that allow every action (`*` or `*:*`) on every resource (`*`), by Sid or index."""
+    found = []
+    for index, statement in enumerate(_statements(document)):
+        if statement.get("Effect", "Allow") != "Allow":
+            continue
+        actions = {a for a in as_list(statement.get("Action")) if isinstance(a, str)}
+        resources = {r for r in as_list(statement.get("Resource")) if isinstance(r, str)}
+        if actions & _WILDCARD_ACTIONS and "*" in resources:
+            sid = statement.get("Sid")
+            found.append(f"statement {sid!r}" if isinstance(sid, str) and sid else f"statement {index}")
+    return found
+
+
+def _admin_document(where: str, document: Any) -> Iterator[str]:
+    for statement in wildcard_statements(document):
+        yield (f"{where} {statement} allows Action \"*\" on Resource \"*\": that is administrator access; "
+               f"grant the actions and resources the role needs")
+
+
+def _admin_arns(arns: Any, where: str) -> Iterator[str]:
+    for arn in as_list(arns):
+        if isinstance(arn, str) and ADMINISTRATOR_ACCESS.match(arn):
+            yield f"{where} attaches {arn}: no role of this stack gets administrator access"
+
+
+def _admin_role(_type: str, props: dict[str, Any], _config: Mapping[str, Any]) -> Iterator[str]:
+    yield from _admin_arns(props.get("managedPolicyArns"), "managedPolicyArns")
+    for inline in as_list(props.get("inlinePolicies")):
+        name = dig(inline, "name")
+        yield from _admin_document(f"inline policy {name!r}" if isinstance(name, str) else "an inline policy",
+                                   dig(inline, "policy"))
+
+
+def _admin_policy_document(_type: str, props: dict[str, Any], _config: Mapping[str, Any]) -> Iterator[str]:
+    yield from _admin_document("the policy document", props.get("policy"))
+
+
+def _admin_attachment(type_: str, props: dict[str, Any], _config: Mapping[str, Any]) -> Iterator[str]:
+    if type_ == IAM_POLICY_ATTACHMENT and not as_list(props.get("roles")):
+        return  # attaches to users or groups only
+    yield from _admin_arns(props.get("policyArn"), "the attachment")
+
+
+def _admin_exclusive_attachments(_type: str, props: dict[str, Any], _config: Mapping[str, Any]) -> Iterator[str]:
+    yield from _admin_arns(props.get("policyArns"), "policyArns")
+
+
+iam_no_administrator_roles = ResourceValidationPolicy(
+    name="iam-no-administrator-roles",
+    description="No IAM role gets AdministratorAccess, and no IAM policy allows Action \"*\" on Resource \"*\".",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_validate({
+        IAM_ROLE: _admin_role,
+        IAM_ROLE_POLICY: _admin_policy_document,
+        IAM_POLICY: _admin_policy_document,
+        IAM_ROLE_POLICY_ATTACHMENT: _admin_attachment,
+        IAM_POLICY_ATTACHMENT: _admin_attachment,
+        IAM_ROLE_POLICY_ATTACHMENTS_EXCLUSIVE: _admin_exclusive_attachments,
+    }),
+)
+
+
+# --- 6. EKS control plane logs -----------------------------------------------------------------------------
+def _cluster_logs(_type: str, props: dict[str, Any], _config: Mapping[str, Any]) -> Iterator[str]:
+    log_types = props.get("enabledClusterLogTypes")
+    if log_types is UNKNOWN:
+        return
+    enabled = {t for t in as_list(log_types) if isinstance(t, str)}
+    missing = [t for t in REQUIRED_CLUSTER_LOG_TYPES if t not in enabled]
+    if missing:
+        yield (f"enabledClusterLogTypes lacks {', '.join(missing)}: without them there is no record of who called the "
+               f"Kubernetes API and how they authenticated; enable {', '.join(REQUIRED_CLUSTER_LOG_TYPES)}")
+
+
+eks_control_plane_logs = ResourceValidationPolicy(
+    name="eks-control-plane-logs",
+    description="EKS clusters send their api, audit and authenticator logs to CloudWatch.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_validate({EKS_CLUSTER: _cluster_logs, EKS_CLUSTER_COMPONENT: _cluster_logs}),
+)
+
+
+# --- advisory: the API endpoint open to the internet -------------------------------------------------------
+def _open_endpoint(type_: str, props: dict[str, Any], _config: Mapping[str, Any]) -> Iterator[str]:
+    access = props.get("vpcConfig") if type_ == EKS_CLUSTER else props
+    if access is UNKNOWN:
+        return
+    public = dig(access, "endpointPublicAccess")
+    if public is UNKNOWN or public is False:
+        return  # EKS turns public access on when the field is left out
+    cidrs = dig(access, "publicAccessCidrs")
+    if cidrs is UNKNOWN:
+        return
+    listed = as_list(cidrs)
+    if not listed:
+        yield ("the public API endpoint has no publicAccessCidrs, so EKS opens it to 0.0.0.0/0; list your networks' "
+               "CIDRs (eks-inferentia:apiAllowedCidrs) or turn public access off")
+    elif world := [c for c in listed if is_world(c)]:
+        yield (f"the public API endpoint is open to {', '.join(world)}; only authentication stands between the internet "
+               f"and the Kubernetes API: list your networks' CIDRs (eks-inferentia:apiAllowedCidrs)")
+
+
+eks_api_endpoint_not_public = ResourceValidationPolicy(
+    name="eks-api-endpoint-not-world-open",
+    description="The EKS API endpoint is not reachable from the whole internet.",
+    enforcement_level=EnforcementLevel.ADVISORY,
+    validate=_validate({EKS_CLUSTER: _open_endpoint, EKS_CLUSTER_COMPONENT: _open_endpoint}),
+)
+
+
+# --- advisory: a role that reads every bucket -----------------------------------------------------------------
+def _s3_read_all_arns(arns: Any) -> Iterator[str]:
+    for arn in as_list(arns):
+        if isinstance(arn, str) and S3_READ_ONLY_ACCESS.match(arn):
+            yield (f"{arn} lets every pod on nodes with this role read every bucket of the account; "
+                   f"eks-inferentia:s3Access \"bucket\" grants only the model's prefix")
+
+
+def _s3_read_all_role(_type: str, props: dict[str, Any], _config: Mapping[str, Any]) -> Iterator[str]:
+    yield from _s3_read_all_arns(props.get("managedPolicyArns"))
+
+
+def _s3_read_all_attachment(type_: str, props: dict[str, Any], _config: Mapping[str, Any]) -> Iterator[str]:
+    if type_ == IAM_POLICY_ATTACHMENT and not as_list(props.get("roles")):
+        return
+    yield from _s3_read_all_arns(props.get("policyArn"))
+
+
+def _s3_read_all_exclusive(_type: str, props: dict[str, Any], _config: Mapping[str, Any]) -> Iterator[str]:
+    yield from _s3_read_all_arns(props.get("policyArns"))
+
+
+roles_not_reading_every_bucket = ResourceValidationPolicy(
+    name="roles-not-reading-every-bucket",
+    description="No role gets AmazonS3ReadOnlyAccess (s3Access: all); node roles read only the model's prefix.",
+    enforcement_level=EnforcementLevel.ADVISORY,
+    validate=_validate({
+        IAM_ROLE: _s3_read_all_role,
+        IAM_ROLE_POLICY_ATTACHMENT: _s3_read_all_attachment,
+        IAM_POLICY_ATTACHMENT: _s3_read_all_attachment,
+        IAM_ROLE_POLICY_ATTACHMENTS_EXCLUSIVE: _s3_read_all_exclusive,
+    }),
+)
+
+
+POLICIES: list[Policy] = [
+    neuron_nodes_use_neuron_ami,
+    launch_templates_require_imdsv2,
+    no_world_open_ssh_or_all_ports,
+    containers_not_privileged,
+    iam_no_administrator_roles,
+    eks_control_plane_logs,
+    eks_api_endpoint_not_public,
+    roles_not_reading_every_bucket,
+]

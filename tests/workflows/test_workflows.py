@@ -1,0 +1,292 @@
+"""The GitHub Actions workflows (.github/workflows), checked offline.
+
+- checkov (its own venv, .venv-checkers) reports no failed check;
+- the workflows parse, and every `with:` input given to an action is one that action declares
+  (action_inputs.json, read from each action's action.yml upstream at the pinned major);
+- previews on pull requests cover exactly the stacks that have a `Pulumi.<stack>.yaml`;
+- main deploys dev, then prod behind the `production` environment;
+- least-privilege permissions, OIDC credentials only, one update per stack at a time, timeouts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tools.render import stack_names
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS_DIR = ROOT / ".github" / "workflows"
+CHECKOV = ROOT / ".venv-checkers" / "bin" / "checkov"
+ACTION_INPUTS = json.loads((Path(__file__).with_name("action_inputs.json")).read_text())["actions"]
+PULUMI_ACTION = "pulumi/actions"
+AWS_CREDENTIALS_ACTION = "aws-actions/configure-aws-credentials"
+WORKFLOW_FILES = sorted([*WORKFLOWS_DIR.glob("*.yml"), *WORKFLOWS_DIR.glob("*.yaml")])
+_PINNED = re.compile(r"^(?P<action>[\w.-]+/[\w.-]+)@(?P<ref>v\d+|[0-9a-f]{40})$")
+_FROM_VARIABLE = re.compile(r"^\$\{\{\s*vars\.[A-Z0-9_]+\s*\}\}$")
+
+
+@cache
+def workflow(path: Path) -> dict[str, Any]:
+    doc = yaml.safe_load(path.read_text())
+    assert isinstance(doc, dict), f"{path.name} is not a mapping"
+    # YAML 1.1 (PyYAML) reads the key `on` as the boolean True.
+    if True in doc:
+        doc["on"] = doc.pop(True)
+    return doc
+
+
+def jobs(path: Path) -> dict[str, dict[str, Any]]:
+    return workflow(path)["jobs"]
+
+
+def steps_using(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [s for s in job.get("steps", []) if str(s.get("uses", "")).split("@", 1)[0] == action]
+
+
+def all_steps() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path in WORKFLOW_FILES:
+        for job_id, job in jobs(path).items():
+            for step in job.get("steps", []):
+                yield path.name, job_id, step
+
+
+def pulumi_jobs(command: str) -> Iterator[tuple[Path, str, dict[str, Any], dict[str, Any]]]:
+    """(workflow, job id, job, the pulumi/actions `with:`) of every job that runs `command`."""
+    for path in WORKFLOW_FILES:
+        for job_id, job in jobs(path).items():
+            for step in steps_using(job, PULUMI_ACTION):
+                if step.get("with", {}).get("command") == command:
+                    yield path, job_id, job, step["with"]
+
+
+def test_there_are_workflows() -> None:
+    names = {p.name for p in WORKFLOW_FILES}
+    assert {"preview.yml", "deploy.yml"} <= names
+
+
+# --- checkov ------------------------------------------------------------------------------------------
+def checkov(directory: Path) -> dict[str, Any]:
+    if not CHECKOV.exists():
+        pytest.fail(f"{CHECKOV.relative_to(ROOT)} is missing: run `make checkers` (installs requirements-checkers.txt "
+                    f"into .venv-checkers; checkov cannot share .venv, its `packaging` pin breaks the Pulumi SDK)")
+    result = subprocess.run(
+        [str(CHECKOV), "--framework", "github_actions", "-d", str(directory), "--skip-download",
+         "--compact", "--quiet", "-o", "json"],
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
+    )
+    assert result.returncode in (0, 1), f"checkov failed to run ({result.returncode}):\n{result.stderr}"
+    report = json.loads(result.stdout)
+    # One framework gives one report; checkov gives a bare summary when it found nothing to scan.
+    if isinstance(report, list):
+        [report] = [r for r in report if r.get("check_type") == "github_actions"]
+    return report
+
+
+def test_checkov_finds_no_problem_in_the_workflows() -> None:
+    report = checkov(WORKFLOWS_DIR)
+    assert "results" in report, f"checkov scanned nothing in {WORKFLOWS_DIR}: {report}"
+    failed = [f"{c['check_id']} {c['check_name']} ({c['file_path']}:{c['file_line_range']})"
+              for c in report["results"]["failed_checks"]]
+    assert failed == []
+    summary = report["summary"]
+    assert summary["failed"] == 0 and summary["parsing_errors"] == 0
+    assert summary["passed"] > 0
+
+
+def test_checkov_catches_a_bad_workflow(tmp_path: Path) -> None:
+    """The same invocation on a workflow with known problems fails, so a clean report means something."""
+    directory = tmp_path / ".github" / "workflows"  # checkov only reads workflows under .github/workflows
+    directory.mkdir(parents=True)
+    (directory / "bad.yml").write_text(
+        "on: pull_request\n"
+        "permissions: write-all\n"
+        "jobs:\n"
+        "  bad:\n"
+        "    runs-on: ubuntu-latest\n"
+        "    steps:\n"
+        "      - run: echo \"${{ github.event.pull_request.title }}\"\n"
+    )
+    report = checkov(directory)
+    assert {c["check_id"] for c in report["results"]["failed_checks"]} >= {"CKV2_GHA_1", "CKV_GHA_2"}
+
+
+# --- actions and their inputs ---------------------------------------------------------------------------
+def test_workflows_parse_into_triggers_and_jobs() -> None:
+    for path in WORKFLOW_FILES:
+        doc = workflow(path)
+        assert doc.get("on"), f"{path.name} has no trigger"
+        assert doc.get("jobs"), f"{path.name} has no jobs"
+        for job_id, job in jobs(path).items():
+            assert job.get("runs-on") and job.get("steps"), f"{path.name}: job {job_id} needs runs-on and steps"
+
+
+def test_every_action_is_pinned_and_its_inputs_are_known() -> None:
+    for file, job_id, step in all_steps():
+        if "uses" not in step:
+            continue
+        match = _PINNED.match(step["uses"])
+        assert match, f"{file}/{job_id}: {step['uses']!r} is not pinned to a major tag or a commit SHA"
+        action, ref = match["action"], match["ref"]
+        assert action in ACTION_INPUTS, f"{file}/{job_id}: {action} is used but its inputs are not vendored in action_inputs.json"
+        known = ACTION_INPUTS[action]
+        assert ref in (known["major"], known["commit"], known["major_tag_commit"]), (
+            f"{file}/{job_id}: {action}@{ref}, but action_inputs.json has {known['major']} ({known['tag']}); "
+            f"re-read that version's action.yml")
+        given = set(step.get("with", {}))
+        unknown = sorted(given - set(known["inputs"]))
+        assert unknown == [], f"{file}/{job_id}: {action} declares no input {unknown}"
+        missing = sorted(set(known["required"]) - given)
+        assert missing == [], f"{file}/{job_id}: {action} requires {missing}"
+
+
+def test_vendored_inputs_include_what_the_workflows_rely_on() -> None:
+    # A spot check that action_inputs.json is the real lists (policyPacks is camelCase upstream).
+    assert {"command", "stack-name", "work-dir", "comment-on-pr", "cloud-url", "secrets-provider",
+            "policyPacks"} <= set(ACTION_INPUTS[PULUMI_ACTION]["inputs"])
+    assert {"role-to-assume", "aws-region", "audience"} <= set(ACTION_INPUTS[AWS_CREDENTIALS_ACTION]["inputs"])
+    for known in ACTION_INPUTS.values():
+        assert re.fullmatch(r"[0-9a-f]{40}", known["commit"]) and known["tag"].startswith(known["major"] + ".")
+
+
+# --- what runs when -----------------------------------------------------------------------------------
+def test_previews_cover_exactly_the_stacks_with_a_stack_file() -> None:
+    previews = list(pulumi_jobs("preview"))
+    assert previews, "no job runs pulumi preview"
+    for path, job_id, job, given in previews:
+        assert given["stack-name"].replace(" ", "") == "${{matrix.stack}}", f"{path.name}/{job_id}: preview a matrix of stacks"
+        assert sorted(job["strategy"]["matrix"]["stack"]) == stack_names(), (
+            f"{path.name}/{job_id}: the matrix must list every Pulumi.<stack>.yaml ({', '.join(stack_names())})")
+
+
+def test_previews_run_on_pull_requests_comment_and_apply_the_policy_pack() -> None:
+    for path, job_id, _job, given in pulumi_jobs("preview"):
+        assert "pull_request" in workflow(path)["on"], f"{path.name} previews but is not triggered by pull requests"
+        assert given["comment-on-pr"] is True, f"{path.name}/{job_id}"
+
+
+def test_every_pulumi_run_uses_the_policy_pack_and_the_configured_backend() -> None:
+    runs = [*pulumi_jobs("preview"), *pulumi_jobs("up")]
+    for path, job_id, _job, given in runs:
+        where = f"{path.name}/{job_id}"
+        pack = ROOT / given["work-dir"] / given["policyPacks"]
+        assert (pack / "PulumiPolicy.yaml").is_file(), f"{where}: policyPacks {given['policyPacks']!r} is no policy pack"
+        assert (ROOT / given["work-dir"] / "Pulumi.yaml").is_file(), f"{where}: work-dir holds no Pulumi project"
+        assert _FROM_VARIABLE.match(given["cloud-url"]), f"{where}: cloud-url comes from a repository variable"
+        assert _FROM_VARIABLE.match(given["secrets-provider"]), f"{where}: secrets-provider comes from a repository variable"
+
+
+def test_main_deploys_dev_then_prod_behind_an_approval() -> None:
+    ups = {given["stack-name"]: (path, job_id, job) for path, job_id, job, given in pulumi_jobs("up")}
+    assert set(ups) == {"dev", "prod"}
+    assert set(ups) <= set(stack_names())
+    for path, _job_id, _job in ups.values():
+        assert workflow(path)["on"]["push"]["branches"] == ["main"]
+    dev_path, dev_id, _dev = ups["dev"]
+    prod_path, _prod_id, prod = ups["prod"]
+    assert prod_path == dev_path, "prod waits for dev in the same run"
+    needs = prod.get("needs", [])
+    assert dev_id in ([needs] if isinstance(needs, str) else needs), "prod deploys only after dev succeeded"
+    environment = prod.get("environment")
+    name = environment.get("name") if isinstance(environment, dict) else environment
+    assert name == "production", "prod deploys through the `production` environment (required reviewers)"
+
+
+def test_an_update_never_overlaps_another_of_the_same_stack() -> None:
+    groups: dict[str, str] = {}
+    for path, job_id, job, given in pulumi_jobs("up"):
+        concurrency = job.get("concurrency")
+        assert isinstance(concurrency, dict), f"{path.name}/{job_id}: set concurrency per stack"
+        assert concurrency.get("cancel-in-progress") is False, f"{path.name}/{job_id}: never cancel an update half-way"
+        assert given["stack-name"] in concurrency["group"], f"{path.name}/{job_id}: the group names the stack"
+        groups[concurrency["group"]] = given["stack-name"]
+    assert len(groups) == len(set(groups.values())), "one concurrency group per stack"
+    # A pending run replaces the pending run of its group: previews must not share a group with updates.
+    for path, job_id, job, _given in pulumi_jobs("preview"):
+        group = (job.get("concurrency") or {}).get("group") or workflow(path).get("concurrency", {}).get("group", "")
+        assert group not in groups, f"{path.name}/{job_id}: a preview shares concurrency group {group} with an update"
+
+
+# --- security -----------------------------------------------------------------------------------------
+def test_permissions_are_least_privilege() -> None:
+    for path in WORKFLOW_FILES:
+        assert workflow(path).get("permissions") == {"contents": "read"}, f"{path.name}: top-level permissions: contents: read"
+        for job_id, job in jobs(path).items():
+            where = f"{path.name}/{job_id}"
+            permissions = job.get("permissions")
+            assert isinstance(permissions, dict), f"{where}: set the job's permissions explicitly"
+            writes = {scope for scope, level in permissions.items() if level == "write"}
+            expected = set()
+            if steps_using(job, AWS_CREDENTIALS_ACTION):
+                expected.add("id-token")
+            if any(s.get("with", {}).get("comment-on-pr") is True for s in steps_using(job, PULUMI_ACTION)):
+                expected.add("pull-requests")
+            assert writes == expected, f"{where}: write permissions {sorted(writes)}, needs {sorted(expected)}"
+            assert permissions.get("contents") == "read", where
+
+
+def test_aws_credentials_come_from_oidc_only() -> None:
+    for path in WORKFLOW_FILES:
+        text = path.read_text()
+        assert not re.search(r"secrets\.AWS_|AWS_SECRET_ACCESS_KEY|AWS_ACCESS_KEY_ID", text), f"{path.name}: no stored AWS keys"
+        for job_id, job in jobs(path).items():
+            for step in steps_using(job, AWS_CREDENTIALS_ACTION):
+                given = step["with"]
+                assert _FROM_VARIABLE.match(given["role-to-assume"]), f"{path.name}/{job_id}: role-to-assume from a variable"
+                assert not {"aws-access-key-id", "aws-secret-access-key", "aws-session-token"} & set(given)
+            uses_aws = bool(steps_using(job, AWS_CREDENTIALS_ACTION))
+            if steps_using(job, PULUMI_ACTION):
+                assert uses_aws, f"{path.name}/{job_id}: runs Pulumi without AWS credentials"
+
+
+def test_previews_skip_forks_which_get_no_oidc_token() -> None:
+    for path, job_id, job, _given in pulumi_jobs("preview"):
+        assert "github.repository" in str(job.get("if", "")), f"{path.name}/{job_id}: skip pull requests from forks"
+
+
+def test_checkout_keeps_no_credentials() -> None:
+    for file, job_id, step in all_steps():
+        if str(step.get("uses", "")).startswith("actions/checkout@"):
+            assert step.get("with", {}).get("persist-credentials") is False, f"{file}/{job_id}"
+
+
+def test_every_job_has_a_timeout() -> None:
+    for path in WORKFLOW_FILES:
+        for job_id, job in jobs(path).items():
+            assert isinstance(job.get("timeout-minutes"), int), f"{path.name}/{job_id}: set timeout-minutes"
+
+
+# --- versions in step -------------------------------------------------------------------------------------
+def _pin(requirements: Path, package: str) -> str:
+    for line in requirements.read_text().splitlines():
+        name, sep, version = line.split("#", 1)[0].strip().partition("==")
+        if sep and name.strip().lower().replace("_", "-") == package:
+            return version.strip()
+    raise AssertionError(f"{requirements.name} does not pin {package}")
+
+
+def test_cli_version_and_policy_pack_sdk_follow_the_program_sdk() -> None:
+    sdk = _pin(ROOT / "requirements.txt", "pulumi")
+    assert _pin(ROOT / "policy" / "requirements.txt", "pulumi") == sdk
+    for path, job_id, _job, given in [*pulumi_jobs("preview"), *pulumi_jobs("up")]:
+        version = str(given.get("pulumi-version", ""))
+        if re.fullmatch(r"\$\{\{\s*env\.PULUMI_VERSION\s*\}\}", version):
+            version = str(workflow(path).get("env", {}).get("PULUMI_VERSION"))
+        assert version == sdk, f"{path.name}/{job_id}: run the Pulumi CLI {sdk}, the SDK's version, not {version!r}"
+
+
+def test_the_workflows_install_the_policy_pack_where_its_project_file_looks() -> None:
+    project = yaml.safe_load((ROOT / "policy" / "PulumiPolicy.yaml").read_text())
+    virtualenv = project["runtime"]["options"]["virtualenv"]
+    for path, job_id, job, given in [*pulumi_jobs("preview"), *pulumi_jobs("up")]:
+        runs = "\n".join(str(s.get("run", "")) for s in job["steps"])
+        assert f"-m venv {given['policyPacks']}/{virtualenv}" in runs, f"{path.name}/{job_id}: create the pack's virtualenv"
+        assert f"-r {given['policyPacks']}/requirements.txt" in runs, f"{path.name}/{job_id}: install the pack's requirements"
