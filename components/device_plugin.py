@@ -27,6 +27,12 @@ import pulumi_kubernetes as k8s
 NEURON_CHART = "oci://public.ecr.aws/neuron/neuron-helm-chart"
 NEURON_RESOURCE = "aws.amazon.com/neuron"
 DEVICE_PLUGIN_NAMESPACE = "kube-system"
+# The chart's `neuronInstances` (1.10.0): the device plugin's node affinity admits only these types.
+CHART_NEURON_INSTANCES = frozenset((
+    "trn1.2xlarge", "trn1.32xlarge", "trn1n.32xlarge", "trn2.3xlarge", "trn2.48xlarge", "trn2u.48xlarge",
+    "trn3.48xlarge", "trn3n.48xlarge", "trn3en.24xlarge", "trn3s-es.48xlarge", "inf1.xlarge", "inf1.2xlarge",
+    "inf1.6xlarge", "inf1.24xlarge", "inf2.xlarge", "inf2.8xlarge", "inf2.24xlarge", "inf2.48xlarge",
+))
 # The chart's second kube-scheduler takes its profile's schedulerName from this fullnameOverride;
 # set explicitly so the chart and the serving pods agree by construction.
 NEURON_SCHEDULER_NAME = "my-scheduler"

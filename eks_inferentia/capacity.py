@@ -72,7 +72,8 @@ def capacity_warnings(shape: ServingShape) -> list[str]:
         pending = shape.replicas - shape.pods_at_desired_size
         warnings.append(
             f"{pending} of {shape.replicas} serving pods stay Pending: {shape.desired_nodes} x {facts.name} "
-            f"(desiredNodes) hold {shape.pods_at_desired_size}; raise desiredNodes (no cluster autoscaler is installed)")
+            f"(desiredNodes) hold {shape.pods_at_desired_size}, and `pulumi up` times out waiting for them; raise desiredNodes "
+            "(no cluster autoscaler is installed)")
     devices = shape.desired_nodes * facts.neuron_devices
     used = min(shape.replicas, shape.pods_at_desired_size) * shape.devices_per_replica
     if devices > used:

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from components.device_plugin import CHART_NEURON_INSTANCES
 from eks_inferentia.config import ConfigError
 from eks_inferentia.contract import CONTRACT_VERSION, OUTPUTS
+from eks_inferentia.instance_types import INSTANCE_TYPES
 from tools.mock_engine import run_program
 from tools.render import stack_config, stack_names
 
@@ -104,3 +106,18 @@ def test_config_warnings_reach_the_engine_log(caplog) -> None:
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "eks-inferentia:replicas: 1 of 3 serving pods stay Pending" in logged
     assert "eks-inferentia:apiAllowedCidrs" in logged
+
+
+@pytest.mark.parametrize("instance_type", sorted(INSTANCE_TYPES))
+def test_every_neuron_family_works_end_to_end(run_stack, instance_type: str) -> None:
+    facts = INSTANCE_TYPES[instance_type]
+    devices = 4 if facts.is_trainium and facts.neuron_devices >= 4 else 1
+    run = run_stack(instanceType=instance_type, neuronDevicesPerReplica=devices, replicas=1, desiredNodes=1, minNodes=1)
+    (group,) = run.of_type("aws:eks/nodeGroup:NodeGroup")
+    assert group.inputs["amiType"] == "AL2023_x86_64_NEURON" and group.inputs["instanceTypes"] == [instance_type]
+    assert instance_type in CHART_NEURON_INSTANCES  # the device plugin's own node affinity admits it
+    pod = run.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]
+    image = pod["containers"][0]["image"]
+    assert ("tensorflow-inference-neuronx:" in image) == facts.family.uses_neuronx
+    assert pod["containers"][0]["resources"]["limits"]["aws.amazon.com/neuron"] == str(devices)
+    assert ("schedulerName" in pod) == (devices > 1)
