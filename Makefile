@@ -5,14 +5,16 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 # checkov and parliament live in their own venv: checkov pins an old `packaging` that breaks the Pulumi SDK.
 CHECKERS_VENV ?= .venv-checkers
+# The CrossGuard pack's own venv (policy/PulumiPolicy.yaml names it); previews and updates enforce the pack.
+POLICY_VENV := policy/.venv
 # Local file state by default: no Pulumi Cloud account needed. Override for S3 or Pulumi Cloud.
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 
-.PHONY: help install checkers test lint typecheck unit render stack preview up destroy bench clean check-deploy-tools
+.PHONY: help install checkers policy test lint typecheck unit render stack preview up destroy bench clean check-deploy-tools
 
 help:
 	@echo "make up STACK=dev      create the venv, install, create the stack, pulumi up"
-	@echo "make preview STACK=dev pulumi preview"
+	@echo "make preview STACK=dev pulumi preview, enforcing the policy pack in policy/"
 	@echo "make render STACK=dev  offline preview: no Pulumi CLI, no AWS account (build/render/STACK)"
 	@echo "make test              lint, type check, unit tests (offline)"
 	@echo "make bench             time evaluating each stack under the mock engine"
@@ -33,6 +35,13 @@ $(CHECKERS_VENV)/.installed: requirements-checkers.txt
 	touch $@
 
 checkers: $(CHECKERS_VENV)/.installed
+
+$(POLICY_VENV)/.installed: policy/requirements.txt
+	$(PYTHON) -m venv $(POLICY_VENV)
+	$(POLICY_VENV)/bin/python -m pip install --quiet -r policy/requirements.txt
+	touch $@
+
+policy: $(POLICY_VENV)/.installed
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -61,11 +70,11 @@ check-deploy-tools:
 stack: install check-deploy-tools
 	@pulumi stack select $(STACK) 2>/dev/null || pulumi stack init $(STACK)
 
-preview: stack
-	pulumi preview --stack $(STACK) --diff
+preview: stack policy
+	pulumi preview --stack $(STACK) --diff --policy-pack policy
 
-up: stack
-	pulumi up --stack $(STACK)
+up: stack policy
+	pulumi up --stack $(STACK) --policy-pack policy
 
 destroy: check-deploy-tools
 	pulumi destroy --stack $(STACK)
