@@ -21,7 +21,8 @@ if str(REPO_ROOT) not in sys.path:
 
 from eks_inferentia.stack_reference import read_inference_stack, require_qualified_stack_name  # noqa: E402
 
-CURL_IMAGE = "curlimages/curl:8.16.0"
+# Pinned by tag and digest, the digest as several unrelated public projects pin this tag (not checked against Docker Hub here).
+CURL_IMAGE = "curlimages/curl:8.16.0@sha256:463eaf6072688fe96ac64fa623fe73e1dbe25d8ad6c34404a669ad3ce1f104b6"
 # The image's user is `curl_user` (uid 100, gid 101), a name: Kubernetes can only enforce runAsNonRoot with a number.
 CURL_UID = 100
 CURL_GID = 101
