@@ -91,3 +91,9 @@ def test_set_takes_yaml_lists(tmp_path) -> None:
                  "--out", str(tmp_path)]) == 0
     data = json.loads((tmp_path / "resources.json").read_text())
     assert any(r["type"] == "aws:ec2/keyPair:KeyPair" for r in data["resources"])
+
+
+def test_config_warnings_are_printed(tmp_path: Path, capsys) -> None:
+    assert main(["dev", "--set", "replicas=3", "--out", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: eks-inferentia:replicas: 1 of 3 serving pods stay Pending" in err

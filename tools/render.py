@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -136,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     region = str(config.get("aws:region", "us-west-2"))
+    # The program's warnings (pulumi.log.warn) reach Python logging under the mock engine.
+    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING, stream=sys.stderr, force=True)
     try:
         run = run_program(config, stack=args.stack, region=region)
     except ConfigError as error:
