@@ -28,9 +28,11 @@ NAMESPACE = "eks-inferentia"
 
 ConfigType = Literal["string", "integer", "boolean", "array"]
 
-# Kubernetes versions that EKS supports (standard or extended support) and for which the
-# EKS-optimized Amazon Linux 2023 Neuron AMI (AMI type AL2023_x86_64_NEURON) is published.
-SUPPORTED_KUBERNETES_VERSIONS = ("1.31", "1.32", "1.33", "1.34", "1.35")
+# Kubernetes versions that EKS supports (standard or extended support) on 2026-11-25 and for which
+# the EKS-optimized Amazon Linux 2023 Neuron AMI (AMI type AL2023_x86_64_NEURON) is published.
+# 1.31 leaves extended support on 2026-11-26; 1.34 leaves standard support on 2026-12-02, so the
+# default is 1.35 (standard support until 2027-03-27).
+SUPPORTED_KUBERNETES_VERSIONS = ("1.32", "1.33", "1.34", "1.35", "1.36")
 
 # The Neuron Helm chart version this release is tested against (see components/device_plugin.py).
 DEFAULT_NEURON_CHART_VERSION = "1.10.0"
@@ -60,7 +62,7 @@ class ConfigKey:
 CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("clusterName", "string", "inferentia",
               "Name of the EKS cluster (1-100 characters: letters, digits, '-' and '_', starting with a letter or digit)."),
-    ConfigKey("kubernetesVersion", "string", "1.34",
+    ConfigKey("kubernetesVersion", "string", "1.35",
               f"Kubernetes version of the cluster; one of {', '.join(SUPPORTED_KUBERNETES_VERSIONS)}."),
     ConfigKey("instanceType", "string", "inf1.2xlarge",
               "EC2 instance type of the Neuron node group: an inf1, inf2, trn1, trn1n or trn2 size."),

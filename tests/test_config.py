@@ -40,6 +40,7 @@ BAD_VALUES = [
     ("clusterName", "-starts-with-dash"),
     ("clusterName", "x" * 101),
     ("kubernetesVersion", "1.20"),
+    ("kubernetesVersion", "1.31"),  # leaves EKS extended support on 2026-11-26
     ("kubernetesVersion", "latest"),
     ("instanceType", "p4d.24xlarge"),
     ("desiredNodes", "two"),

@@ -27,7 +27,7 @@ def test_eks_cluster_inputs(run_stack) -> None:
     run = run_stack()
     cluster = run.one("eks:index:Cluster")
     inputs = cluster.inputs
-    assert inputs["name"] == "inferentia-dev" and inputs["version"] == "1.34"
+    assert inputs["name"] == "inferentia-dev" and inputs["version"] == "1.35"
     assert inputs["skipDefaultNodeGroup"] is True
     assert inputs["createOidcProvider"] is True
     assert inputs["authenticationMode"] == "API"

@@ -20,7 +20,7 @@ def test_managed_node_group_on_the_neuron_ami(run_stack) -> None:
     assert node_group["instanceTypes"] == ["inf1.2xlarge"]
     assert node_group["clusterName"] == "inferentia-dev"
     assert node_group["capacityType"] == "ON_DEMAND"
-    assert node_group["version"] == "1.34"
+    assert node_group["version"] == "1.35"
     assert node_group["scalingConfig"] == {"desiredSize": 2, "minSize": 1, "maxSize": 4}
     template = run.one("aws:ec2/launchTemplate:LaunchTemplate")
     assert node_group["launchTemplate"] == {"id": template.outputs["id"], "version": "1"}
