@@ -1,7 +1,8 @@
 """eks-inferentia: the "Machine learning inference using AWS Inferentia" walkthrough as a Pulumi program.
 
-Read top to bottom, it follows the walkthrough: configuration, the cluster, the Inferentia
-node group, model access in S3, the Neuron device plugin, TensorFlow Serving, and the outputs.
+Read top to bottom, it follows the walkthrough: configuration, the cluster (and, if asked, a
+system node group), the Inferentia node group, model access in S3, the Neuron device plugin,
+TensorFlow Serving, the client's check as a smoke-test Job, and the outputs.
 """
 
 import pulumi
