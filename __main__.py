@@ -84,6 +84,7 @@ model_access = ModelAccess("model", ModelAccessArgs(
     bucket=config.model_bucket,
     prefix=config.model_prefix,
     mode=config.s3_access,
+    kms_key_arn=config.model_kms_key_arn,
     tags=tags,
 ))
 

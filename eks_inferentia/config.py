@@ -96,6 +96,9 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
               "Name TensorFlow Serving serves the model under (clients ask for this name)."),
     ConfigKey("modelBasePath", "string", None,
               "S3 location of the Neuron-compiled SavedModel, s3://bucket/prefix (required).", required=True),
+    ConfigKey("modelKmsKeyArn", "string", "",
+              "ARN of the customer-managed KMS key that encrypts the model's objects (SSE-KMS); the nodes get "
+              "kms:Decrypt on it through S3 only. Empty (default) for SSE-S3 or unencrypted objects."),
     ConfigKey("servingImage", "string", "",
               "TensorFlow Serving image; empty (default) picks the Deep Learning Container for the instance family and region."),
     ConfigKey("allowedClientNamespaces", "array", [],
@@ -149,6 +152,7 @@ class StackConfig:
     neuron_scheduler: str
     model_name: str
     model_base_path: str
+    model_kms_key_arn: str | None
     serving_image: str | None
     s3_access: str
     neuron_chart_version: str
@@ -234,6 +238,8 @@ _BATCHING_FIELD = (r"(?:(?:" + "|".join(f for f in _BATCHING_FIELDS if f != "all
                    + r") \{ ?value: ?(?:\d+|\"[\w-]+\") ?\}|allowed_batch_sizes: ?\d+"
                    + r"|(?:pad_variable_length_inputs|enable_large_batch_splitting): ?(?:true|false))")
 _BATCHING_PARAMETERS = re.compile(rf"^{_BATCHING_FIELD}(?: {_BATCHING_FIELD})*$")
+_KMS_KEY_ARN = re.compile(
+    r"^arn:aws(-cn|-us-gov)?:kms:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:key/([0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$")
 _SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 _VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 
@@ -471,6 +477,11 @@ def load_config(raw: Mapping[str, str | None]) -> StackConfig:
     model_base_path = r.string("modelBasePath")
     _check_model_path(r, model_base_path)
 
+    model_kms_key_arn = r.optional_string("modelKmsKeyArn")
+    if model_kms_key_arn is not None:
+        r.matching("modelKmsKeyArn", model_kms_key_arn, _KMS_KEY_ARN,
+                   "a KMS key ARN such as arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+
     serving_image = r.optional_string("servingImage")
     if serving_image is not None:
         r.matching("servingImage", serving_image, _IMAGE_REF,
@@ -549,6 +560,7 @@ def load_config(raw: Mapping[str, str | None]) -> StackConfig:
         neuron_scheduler=neuron_scheduler,
         model_name=model_name,
         model_base_path=model_base_path,
+        model_kms_key_arn=model_kms_key_arn,
         serving_image=serving_image,
         s3_access=s3_access,
         neuron_chart_version=neuron_chart_version,

@@ -20,6 +20,7 @@ STACKS = stack_names()
 VARIANTS = {
     "dev-batching-scheduler": ["servingBatching=true", "neuronScheduler=enabled", "allowedClientNamespaces=[\"apps\"]"],
 }
+KMS_KEY = "arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
 @pytest.fixture(scope="module")
@@ -60,9 +61,10 @@ def _identity_policies(run) -> list[tuple[str, str]]:
             if r.type in ("aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy")]
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_parliament_finds_nothing_in_the_policies_the_program_writes(run_stack, stack: str) -> None:
-    policies = _identity_policies(run_stack(stack))
+@pytest.mark.parametrize(("stack", "overrides"), [*((s, {}) for s in STACKS), ("dev", {"modelKmsKeyArn": KMS_KEY}),
+                                                   ("dev", {"modelKmsKeyArn": KMS_KEY, "s3Access": "all"})])
+def test_parliament_finds_nothing_in_the_policies_the_program_writes(run_stack, stack: str, overrides: dict) -> None:
+    policies = _identity_policies(run_stack(stack, **overrides))
     assert policies, "the model access policy is missing"
     for name, document in policies:
         assert run_parliament(document) == [], name

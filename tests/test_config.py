@@ -59,6 +59,8 @@ BAD_VALUES = [
     ("modelBasePath", "s3://Bad_Bucket/model"),
     ("modelBasePath", "s3://bucket-only"),
     ("servingImage", "not an image"),
+    ("modelKmsKeyArn", "alias/models"),
+    ("modelKmsKeyArn", "arn:aws:kms:us-west-2:123456789012:alias/models"),
     ("s3Access", "read"),
     ("neuronChartVersion", "latest"),
     ("sshAllowedCidrs", '["203.0.113.7/32"]'),

@@ -31,3 +31,30 @@ def test_all_mode_attaches_s3_read_only_as_the_walkthrough_does(run_stack) -> No
 def test_policy_follows_the_partition() -> None:
     policy = json.loads(model_read_policy("aws-cn", "models", "a/b"))
     assert policy["Statement"][1]["Resource"] == "arn:aws-cn:s3:::models/a/b/*"
+
+
+KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def test_a_kms_encrypted_model_gets_decrypt_on_its_key_through_s3_only(run_stack) -> None:
+    policy = json.loads(run_stack(modelKmsKeyArn=KEY).one("aws:iam/policy:Policy").inputs["policy"])
+    decrypt = policy["Statement"][2]
+    assert decrypt["Action"] == "kms:Decrypt" and decrypt["Resource"] == KEY
+    # The key's region, not the stack's: SSE-KMS keys live beside their bucket.
+    assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
+    assert len(json.loads(run_stack().one("aws:iam/policy:Policy").inputs["policy"])["Statement"]) == 2
+
+
+def test_all_mode_with_a_kms_key_adds_only_the_decrypt_grant(run_stack) -> None:
+    run = run_stack(s3Access="all", modelKmsKeyArn=KEY)
+    (policy,) = run.of_type("aws:iam/policy:Policy")
+    assert [s["Action"] for s in json.loads(policy.inputs["policy"])["Statement"]] == ["kms:Decrypt"]
+    attached = {a.inputs["policyArn"] for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+                if a.name.startswith("model-")}
+    assert attached == {"arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess", policy.outputs["arn"]}
+
+
+def test_china_partition_endpoints() -> None:
+    key = "arn:aws-cn:kms:cn-north-1:123456789012:key/mrk-" + "0" * 32
+    statement = json.loads(model_read_policy("aws-cn", "models", "m", key))["Statement"][2]
+    assert statement["Condition"]["StringEquals"]["kms:ViaService"] == "s3.cn-north-1.amazonaws.com.cn"
