@@ -112,7 +112,7 @@ serving = TensorFlowServing("serving", TensorFlowServingArgs(
     resources=Resources(cpu_request=config.cpu_request, memory_request=config.memory_request,
                         cpu_limit=config.cpu_limit, memory_limit=config.memory_limit),
     scheduler_name=device_plugin.pod_scheduler_name,
-    client_namespaces=config.client_namespaces,
+    client_namespaces=config.allowed_client_namespaces,
     batching_parameters=config.batching_parameters if config.serving_batching else None,
     provider=cluster.provider,
 ), opts=pulumi.ResourceOptions(depends_on=[device_plugin, node_group, model_access]))

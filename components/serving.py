@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.pod_security import RUNTIME_DEFAULT_SECCOMP, checkov_skip_annotations, hardened_container
 from eks_inferentia.images import TF_SERVING_BINARY
 
 GRPC_PORT = 8500
@@ -83,7 +84,7 @@ class TensorFlowServingArgs:
     scheduler_name: str | None = None
     """The Neuron scheduler's name when pods need contiguous devices; None for the default scheduler."""
     client_namespaces: Sequence[str] = ()
-    """Namespaces whose pods may call the model; the serving namespace is always among them."""
+    """Namespaces whose pods may call the model besides the serving namespace, which is always admitted."""
     batching_parameters: str | None = None
     """TensorFlow Serving batching parameters (text format); None leaves batching off."""
 
@@ -113,21 +114,7 @@ def checkov_skips(image: str) -> dict[str, str]:
     skips = dict(CHECKOV_SKIPS)
     if "@sha256:" not in image:
         skips.update(DIGEST_SKIP)
-    return {f"checkov.io/skip{i}": f"{check}={reason}" for i, (check, reason) in enumerate(sorted(skips.items()), start=1)}
-
-
-def _hardened(read_only_root: bool = True, add: Sequence[str] = (), run_as_user: int | None = None,
-              ) -> k8s.core.v1.SecurityContextArgs:
-    return k8s.core.v1.SecurityContextArgs(
-        allow_privilege_escalation=False,
-        privileged=False,
-        read_only_root_filesystem=read_only_root,
-        run_as_non_root=True if run_as_user is not None else None,
-        run_as_user=run_as_user,
-        run_as_group=run_as_user,
-        capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"], add=list(add) or None),
-        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
-    )
+    return checkov_skip_annotations(skips)
 
 
 class TensorFlowServing(pulumi.ComponentResource):
@@ -200,8 +187,7 @@ class TensorFlowServing(pulumi.ComponentResource):
                         service_account_name=service_account.metadata.name,
                         automount_service_account_token=False,
                         scheduler_name=args.scheduler_name,
-                        security_context=k8s.core.v1.PodSecurityContextArgs(
-                            seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")),
+                        security_context=k8s.core.v1.PodSecurityContextArgs(seccomp_profile=RUNTIME_DEFAULT_SECCOMP),
                         tolerations=[k8s.core.v1.TolerationArgs(
                             key=NEURON_RESOURCE, operator="Exists", effect="NoSchedule")],
                         topology_spread_constraints=[
@@ -227,7 +213,7 @@ class TensorFlowServing(pulumi.ComponentResource):
                                 k8s.core.v1.VolumeMountArgs(name="model", mount_path=MODEL_DIR),
                                 k8s.core.v1.VolumeMountArgs(name="scratch", mount_path=SCRATCH_DIR),
                             ],
-                            security_context=_hardened(run_as_user=COPIER_UID),
+                            security_context=hardened_container(run_as_user=COPIER_UID),
                             resources=k8s.core.v1.ResourceRequirementsArgs(
                                 requests={"cpu": "250m", "memory": "256Mi"},
                                 limits={"cpu": "1", "memory": "512Mi"},
@@ -251,7 +237,7 @@ class TensorFlowServing(pulumi.ComponentResource):
                                         NEURON_RESOURCE: neuron},
                             ),
                             # The Neuron runtime locks its buffers in memory; nothing else is added.
-                            security_context=_hardened(add=["IPC_LOCK"]),
+                            security_context=hardened_container(add=["IPC_LOCK"]),
                             volume_mounts=[
                                 k8s.core.v1.VolumeMountArgs(name="model", mount_path=MODEL_DIR, read_only=True),
                                 k8s.core.v1.VolumeMountArgs(name="scratch", mount_path=SCRATCH_DIR),

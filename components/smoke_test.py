@@ -17,6 +17,8 @@ from pathlib import Path
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.pod_security import RUNTIME_DEFAULT_SECCOMP, checkov_skip_annotations, hardened_container
+
 CHECK_SCRIPT = Path(__file__).resolve().parent.parent / "eks_inferentia" / "smoke_check.py"
 # Docker's official Python image through the ECR Public mirror (no Docker Hub pull limits on nodes).
 SMOKE_TEST_IMAGE = "public.ecr.aws/docker/library/python:3.13.9-alpine3.22"
@@ -62,8 +64,7 @@ class SmokeTest(pulumi.ComponentResource):
                 annotations={
                     # A Job that failed last time is replaced, not awaited again, on the next `pulumi up`.
                     "pulumi.com/replaceUnready": "true",
-                    **{f"checkov.io/skip{i}": f"{check}={reason}"
-                       for i, (check, reason) in enumerate(sorted(CHECKOV_SKIPS.items()), start=1)},
+                    **checkov_skip_annotations(CHECKOV_SKIPS),
                 }),
             spec=k8s.batch.v1.JobSpecArgs(
                 backoff_limit=1,
@@ -80,7 +81,7 @@ class SmokeTest(pulumi.ComponentResource):
                         automount_service_account_token=False,
                         security_context=k8s.core.v1.PodSecurityContextArgs(
                             run_as_non_root=True, run_as_user=RUN_AS_USER, run_as_group=RUN_AS_USER,
-                            seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")),
+                            seccomp_profile=RUNTIME_DEFAULT_SECCOMP),
                         containers=[k8s.core.v1.ContainerArgs(
                             name="smoke-test",
                             image=SMOKE_TEST_IMAGE,
@@ -89,11 +90,7 @@ class SmokeTest(pulumi.ComponentResource):
                             env=[k8s.core.v1.EnvVarArgs(name="PYTHONDONTWRITEBYTECODE", value="1")],
                             resources=k8s.core.v1.ResourceRequirementsArgs(
                                 requests={"cpu": "100m", "memory": "64Mi"}, limits={"cpu": "500m", "memory": "256Mi"}),
-                            security_context=k8s.core.v1.SecurityContextArgs(
-                                allow_privilege_escalation=False, privileged=False, read_only_root_filesystem=True,
-                                run_as_non_root=True, run_as_user=RUN_AS_USER,
-                                capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
-                                seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")),
+                            security_context=hardened_container(run_as_user=RUN_AS_USER),
                             termination_message_policy="FallbackToLogsOnError",
                             volume_mounts=[k8s.core.v1.VolumeMountArgs(name="script", mount_path="/smoke", read_only=True)],
                         )],

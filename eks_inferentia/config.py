@@ -46,6 +46,10 @@ DEFAULT_BATCHING_PARAMETERS = (
     "max_batch_size { value: 8 } batch_timeout_micros { value: 2000 } "
     "num_batch_threads { value: 4 } max_enqueued_batches { value: 100 }"
 )
+# By how each field is written: `name { value: N }`, `allowed_batch_sizes: N` (repeated), `name: true|false`.
+_WRAPPED_BATCHING_FIELDS = ("max_batch_size", "batch_timeout_micros", "num_batch_threads", "max_enqueued_batches",
+                            "thread_pool_name", "enable_large_batch_splitting")
+_BOOLEAN_BATCHING_FIELDS = ("pad_variable_length_inputs", "enable_large_batch_splitting")
 _BATCHING_FIELDS = ("max_batch_size", "batch_timeout_micros", "num_batch_threads", "max_enqueued_batches",
                     "thread_pool_name", "allowed_batch_sizes", "pad_variable_length_inputs", "enable_large_batch_splitting")
 
@@ -184,11 +188,6 @@ class StackConfig:
         return self.system_nodes > 0
 
     @property
-    def client_namespaces(self) -> tuple[str, ...]:
-        """Namespaces allowed to call the model: the serving namespace, then the configured ones."""
-        return (self.namespace, *(n for n in self.allowed_client_namespaces if n != self.namespace))
-
-    @property
     def instance(self) -> InstanceTypeFacts:
         return INSTANCE_TYPES[self.instance_type]
 
@@ -233,10 +232,9 @@ _IMAGE_REF = re.compile(
     r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
 )
 _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
-_BATCHING_FIELD = (r"(?:(?:" + "|".join(f for f in _BATCHING_FIELDS if f != "allowed_batch_sizes"
-                                          and f != "pad_variable_length_inputs")
-                   + r") \{ ?value: ?(?:\d+|\"[\w-]+\") ?\}|allowed_batch_sizes: ?\d+"
-                   + r"|(?:pad_variable_length_inputs|enable_large_batch_splitting): ?(?:true|false))")
+_BATCHING_FIELD = (rf"(?:(?:{'|'.join(_WRAPPED_BATCHING_FIELDS)}) \{{ ?value: ?(?:\d+|\"[\w-]+\") ?\}}"
+                   r"|allowed_batch_sizes: ?\d+"
+                   rf"|(?:{'|'.join(_BOOLEAN_BATCHING_FIELDS)}): ?(?:true|false))")
 _BATCHING_PARAMETERS = re.compile(rf"^{_BATCHING_FIELD}(?: {_BATCHING_FIELD})*$")
 _KMS_KEY_ARN = re.compile(
     r"^arn:aws(-cn|-us-gov)?:kms:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:key/([0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$")
@@ -461,13 +459,14 @@ def load_config(raw: Mapping[str, str | None]) -> StackConfig:
     neuron_scheduler = r.one_of("neuronScheduler", NEURON_SCHEDULER_MODES)
 
     # Judge capacity only from values that passed their own checks (the others are reported already).
+    cpu_request, memory_request = requests_and_limits["cpuRequest"], requests_and_limits["memoryRequest"]
     if (facts is not None and replicas is not None and replicas >= 1 and devices is not None
             and 1 <= devices <= facts.neuron_devices and desired is not None and desired >= 0
-            and maximum is not None and maximum >= 1 and None not in requests_and_limits.values()):
+            and maximum is not None and maximum >= 1 and cpu_request is not None and memory_request is not None
+            and None not in requests_and_limits.values()):
         shape = ServingShape(instance=facts, replicas=replicas, devices_per_replica=devices,
                              desired_nodes=desired, max_nodes=maximum,
-                             cpu_request=requests_and_limits["cpuRequest"] or Fraction(0),
-                             memory_request=requests_and_limits["memoryRequest"] or Fraction(0))
+                             cpu_request=cpu_request, memory_request=memory_request)
         for name, value, allowed in capacity_problems(shape):
             r.problem(name, value, allowed)
 
@@ -503,11 +502,11 @@ def load_config(raw: Mapping[str, str | None]) -> StackConfig:
         r.problem("apiAllowedCidrs", [], "at least one CIDR (0.0.0.0/0 for the whole internet)")
     for cidr in api_allowed_cidrs:
         try:
-            ipaddress.ip_network(cidr, strict=True)
+            network = ipaddress.ip_network(cidr, strict=True)
         except ValueError:
             r.problem("apiAllowedCidrs", cidr, "IPv4 CIDRs with no host bits set, such as 203.0.113.0/24")
             continue
-        if ipaddress.ip_network(cidr).version != 4:
+        if network.version != 4:
             r.problem("apiAllowedCidrs", cidr, "IPv4 CIDRs (EKS public access CIDRs are IPv4)")
 
     system_nodes = r.integer("systemNodes")

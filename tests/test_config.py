@@ -221,7 +221,3 @@ def test_warnings_name_the_key_and_what_to_do() -> None:
                                             "desiredNodes": "1", "minNodes": "1"}))
     assert any("non-contiguous" in w for w in warnings)
 
-
-def test_serving_namespace_is_always_a_client() -> None:
-    config = load_config({"modelBasePath": MODEL, "allowedClientNamespaces": '["apps", "inference"]'})
-    assert config.client_namespaces == ("inference", "apps")

@@ -32,6 +32,7 @@ class CheckovReport:
     passed: list[dict[str, Any]]
     failed: list[dict[str, Any]]
     skipped: list[dict[str, Any]]
+    parsing_errors: int
 
     def failures(self) -> list[str]:
         return [f"{c['check_id']} {c['check_name']} ({c['resource']}, {c.get('file_path', '')})" for c in self.failed]
@@ -42,20 +43,22 @@ def run_checkov(framework: str, directory: Path) -> CheckovReport:
     result = subprocess.run(
         [str(checker("checkov")), "--framework", framework, "--directory", str(directory),
          "--skip-download", "--output", "json"],
-        capture_output=True, text=True, check=False,
+        capture_output=True, text=True, check=False, timeout=600,
     )
     if not result.stdout.strip():
         raise RuntimeError(f"checkov printed no report (exit {result.returncode}): {result.stderr[-2000:]}")
     report = json.loads(result.stdout)
     reports = report if isinstance(report, list) else [report]
     passed, failed, skipped = [], [], []
+    parsing_errors = 0
     for one in reports:
+        parsing_errors += one.get("summary", {}).get("parsing_errors", 0)
         if "results" not in one:  # an empty directory gives a bare summary
             continue
         passed += one["results"].get("passed_checks", [])
         failed += one["results"].get("failed_checks", [])
         skipped += one["results"].get("skipped_checks", [])
-    return CheckovReport(passed, failed, skipped)
+    return CheckovReport(passed, failed, skipped, parsing_errors)
 
 
 def run_parliament(policy_json: str) -> list[dict[str, Any]]:

@@ -112,6 +112,9 @@ def test_network_policy_admits_only_client_namespaces_on_the_serving_ports(run_s
     assert peer["namespaceSelector"]["matchExpressions"] == [
         {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["inference", "apps"]}]
     assert [p["port"] for p in rule["ports"]] == [8500, 9000]
+    # The serving namespace is admitted even when the list leaves it out.
+    policy = run_stack(allowedClientNamespaces=["apps"]).one("kubernetes:networking.k8s.io/v1:NetworkPolicy").inputs["spec"]
+    assert policy["ingress"][0]["from"][0]["namespaceSelector"]["matchExpressions"][0]["values"] == ["inference", "apps"]
 
 
 def test_prometheus_metrics_on_the_rest_port(run_stack) -> None:

@@ -12,20 +12,18 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
+from tools.checkers import run_checkov
 from tools.render import stack_names
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS_DIR = ROOT / ".github" / "workflows"
-CHECKOV = ROOT / ".venv-checkers" / "bin" / "checkov"
 ACTION_INPUTS = json.loads((Path(__file__).with_name("action_inputs.json")).read_text())["actions"]
 PULUMI_ACTION = "pulumi/actions"
 AWS_CREDENTIALS_ACTION = "aws-actions/configure-aws-credentials"
@@ -74,32 +72,12 @@ def test_there_are_workflows() -> None:
 
 
 # --- checkov ------------------------------------------------------------------------------------------
-def checkov(directory: Path) -> dict[str, Any]:
-    if not CHECKOV.exists():
-        pytest.fail(f"{CHECKOV.relative_to(ROOT)} is missing: run `make checkers` (installs requirements-checkers.txt "
-                    f"into .venv-checkers; checkov cannot share .venv, its `packaging` pin breaks the Pulumi SDK)")
-    result = subprocess.run(
-        [str(CHECKOV), "--framework", "github_actions", "-d", str(directory), "--skip-download",
-         "--compact", "--quiet", "-o", "json"],
-        capture_output=True, text=True, timeout=600, cwd=ROOT,
-    )
-    assert result.returncode in (0, 1), f"checkov failed to run ({result.returncode}):\n{result.stderr}"
-    report = json.loads(result.stdout)
-    # One framework gives one report; checkov gives a bare summary when it found nothing to scan.
-    if isinstance(report, list):
-        [report] = [r for r in report if r.get("check_type") == "github_actions"]
-    return report
-
-
 def test_checkov_finds_no_problem_in_the_workflows() -> None:
-    report = checkov(WORKFLOWS_DIR)
-    assert "results" in report, f"checkov scanned nothing in {WORKFLOWS_DIR}: {report}"
-    failed = [f"{c['check_id']} {c['check_name']} ({c['file_path']}:{c['file_line_range']})"
-              for c in report["results"]["failed_checks"]]
-    assert failed == []
-    summary = report["summary"]
-    assert summary["failed"] == 0 and summary["parsing_errors"] == 0
-    assert summary["passed"] > 0
+    report = run_checkov("github_actions", WORKFLOWS_DIR)
+    assert report.passed or report.failed, f"checkov scanned nothing in {WORKFLOWS_DIR}"
+    assert report.failures() == []
+    assert report.parsing_errors == 0
+    assert len(report.passed) > 0
 
 
 def test_checkov_catches_a_bad_workflow(tmp_path: Path) -> None:
@@ -115,8 +93,8 @@ def test_checkov_catches_a_bad_workflow(tmp_path: Path) -> None:
         "    steps:\n"
         "      - run: echo \"${{ github.event.pull_request.title }}\"\n"
     )
-    report = checkov(directory)
-    assert {c["check_id"] for c in report["results"]["failed_checks"]} >= {"CKV2_GHA_1", "CKV_GHA_2"}
+    report = run_checkov("github_actions", directory)
+    assert {c["check_id"] for c in report.failed} >= {"CKV2_GHA_1", "CKV_GHA_2"}
 
 
 # --- actions and their inputs ---------------------------------------------------------------------------
