@@ -57,6 +57,18 @@ class SmokeTest(pulumi.ComponentResource):
             data={"smoke_check.py": script},
             opts=k8s_opts,
         )
+        # The check serves nothing: no pod may connect to it (checkov CKV2_K8S_6 wants every pod under a
+        # NetworkPolicy). Egress stays open: the VPC CNI's policy agent and Service IPs in egress rules
+        # are a known source of trouble, and the check only calls the in-cluster Service.
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-no-ingress",
+            metadata=k8s.meta.v1.ObjectMetaArgs(namespace=args.namespace, labels=labels),
+            spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
+                policy_types=["Ingress"],
+            ),
+            opts=k8s_opts,
+        )
         job = k8s.batch.v1.Job(
             f"{name}-job",
             metadata=k8s.meta.v1.ObjectMetaArgs(

@@ -15,11 +15,17 @@ Pitfalls this module handles:
   with "attached to a different loop").
 - Numbers come back as floats and objects keep camelCase wire names: `plain()` turns integral
   floats back into integers.
-- In preview mode computed outputs are left out, so they are unknown, as in `pulumi preview`.
+- Each answer mirrors what the real provider returns, with the source it was read from: pulumi-eks'
+  OIDC outputs and kubeconfig, pulumi-aws auto-names, pulumi-kubernetes auto-names (every object
+  without `metadata.name` gets one, so references between objects resolve as they do for real),
+  and `aws.iam.get_policy_document`'s JSON as terraform-provider-aws writes it.
+- In preview mode only what the providers' Check decides is known (inputs, auto-names); IDs and
+  everything the cloud assigns stay unknown, as in `pulumi preview`.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import runpy
@@ -64,6 +70,8 @@ class Registration:
     """The state the mock returned for it."""
     dependencies: list[str]
     """URNs it waits for (`depends_on` and the resources its inputs come from)."""
+    custom_timeouts: dict[str, str]
+    """`customTimeouts` resource option as sent: `create`, `update`, `delete` (only those given)."""
 
 
 @dataclass
@@ -82,12 +90,113 @@ class ProgramRun:
         assert len(found) == 1, f"expected one {type_}, found {len(found)}"
         return found[0]
 
+    def named(self, type_: str, name: str) -> Registration:
+        """The resource of `type_` called `name` (the Pulumi resource name)."""
+        found = [r for r in self.of_type(type_) if r.name == name]
+        assert len(found) == 1, f"expected one {type_} named {name}, found {len(found)}"
+        return found[0]
+
     def by_urn(self, urn: str) -> Registration | None:
         return next((r for r in self.resources if r.urn == urn), None)
 
 
 def _stable_hex(*parts: str, length: int = 17) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+def _aws_autoname(name: str) -> str:
+    """pulumi-aws' default auto-name: the resource name, '-', seven random hex digits (here stable ones)."""
+    return f"{name}-{_stable_hex(name, length=7)}"
+
+
+# Resources whose name property pulumi-aws auto-names when it is not given (the program relies on these).
+_AWS_AUTONAMED = {"aws:iam/role:Role": "name", "aws:iam/policy:Policy": "name"}
+
+AUTONAMED_ANNOTATION = "pulumi.com/autonamed"
+
+
+def _is_kubernetes_object(typ: str) -> bool:
+    return typ.startswith("kubernetes:") and not typ.startswith(("kubernetes:helm", "pulumi:providers"))
+
+
+def kubernetes_checked_inputs(typ: str, name: str, inputs: dict) -> dict:
+    """The object as pulumi-kubernetes' Check leaves it: without `metadata.name` (or `generateName`)
+    it gets `<resource name>-<8 hex digits>` and the annotation `pulumi.com/autonamed: "true"`
+    (provider/pkg/metadata/naming.go, AssignNameIfAutonamable: `resource.NewUniqueName(randomSeed,
+    urn.Name()+"-", 0, 0, nil)`). Check runs in previews too, so the name is known there."""
+    checked = copy.deepcopy(inputs)
+    metadata = checked.setdefault("metadata", {})
+    if not metadata.get("name") and not metadata.get("generateName"):
+        metadata["name"] = f"{name}-{_stable_hex(typ, name, length=8)}"
+        metadata["annotations"] = {**(metadata.get("annotations") or {}), AUTONAMED_ANNOTATION: "true"}
+    return checked
+
+
+def _string_list(values: list[str]) -> str | list[str]:
+    """terraform-provider-aws policyDecodeConfigStringList: one item is a string, more are sorted in reverse."""
+    if len(values) == 1:
+        return values[0]
+    return sorted(values, reverse=True)
+
+
+def policy_document_json(inputs: dict) -> str:
+    """`aws.iam.get_policy_document`'s `json` as the data source renders it.
+
+    Read from terraform-provider-aws internal/service/iam/policy_model.go and
+    policy_document_data_source.go: statements keep their order; `Sid` and empty elements are
+    left out (`json:",omitempty"`); `Effect` defaults to Allow; actions, resources and principal
+    identifiers collapse to a string when there is one (policyDecodeConfigStringList); principals
+    become `{type: identifiers}` and conditions `{test: {variable: values}}`, a single value as a
+    string; maps are written with sorted keys; the whole is `json.MarshalIndent(doc, "", "  ")`.
+    """
+    statements = []
+    for given in inputs.get("statements") or []:
+        statement: dict[str, Any] = {}
+        if given.get("sid"):
+            statement["Sid"] = given["sid"]
+        statement["Effect"] = given.get("effect") or "Allow"
+        for wire, element in (("actions", "Action"), ("notActions", "NotAction"),
+                              ("resources", "Resource"), ("notResources", "NotResource")):
+            if given.get(wire):
+                statement[element] = _string_list(list(given[wire]))
+        for wire, element in (("principals", "Principal"), ("notPrincipals", "NotPrincipal")):
+            if given.get(wire):
+                principals: dict[str, Any] = {}
+                for principal in given[wire]:
+                    principals[principal["type"]] = _string_list(list(principal["identifiers"]))
+                statement[element] = dict(sorted(principals.items()))
+        if given.get("conditions"):
+            conditions: dict[str, dict[str, Any]] = {}
+            for condition in given["conditions"]:
+                values = list(condition["values"])
+                conditions.setdefault(condition["test"], {})[condition["variable"]] = (
+                    values[0] if len(values) == 1 else values)
+            statement["Condition"] = {test: dict(sorted(v.items())) for test, v in sorted(conditions.items())}
+        statements.append(statement)
+    document: dict[str, Any] = {"Version": inputs.get("version") or "2012-10-17"}
+    if inputs.get("policyId"):
+        document["Id"] = inputs["policyId"]
+    if statements:
+        document["Statement"] = statements
+    return json.dumps(document, indent=2)
+
+
+def pulumi_eks_kubeconfig(cluster_name: str, endpoint: str, region: str) -> dict[str, Any]:
+    """The kubeconfig pulumi-eks generates (nodejs/eks/cluster/cluster.ts, generateKubeconfig):
+    `aws --region R eks get-token --cluster-name N --output json` with KUBERNETES_EXEC_INFO set."""
+    return {
+        "apiVersion": "v1",
+        "clusters": [{"cluster": {"server": endpoint, "certificate-authority-data": "bW9jaw=="}, "name": "kubernetes"}],
+        "contexts": [{"context": {"cluster": "kubernetes", "user": "aws"}, "name": "aws"}],
+        "current-context": "aws",
+        "kind": "Config",
+        "users": [{"name": "aws", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": "aws",
+            "args": ["--region", region, "eks", "get-token", "--cluster-name", cluster_name, "--output", "json"],
+            "env": [{"name": "KUBERNETES_EXEC_INFO", "value": '{"apiVersion": "client.authentication.k8s.io/v1beta1"}'}],
+        }}}],
+    }
 
 
 class CloudMocks(pulumi.runtime.Mocks):
@@ -129,12 +238,8 @@ class CloudMocks(pulumi.runtime.Mocks):
             zone = self.subnet_zones.get(subnet_id) or self.zones[int(_stable_hex(subnet_id), 16) % len(self.zones)]
             return {"id": subnet_id, "availabilityZone": zone, "vpcId": "vpc-" + _stable_hex("vpc")}
         if token == "aws:iam/getPolicyDocument:getPolicyDocument":
-            statements = [
-                {"Effect": s.get("effect", "Allow"), "Action": s["actions"],
-                 "Principal": {p["type"]: p["identifiers"] for p in s.get("principals", [])}}
-                for s in inputs.get("statements", [])
-            ]
-            return {"id": "policy", "json": json.dumps({"Version": "2012-10-17", "Statement": statements})}
+            document = policy_document_json(inputs)
+            return {"id": str(int(_stable_hex(document, length=8), 16)), "json": document}
         raise NotImplementedError(f"the mock engine has no answer for data source {token}")
 
     # --- resources ----------------------------------------------------------------------
@@ -142,14 +247,31 @@ class CloudMocks(pulumi.runtime.Mocks):
         # A remote component's outputs are not its inputs (awsx's `natGateways` goes in as
         # options and comes out as resources), so components echo nothing back.
         state = dict(args.inputs) if args.custom else {}
-        resource_id = f"{args.name}-id" if args.custom else None
+        if args.custom and _is_kubernetes_object(args.typ):
+            state = kubernetes_checked_inputs(args.typ, args.name, state)
         if self.preview:
-            return resource_id, state  # computed outputs stay unknown, as in a preview
+            # A preview runs the providers' Check, not Create: names chosen in Check (auto-names) are
+            # known, the ID and everything the cloud assigns stay unknown. The SDK treats an empty ID
+            # as unknown during a preview (pulumi/runtime/resource.py: `is_known = bool(resp.id)`).
+            state.update(self._check_outputs(args.typ, args.name, args.inputs))
+            return None, state
         outputs = self._outputs(args.typ, args.name, args.inputs)
         state.update(outputs)
+        resource_id = f"{args.name}-id" if args.custom else None
         if args.typ.startswith("aws:") and "id" in outputs:
             resource_id = outputs["id"]
+        if _is_kubernetes_object(args.typ):
+            # pulumi-kubernetes uses `<namespace>/<name>` (or `<name>` for cluster-scoped objects) as the ID.
+            metadata = state["metadata"]
+            resource_id = "/".join(part for part in (metadata.get("namespace"), metadata["name"]) if part)
         return resource_id, state
+
+    def _check_outputs(self, typ: str, name: str, inputs: dict) -> dict[str, Any]:
+        """What a provider's Check adds to the inputs: pulumi-aws auto-names (`<name>-<7 hex>`,
+        pulumi-terraform-bridge's AutoName default applied in Check, so previews show them)."""
+        if typ in _AWS_AUTONAMED and not inputs.get(_AWS_AUTONAMED[typ]):
+            return {_AWS_AUTONAMED[typ]: _aws_autoname(name)}
+        return {}
 
     def _arn(self, service: str, resource: str) -> str:
         return f"arn:aws:{service}::123456789012:{resource}"
@@ -165,10 +287,10 @@ class CloudMocks(pulumi.runtime.Mocks):
         if typ == "eks:index:Cluster":
             return self._eks_cluster_outputs(name, inputs)
         if typ == "aws:iam/role:Role":
-            role_name = inputs.get("name") or f"{name}-{_stable_hex(name, length=7)}"
+            role_name = inputs.get("name") or _aws_autoname(name)
             return {"name": role_name, "arn": f"arn:aws:iam::123456789012:role/{role_name}", "id": role_name}
         if typ == "aws:iam/policy:Policy":
-            policy_name = inputs.get("name") or f"{name}-{_stable_hex(name, length=7)}"
+            policy_name = inputs.get("name") or _aws_autoname(name)
             arn = f"arn:aws:iam::123456789012:policy/{policy_name}"
             return {"name": policy_name, "arn": arn, "id": arn}
         if typ == "aws:kms/key:Key":
@@ -199,23 +321,21 @@ class CloudMocks(pulumi.runtime.Mocks):
         assert self.monitor is not None
         eks_cluster_ref = self.monitor.register_child(
             "aws:eks/cluster:Cluster", f"{name}-eksCluster", cluster_name, eks_cluster_state)
-        kubeconfig = {
-            "apiVersion": "v1", "kind": "Config", "current-context": "aws",
-            "clusters": [{"name": "kubernetes", "cluster": {
-                "server": f"https://{_stable_hex(cluster_name, length=32).upper()}.gr7.{self.region}.eks.amazonaws.com",
-                "certificate-authority-data": "bW9jaw=="}}],
-            "contexts": [{"name": "aws", "context": {"cluster": "kubernetes", "user": "aws"}}],
-            "users": [{"name": "aws", "user": {"exec": {
-                "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws",
-                "args": ["eks", "get-token", "--cluster-name", cluster_name, "--output", "json"]}}}],
-        }
+        kubeconfig = pulumi_eks_kubeconfig(
+            cluster_name, f"https://{_stable_hex(cluster_name, length=32).upper()}.gr7.{self.region}.eks.amazonaws.com",
+            self.region)
+        issuer_url = f"https://{issuer}"
         return {
             "eksCluster": eks_cluster_ref,
             "kubeconfig": kubeconfig,
             "kubeconfigJson": json.dumps(kubeconfig),
             "oidcProviderArn": f"arn:aws:iam::123456789012:oidc-provider/{issuer}",
-            "oidcProviderUrl": issuer,
+            # pulumi-eks nodejs/eks/cluster/cluster.ts (v4.3.0 and later): `oidcProviderUrl: oidcIssuerUrl`
+            # (the EKS identity's issuer, with its https:// scheme) and
+            # `oidcIssuer: oidcIssuerUrl.apply((url) => url.replace("https://", ""))`.
+            "oidcProviderUrl": issuer_url,
             "oidcIssuer": issuer,
+            # With skipDefaultSecurityGroups, `core.cluster.vpcConfig.clusterSecurityGroupId`: the group EKS creates.
             "clusterSecurityGroupId": cluster_sg,
         }
 
@@ -237,6 +357,8 @@ class RecordingMonitor(mocks.MockMonitor):
                 custom=bool(request.custom), provider=request.provider,
                 inputs=rpc.deserialize_properties(request.object), raw_inputs=raw,
                 outputs=self.resources[response.urn].state, dependencies=list(request.dependencies),
+                custom_timeouts={field: getattr(request.customTimeouts, field)
+                                 for field in ("create", "update", "delete") if getattr(request.customTimeouts, field)},
             ))
         return response
 

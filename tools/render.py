@@ -12,7 +12,6 @@ config: exit 2 with one line per problem, and nothing is written.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import sys
@@ -79,20 +78,22 @@ KIND_ORDER = ("Namespace", "ServiceAccount", "ConfigMap", "Deployment", "Service
               "NetworkPolicy", "Job")
 
 
-def _autonamed(resource: Registration) -> dict[str, Any]:
-    """The manifest with `metadata.name` filled in as the Kubernetes provider auto-names:
-    the Pulumi resource name and a random suffix (here a stable one)."""
+def _checked_manifest(resource: Registration) -> dict[str, Any]:
+    """The object as the Kubernetes provider sends it: the inputs, with the name and annotation its
+    Check gives an object declared without `metadata.name` (the mock engine records them)."""
     manifest = plain(resource.raw_inputs)
+    checked = plain(resource.outputs.get("metadata") or {})
     metadata = manifest.setdefault("metadata", {})
     if not metadata.get("name"):
-        metadata["name"] = f"{resource.name}-{hashlib.sha256(resource.urn.encode()).hexdigest()[:8]}"
+        metadata["name"] = checked["name"]
+        metadata["annotations"] = {**(metadata.get("annotations") or {}), **(checked.get("annotations") or {})}
     return manifest
 
 
 def kubernetes_manifests(run: ProgramRun) -> list[dict[str, Any]]:
     """Every Kubernetes object declared directly (not the Helm chart's, which the chart renders),
     in apply order."""
-    manifests = [_autonamed(r) for r in run.resources
+    manifests = [_checked_manifest(r) for r in run.resources
                  if r.custom and r.type.startswith("kubernetes:") and not r.type.startswith("kubernetes:helm")]
 
     def order(manifest: dict[str, Any]) -> tuple[int, str, str]:

@@ -42,8 +42,20 @@ def test_kubernetes_provider_gets_the_kubeconfig_as_a_secret(run_stack) -> None:
     provider = run_stack().one("pulumi:providers:kubernetes")
     wire = provider.raw_inputs["kubeconfig"]
     assert plain(wire) == REDACTED  # sent to the engine as a secret
-    kubeconfig = json.loads(wire["value"])
-    assert kubeconfig["users"][0]["user"]["exec"]["args"][:2] == ["eks", "get-token"]
+    # Exactly the kubeconfig pulumi-eks generated for the cluster, not one of our own making.
+    eks_cluster = run_stack().one("eks:index:Cluster")
+    assert wire["value"] == eks_cluster.outputs["kubeconfigJson"]
+    exec_args = json.loads(wire["value"])["users"][0]["user"]["exec"]["args"]
+    assert exec_args == ["--region", "us-west-2", "eks", "get-token", "--cluster-name", "inferentia-dev", "--output", "json"]
+
+
+def test_oidc_provider_url_is_pulumi_eks_issuer_url_with_its_scheme(run_stack) -> None:
+    run = run_stack()
+    eks_cluster = run.one("eks:index:Cluster").outputs
+    # pulumi-eks: oidcProviderUrl keeps https://, oidcIssuer drops it; the contract documents the URL.
+    assert run.outputs["oidcProviderUrl"] == eks_cluster["oidcProviderUrl"]
+    assert run.outputs["oidcProviderUrl"] == "https://" + eks_cluster["oidcIssuer"]
+    assert run.outputs["oidcProviderArn"] == eks_cluster["oidcProviderArn"]
 
 
 def test_existing_vpc_is_used_as_given(run_stack) -> None:

@@ -51,9 +51,12 @@ def test_an_instance_type_the_region_lacks_deploys_nothing() -> None:
 
 def test_node_role_has_the_node_policies_and_no_more(run_stack) -> None:
     run = run_stack()
-    role = next(r for r in run.of_type("aws:iam/role:Role"))
-    trust = json.loads(role.inputs["assumeRolePolicy"])
-    assert trust["Statement"][0]["Principal"] == {"Service": ["ec2.amazonaws.com"]}
+    role = next(r for r in run.of_type("aws:iam/role:Role") if r.name == "neuron-nodes-node-role")
+    # The whole trust policy, as aws.iam.get_policy_document writes it: EC2 may assume the role, nothing else.
+    assert json.loads(role.inputs["assumeRolePolicy"]) == {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "ec2.amazonaws.com"}}],
+    }
     attached = {a.inputs["policyArn"] for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
                 if a.name.startswith("neuron-nodes-")}
     assert attached == {f"arn:aws:iam::aws:policy/{policy}" for policy in NODE_POLICIES}

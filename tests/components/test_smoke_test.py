@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from components.smoke_test import CHECK_SCRIPT, SMOKE_TEST_IMAGE
+import hashlib
+import re
+
+from components.smoke_test import CHECK_SCRIPT, CHECKOV_SKIPS, KEEP_FINISHED_SECONDS, SMOKE_TEST_IMAGE, TIMEOUT_SECONDS
+from eks_inferentia.images import INF1_IMAGE
 
 
 def _job(run) -> dict:
@@ -20,17 +24,46 @@ def test_job_checks_the_served_model_over_rest_after_the_deployment(run_stack) -
     smoke = run.one("eks-inferentia:index:SmokeTest")
     waits_for = {r.type for r in run.resources if r.urn in smoke.dependencies}
     assert "kubernetes:apps/v1:Deployment" in waits_for
-    script = next(c for c in run.of_type("kubernetes:core/v1:ConfigMap") if "smoke_check.py" in c.inputs["data"])
-    assert script.inputs["data"]["smoke_check.py"] == CHECK_SCRIPT.read_text()
+    script = run.named("kubernetes:core/v1:ConfigMap", "smoke-test-script")
+    assert script.inputs["data"] == {"smoke_check.py": CHECK_SCRIPT.read_text()}
+    # The Job mounts exactly that ConfigMap, by the name the provider gives it.
+    (volume,) = job["spec"]["template"]["spec"]["volumes"]
+    assert volume == {"name": "script", "configMap": {"name": script.outputs["metadata"]["name"]}}
 
 
 def test_job_is_bounded_cleaned_up_and_replaced_when_it_failed(run_stack) -> None:
-    job = _job(run_stack())
-    spec = job["spec"]
-    assert spec["backoffLimit"] <= 2 and spec["activeDeadlineSeconds"] <= 600 and spec["ttlSecondsAfterFinished"] > 0
-    assert job["metadata"]["annotations"]["pulumi.com/replaceUnready"] == "true"
-    assert "name" not in job["metadata"]  # auto-named, so a changed Job is created beside the old one
+    run = run_stack()
+    job = run.one("kubernetes:batch/v1:Job")
+    spec = job.inputs["spec"]
+    assert (spec["backoffLimit"], spec["activeDeadlineSeconds"], spec["ttlSecondsAfterFinished"]) == (
+        1, TIMEOUT_SECONDS, KEEP_FINISHED_SECONDS)
+    # Exactly these annotations: Pulumi awaits the Job (no `pulumi.com/skipAwait`) and replaces one
+    # that failed last time instead of waiting on it again.
+    assert job.inputs["metadata"]["annotations"] == {
+        "pulumi.com/replaceUnready": "true", "checkov.io/skip1": f"CKV_K8S_43={CHECKOV_SKIPS['CKV_K8S_43']}"}
+    # Pulumi waits as long as the Job may run, plus room for its pod to be scheduled and pull its image.
+    assert job.custom_timeouts == {"create": "10m", "update": "10m"}
+    assert "name" not in job.inputs["metadata"]  # auto-named, so a changed Job is created beside the old one
+    assert re.fullmatch(r"smoke-test-job-[0-9a-f]{8}", job.outputs["metadata"]["name"])
     assert spec["template"]["spec"]["restartPolicy"] == "Never"
+
+
+def test_job_re_runs_when_the_check_itself_changes(run_stack) -> None:
+    annotations = _job(run_stack())["spec"]["template"]["metadata"]["annotations"]
+    assert annotations == {
+        "eks-inferentia/model": "resnet50_neuron s3://your-bucket-of-models/resnet50_neuron/",
+        "eks-inferentia/serving-image": "763104351884.dkr.ecr.us-west-2.amazonaws.com/" + INF1_IMAGE,
+        # The hash of the script the ConfigMap carries: a changed check changes the pod template.
+        "eks-inferentia/check-sha256": hashlib.sha256(CHECK_SCRIPT.read_bytes()).hexdigest()[:16],
+    }
+
+
+def test_nothing_may_connect_to_the_check(run_stack) -> None:
+    run = run_stack()
+    policy = run.named("kubernetes:networking.k8s.io/v1:NetworkPolicy", "smoke-test-no-ingress").inputs
+    pod_labels = _job(run)["spec"]["template"]["metadata"]["labels"]
+    assert policy["metadata"]["namespace"] == "inference"
+    assert policy["spec"] == {"podSelector": {"matchLabels": pod_labels}, "policyTypes": ["Ingress"]}
 
 
 def test_pod_is_hardened(run_stack) -> None:
