@@ -2,7 +2,9 @@
 
 - checkov (its own venv, .venv-checkers) reports no failed check;
 - the workflows parse, and every `with:` input given to an action is one that action declares
-  (action_inputs.json, read from each action's action.yml upstream at the pinned major);
+  (action_inputs.json, read from each action's action.yml upstream at the pinned commit);
+- every `uses:` is pinned to a full commit SHA with its release in a trailing comment, and
+  .github/dependabot.yml keeps those pins current (weekly, github-actions at `/`);
 - previews on pull requests cover exactly the stacks that have a `Pulumi.<stack>.yaml`;
 - main deploys dev, then prod behind the `production` environment;
 - least-privilege permissions, OIDC credentials only, one update per stack at a time, timeouts.
@@ -28,7 +30,11 @@ ACTION_INPUTS = json.loads((Path(__file__).with_name("action_inputs.json")).read
 PULUMI_ACTION = "pulumi/actions"
 AWS_CREDENTIALS_ACTION = "aws-actions/configure-aws-credentials"
 WORKFLOW_FILES = sorted([*WORKFLOWS_DIR.glob("*.yml"), *WORKFLOWS_DIR.glob("*.yaml")])
-_PINNED = re.compile(r"^(?P<action>[\w.-]+/[\w.-]+)@(?P<ref>v\d+|[0-9a-f]{40})$")
+DEPENDABOT = ROOT / ".github" / "dependabot.yml"
+_PINNED = re.compile(r"^(?P<action>[\w.-]+/[\w.-]+(?:/[\w./-]+)?)@(?P<sha>[0-9a-f]{40})$")
+# `uses: owner/repo@<40-hex sha> # v1.2.3`, the form Dependabot updates (SHA and comment together).
+_USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<uses>[^\s#]+)(?:\s+#\s*(?P<comment>.*?))?\s*$")
+_VERSION_COMMENT = re.compile(r"^v\d+(?:\.\d+){0,2}$")
 _FROM_VARIABLE = re.compile(r"^\$\{\{\s*vars\.[A-Z0-9_]+\s*\}\}$")
 
 
@@ -107,23 +113,90 @@ def test_workflows_parse_into_triggers_and_jobs() -> None:
             assert job.get("runs-on") and job.get("steps"), f"{path.name}: job {job_id} needs runs-on and steps"
 
 
-def test_every_action_is_pinned_and_its_inputs_are_known() -> None:
+def uses_in_yaml(path: Path) -> list[str]:
+    """Every `uses:` of a workflow as YAML reads it: steps' actions and jobs' reusable workflows."""
+    found = []
+    for job in jobs(path).values():
+        if "uses" in job:
+            found.append(str(job["uses"]))
+        found.extend(str(step["uses"]) for step in job.get("steps", []) if "uses" in step)
+    return found
+
+
+def pin_problems(text: str) -> tuple[list[str], list[str]]:
+    """(the `uses:` values found line by line, what is wrong with their pins) in a workflow's text.
+
+    YAML drops comments, so the version comment is read from the lines themselves.
+    """
+    found, problems = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _USES_LINE.match(line)
+        if not match:
+            continue
+        uses, comment = match["uses"].strip("'\""), match["comment"]
+        found.append(uses)
+        if uses.startswith("./"):
+            continue  # an action or workflow of this repository, at the same commit
+        if not _PINNED.match(uses):
+            problems.append(f"line {number}: {uses!r} is not pinned to a full 40-character commit SHA")
+        elif not (comment and _VERSION_COMMENT.match(comment)):
+            problems.append(f"line {number}: {uses!r} needs its release in a trailing comment (`# v1.2.3`), not {comment!r}")
+    return found, problems
+
+
+def test_every_action_is_pinned_to_a_commit_sha_with_its_version_in_a_comment() -> None:
+    for path in WORKFLOW_FILES:
+        found, problems = pin_problems(path.read_text())
+        assert problems == [], f"{path.name}: {problems}"
+        # Every `uses:` the YAML holds was seen by the line scan (none hides in a flow mapping).
+        assert sorted(found) == sorted(uses_in_yaml(path)), f"{path.name}: write each `uses:` on a line of its own"
+        assert found, f"{path.name} uses no action"
+
+
+def test_the_pin_check_rejects_movable_and_uncommented_refs() -> None:
+    sha = "3d3c42e5aac5ba805825da76410c181273ba90b1"
+    good = f"    steps:\n      - uses: actions/checkout@{sha} # v7.0.1\n        uses: ./local-action\n"
+    assert pin_problems(good) == ([f"actions/checkout@{sha}", "./local-action"], [])
+    for bad in ("actions/checkout@v7 # v7", f"actions/checkout@{sha}", f"actions/checkout@{sha[:12]} # v7.0.1",
+                f"actions/checkout@{sha} # pin", "actions/checkout@main", f"actions/checkout@{sha.upper()} # v7.0.1"):
+        found, problems = pin_problems(f"      - uses: {bad}\n")
+        assert len(found) == 1 and len(problems) == 1, bad
+
+
+def test_every_pin_is_the_vendored_release_and_its_inputs_are_known() -> None:
+    for path in WORKFLOW_FILES:
+        for line in path.read_text().splitlines():
+            match = _USES_LINE.match(line)
+            pinned = _PINNED.match(match["uses"]) if match else None
+            if match and pinned and pinned["action"] in ACTION_INPUTS:
+                known = ACTION_INPUTS[pinned["action"]]
+                assert (pinned["sha"], match["comment"]) == (known["commit"], known["tag"]), (
+                    f"{path.name}: {match['uses']} # {match['comment']}, but action_inputs.json has {known['commit']} "
+                    f"# {known['tag']}; re-read that commit's action.yml and update action_inputs.json")
     for file, job_id, step in all_steps():
         if "uses" not in step:
             continue
         match = _PINNED.match(step["uses"])
-        assert match, f"{file}/{job_id}: {step['uses']!r} is not pinned to a major tag or a commit SHA"
-        action, ref = match["action"], match["ref"]
+        assert match, f"{file}/{job_id}: {step['uses']!r} is not pinned to a commit SHA"
+        action = match["action"]
         assert action in ACTION_INPUTS, f"{file}/{job_id}: {action} is used but its inputs are not vendored in action_inputs.json"
         known = ACTION_INPUTS[action]
-        assert ref in (known["major"], known["commit"], known["major_tag_commit"]), (
-            f"{file}/{job_id}: {action}@{ref}, but action_inputs.json has {known['major']} ({known['tag']}); "
-            f"re-read that version's action.yml")
         given = set(step.get("with", {}))
         unknown = sorted(given - set(known["inputs"]))
         assert unknown == [], f"{file}/{job_id}: {action} declares no input {unknown}"
         missing = sorted(set(known["required"]) - given)
         assert missing == [], f"{file}/{job_id}: {action} requires {missing}"
+
+
+def test_dependabot_keeps_the_action_pins_current() -> None:
+    config = yaml.safe_load(DEPENDABOT.read_text())
+    assert config["version"] == 2
+    entries = [u for u in config["updates"] if u["package-ecosystem"] == "github-actions"]
+    assert len(entries) == 1, "one github-actions entry in .github/dependabot.yml"
+    entry = entries[0]
+    directories = [entry["directory"]] if "directory" in entry else entry.get("directories", [])
+    assert "/" in directories, "github-actions at `/` (Dependabot then reads .github/workflows)"
+    assert entry["schedule"]["interval"] == "weekly"
 
 
 def test_vendored_inputs_include_what_the_workflows_rely_on() -> None:
@@ -133,6 +206,7 @@ def test_vendored_inputs_include_what_the_workflows_rely_on() -> None:
     assert {"role-to-assume", "aws-region", "audience"} <= set(ACTION_INPUTS[AWS_CREDENTIALS_ACTION]["inputs"])
     for known in ACTION_INPUTS.values():
         assert re.fullmatch(r"[0-9a-f]{40}", known["commit"]) and known["tag"].startswith(known["major"] + ".")
+        assert _VERSION_COMMENT.match(known["tag"]) and known["commit"] in known["source"]
 
 
 # --- what runs when -----------------------------------------------------------------------------------
