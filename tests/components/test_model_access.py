@@ -10,12 +10,14 @@ from components.model_access import model_read_policy
 def test_bucket_mode_grants_list_on_the_prefix_and_get_below_it(run_stack) -> None:
     run = run_stack()
     policy = json.loads(run.one("aws:iam/policy:Policy").inputs["policy"])
-    list_stmt, get_stmt = policy["Statement"]
-    assert list_stmt["Action"] == "s3:ListBucket"
-    assert list_stmt["Resource"] == "arn:aws:s3:::your-bucket-of-models"
-    assert list_stmt["Condition"] == {"StringLike": {"s3:prefix": ["resnet50_neuron", "resnet50_neuron/*"]}}
-    assert get_stmt["Action"] == "s3:GetObject"
-    assert get_stmt["Resource"] == "arn:aws:s3:::your-bucket-of-models/resnet50_neuron/*"
+    # The whole document: list the prefix (and only it), read the objects below it, nothing else.
+    assert policy == {"Version": "2012-10-17", "Statement": [
+        {"Sid": "ListModelPrefix", "Effect": "Allow", "Action": "s3:ListBucket",
+         "Resource": "arn:aws:s3:::your-bucket-of-models",
+         "Condition": {"StringLike": {"s3:prefix": ["resnet50_neuron", "resnet50_neuron/*"]}}},
+        {"Sid": "ReadModelObjects", "Effect": "Allow", "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::your-bucket-of-models/resnet50_neuron/*"},
+    ]}
     attachment = next(a for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
                       if a.name == "model-attach")
     assert attachment.inputs["role"] == run.outputs["nodeRoleName"]
@@ -38,10 +40,10 @@ KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890
 
 def test_a_kms_encrypted_model_gets_decrypt_on_its_key_through_s3_only(run_stack) -> None:
     policy = json.loads(run_stack(modelKmsKeyArn=KEY).one("aws:iam/policy:Policy").inputs["policy"])
-    decrypt = policy["Statement"][2]
-    assert decrypt["Action"] == "kms:Decrypt" and decrypt["Resource"] == KEY
     # The key's region, not the stack's: SSE-KMS keys live beside their bucket.
-    assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
+    assert policy["Statement"][2] == {
+        "Sid": "DecryptModelObjects", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": KEY,
+        "Condition": {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}}
     assert len(json.loads(run_stack().one("aws:iam/policy:Policy").inputs["policy"])["Statement"]) == 2
 
 
