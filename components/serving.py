@@ -42,6 +42,12 @@ CONTAINER_NAME = "tensorflow-serving"
 # The model copier needs no root; a UID above 10000 never collides with a host user.
 COPIER_UID = 10001
 STARTUP_BUDGET_SECONDS = 600
+# What one pod may take before its startup probe starts counting, on a node that has never run it:
+# pulling the Deep Learning Container (several GB) and copying the model from S3.
+IMAGE_PULL_ALLOWANCE_SECONDS = 600
+MODEL_COPY_ALLOWANCE_SECONDS = 300
+# Scheduling, container start and the first readiness checks, per wave.
+WAVE_MARGIN_SECONDS = 60
 
 MONITORING_CONFIG = f'prometheus_config {{\n  enable: true\n  path: "{METRICS_PATH}"\n}}\n'
 
@@ -87,6 +93,27 @@ class TensorFlowServingArgs:
     """Namespaces whose pods may call the model besides the serving namespace, which is always admitted."""
     batching_parameters: str | None = None
     """TensorFlow Serving batching parameters (text format); None leaves batching off."""
+
+
+def rollout_waves(replicas: int, rollout: tuple[int, int]) -> int:
+    """How many pods-at-a-time rounds a rolling update of `replicas` takes: it replaces
+    max(maxSurge, maxUnavailable) pods per round (1 with either strategy in `eks_inferentia.capacity`)."""
+    per_wave = max(*rollout, 1)
+    return -(-replicas // per_wave)
+
+
+def await_timeouts(replicas: int, rollout: tuple[int, int]) -> pulumi.CustomTimeouts:
+    """How long `pulumi up` waits for the Deployment to become ready.
+
+    pulumi-kubernetes waits 10 minutes by default (provider/pkg/await/deployment.go,
+    `DefaultDeploymentTimeoutMins = 10`; `customTimeouts` wins over it), less than one pod may
+    need: image pull, model copy, the whole startup budget. One wave is that sum plus a margin;
+    a create starts every pod at once (one wave), an update replaces them wave by wave.
+    """
+    wave = IMAGE_PULL_ALLOWANCE_SECONDS + MODEL_COPY_ALLOWANCE_SECONDS + STARTUP_BUDGET_SECONDS + WAVE_MARGIN_SECONDS
+    create_minutes = -(-wave // 60)
+    update_minutes = -(-wave * rollout_waves(replicas, rollout) // 60)
+    return pulumi.CustomTimeouts(create=f"{create_minutes}m", update=f"{update_minutes}m")
 
 
 def server_args(model_name: str, batching: bool = False) -> list[str]:
@@ -255,7 +282,8 @@ class TensorFlowServing(pulumi.ComponentResource):
                     ),
                 ),
             ),
-            opts=k8s_opts,
+            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
+                custom_timeouts=await_timeouts(args.replicas, args.rollout))),
         )
 
         service = k8s.core.v1.Service(

@@ -24,6 +24,10 @@ CHECK_SCRIPT = Path(__file__).resolve().parent.parent / "eks_inferentia" / "smok
 SMOKE_TEST_IMAGE = "public.ecr.aws/docker/library/python:3.13.9-alpine3.22"
 RUN_AS_USER = 10001
 TIMEOUT_SECONDS = 300
+# Pulumi waits for the Job (pulumi-kubernetes' default is 10 minutes, provider/pkg/await/job.go
+# `DefaultJobTimeoutMins`): as long as the Job may run (its activeDeadlineSeconds counts from its
+# start, scheduling and the image pull included), plus a minute to see it finish.
+AWAIT_TIMEOUT = f"{-(-(TIMEOUT_SECONDS + 60) // 60)}m"
 KEEP_FINISHED_SECONDS = 600
 CHECKOV_SKIPS = {"CKV_K8S_43": "the image is pinned by its full version tag (python 3.13.9, alpine 3.22)"}
 
@@ -112,7 +116,7 @@ class SmokeTest(pulumi.ComponentResource):
                 ),
             ),
             opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
-                custom_timeouts=pulumi.CustomTimeouts(create="10m", update="10m"))),
+                custom_timeouts=pulumi.CustomTimeouts(create=AWAIT_TIMEOUT, update=AWAIT_TIMEOUT))),
         )
         self.job_name = job.metadata.name
         self.register_outputs({"job_name": self.job_name})

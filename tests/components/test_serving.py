@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from components.serving import CHECKOV_SKIPS, DIGEST_SKIP, METRICS_PATH, config_files
+from components.serving import CHECKOV_SKIPS, DIGEST_SKIP, METRICS_PATH, config_files, rollout_waves
 from eks_inferentia.images import INF1_IMAGE, NEURONX_IMAGE, default_serving_image
 from eks_inferentia.instance_types import NeuronFamily
 
@@ -209,3 +209,17 @@ def test_walkthrough_sizes_replace_pods_one_at_a_time(run_stack) -> None:
 def test_with_room_for_a_surge_pod_every_replica_keeps_serving(run_stack) -> None:
     strategy = run_stack(desiredNodes=3).one("kubernetes:apps/v1:Deployment").inputs["spec"]["strategy"]
     assert strategy["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
+
+
+def test_pulumi_waits_for_a_whole_rollout_not_the_providers_ten_minutes(run_stack) -> None:
+    # One wave: 10 min image pull + 5 min model copy + 10 min startup budget + 1 min = 26 min.
+    deployment = run_stack().one("kubernetes:apps/v1:Deployment")
+    assert deployment.custom_timeouts == {"create": "26m", "update": "52m"}  # 2 replicas, one at a time
+    deployment = run_stack("prod").one("kubernetes:apps/v1:Deployment")
+    assert deployment.custom_timeouts == {"create": "26m", "update": "78m"}
+
+
+def test_rollout_waves_follow_the_strategy() -> None:
+    assert rollout_waves(2, (0, 1)) == 2 and rollout_waves(3, (1, 0)) == 3
+    assert rollout_waves(4, (2, 0)) == 2 and rollout_waves(5, (0, 2)) == 3
+    assert rollout_waves(1, (0, 0)) == 1

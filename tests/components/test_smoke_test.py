@@ -42,7 +42,7 @@ def test_job_is_bounded_cleaned_up_and_replaced_when_it_failed(run_stack) -> Non
     assert job.inputs["metadata"]["annotations"] == {
         "pulumi.com/replaceUnready": "true", "checkov.io/skip1": f"CKV_K8S_43={CHECKOV_SKIPS['CKV_K8S_43']}"}
     # Pulumi waits as long as the Job may run, plus room for its pod to be scheduled and pull its image.
-    assert job.custom_timeouts == {"create": "10m", "update": "10m"}
+    assert job.custom_timeouts == {"create": "6m", "update": "6m"}
     assert "name" not in job.inputs["metadata"]  # auto-named, so a changed Job is created beside the old one
     assert re.fullmatch(r"smoke-test-job-[0-9a-f]{8}", job.outputs["metadata"]["name"])
     assert spec["template"]["spec"]["restartPolicy"] == "Never"
