@@ -92,6 +92,7 @@ model_access = ModelAccess("model", ModelAccessArgs(
 # scheduler extension when pods need several contiguous devices.
 device_plugin = NeuronDevicePlugin("neuron-device-plugin", NeuronDevicePluginArgs(
     chart_version=config.neuron_chart_version,
+    kubernetes_version=config.kubernetes_version,
     provider=cluster.provider,
     neuron_scheduler=config.uses_neuron_scheduler,
 ), opts=pulumi.ResourceOptions(depends_on=[node_group] + ([system_nodes] if system_nodes else [])))

@@ -9,7 +9,8 @@ problem detector is off: it needs a `neuron-healthcheck-system` namespace the ch
 create.
 
 With `neuron_scheduler`, the chart also runs the Neuron scheduler extension and a second
-kube-scheduler that consults it (`customScheduler`), so pods asking for several devices get
+kube-scheduler that consults it (`customScheduler`, the EKS Distro build of the cluster's
+version, from `eks_inferentia.versions`), so pods asking for several devices get
 contiguous ones (aws-neuron-sdk issue 110). Pods opt in with `schedulerName` =
 `pod_scheduler_name`. The chart's `defaultScheduler` mode stays off: it reconfigures the
 control plane's own scheduler, pins the extension to `node-role.kubernetes.io/master` nodes
@@ -23,6 +24,8 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+
+from eks_inferentia.versions import kube_scheduler_image
 
 NEURON_CHART = "oci://public.ecr.aws/neuron/neuron-helm-chart"
 NEURON_RESOURCE = "aws.amazon.com/neuron"
@@ -44,11 +47,13 @@ class NeuronDevicePluginArgs:
     """Version of the Neuron Helm chart."""
     provider: k8s.Provider
     """Kubernetes provider of the cluster."""
+    kubernetes_version: str
+    """The cluster's version: the chart's second kube-scheduler runs the matching EKS Distro build."""
     neuron_scheduler: bool = False
     """Run the Neuron scheduler extension, for pods that ask for several devices."""
 
 
-def device_plugin_values(neuron_scheduler: bool = False) -> dict[str, Any]:
+def device_plugin_values(kubernetes_version: str, neuron_scheduler: bool = False) -> dict[str, Any]:
     """Helm values: the device plugin, critical and tolerant of the Neuron taint; the scheduler if asked."""
     return {
         "devicePlugin": {
@@ -61,7 +66,9 @@ def device_plugin_values(neuron_scheduler: bool = False) -> dict[str, Any]:
         },
         "scheduler": {
             "enabled": neuron_scheduler,
-            "customScheduler": {"enabled": True, "fullnameOverride": NEURON_SCHEDULER_NAME},
+            # The chart's own kube-scheduler image is 1.31 (outside the version-skew policy on 1.32+).
+            "customScheduler": {"enabled": True, "fullnameOverride": NEURON_SCHEDULER_NAME,
+                                "image": kube_scheduler_image(kubernetes_version)},
             "defaultScheduler": {"enabled": False},
         },
         "npd": {"enabled": False},
@@ -82,7 +89,7 @@ class NeuronDevicePlugin(pulumi.ComponentResource):
             chart=NEURON_CHART,
             version=args.chart_version,
             namespace=DEVICE_PLUGIN_NAMESPACE,
-            values=device_plugin_values(args.neuron_scheduler),
+            values=device_plugin_values(args.kubernetes_version, args.neuron_scheduler),
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
         )
         self.pod_scheduler_name = NEURON_SCHEDULER_NAME if args.neuron_scheduler else None

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from components.device_plugin import NEURON_CHART, NEURON_SCHEDULER_NAME
-from eks_inferentia.config import DEFAULT_NEURON_CHART_VERSION
+from eks_inferentia.config import DEFAULT_NEURON_CHART_VERSION, SUPPORTED_KUBERNETES_VERSIONS
+from eks_inferentia.versions import KUBE_SCHEDULER_TAGS
 
 
 def test_official_chart_pinned_in_kube_system(run_stack) -> None:
@@ -50,5 +53,17 @@ def test_neuron_scheduler_runs_beside_the_default_one_never_on_master_nodes(run_
     scheduler = run_stack(neuronScheduler="enabled").one("kubernetes:helm.sh/v4:Chart").inputs["values"]["scheduler"]
     # defaultScheduler mode pins the extension to node-role.kubernetes.io/master nodes, which EKS does not have.
     assert scheduler["defaultScheduler"] == {"enabled": False}
-    assert scheduler["customScheduler"] == {"enabled": True, "fullnameOverride": NEURON_SCHEDULER_NAME}
+    assert scheduler["customScheduler"] == {
+        "enabled": True, "fullnameOverride": NEURON_SCHEDULER_NAME,
+        "image": {"repository": "public.ecr.aws/eks-distro/kubernetes/kube-scheduler", "tag": "v1.35.6-eks-1-35-13"}}
     assert "nodeSelector" not in scheduler
+
+
+@pytest.mark.parametrize("version", SUPPORTED_KUBERNETES_VERSIONS)
+def test_the_second_scheduler_matches_the_clusters_minor(run_stack, version: str) -> None:
+    # Every version the config allows has a verified EKS Distro build, of that very minor.
+    assert set(KUBE_SCHEDULER_TAGS) == set(SUPPORTED_KUBERNETES_VERSIONS)
+    image = run_stack(kubernetesVersion=version, neuronScheduler="enabled").one(
+        "kubernetes:helm.sh/v4:Chart").inputs["values"]["scheduler"]["customScheduler"]["image"]
+    minor = version.replace(".", "-")
+    assert re.fullmatch(rf"v{re.escape(version)}\.\d+-eks-{minor}-\d+", image["tag"])
