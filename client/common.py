@@ -133,9 +133,24 @@ def error_text(body: bytes) -> str:
 
 
 def _reason(reason: object) -> str:
-    if isinstance(reason, OSError) and reason.strerror:
-        return reason.strerror.lower()
-    return str(reason) or type(reason).__name__
+    """An OSError's text in lower case, "connection refused" rather than "[Errno 111] Connection refused"."""
+    text = reason.strerror if isinstance(reason, OSError) and reason.strerror else str(reason) or type(reason).__name__
+    return text[:1].lower() + text[1:]
+
+
+NOT_FOUND_HINT = " (check --model, the stack's modelName output; or the model is not loaded yet: python -m client.status)"
+"""After an HTTP 404: TF Serving says the same for a wrong name and a model not (yet) loaded."""
+REFUSED_HINT = " (is kubectl port-forward running?)"
+LOST_POD_HINT = " (the port-forward lost its pod? restart it)"
+"""After a connection reset or closed without an answer: kubectl port-forward accepts, then finds no pod."""
+
+
+def _connection_hint(reason: object) -> str:
+    if isinstance(reason, ConnectionRefusedError):
+        return REFUSED_HINT
+    if isinstance(reason, ConnectionResetError | BrokenPipeError):  # http.client.RemoteDisconnected is a ConnectionResetError
+        return LOST_POD_HINT
+    return ""
 
 
 def request_json(url: str, body: Any = None, timeout: float = DEFAULT_TIMEOUT) -> Any:
@@ -154,17 +169,16 @@ def request_json(url: str, body: Any = None, timeout: float = DEFAULT_TIMEOUT) -
     except urllib.error.HTTPError as exc:
         with exc:
             detail = error_text(exc.read()) or exc.reason
-        hint = " (check --model: it must be the stack's modelName output)" if exc.code == 404 else ""
+        hint = NOT_FOUND_HINT if exc.code == 404 else ""
         raise ServerError(f"{url} answered HTTP {exc.code}: {detail}{hint}") from None
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, TimeoutError):
             raise UnreachableError(f"no answer from {url} within {timeout:g} s (raise --timeout?)") from None
-        hint = " (is kubectl port-forward running?)" if isinstance(exc.reason, ConnectionRefusedError) else ""
-        raise UnreachableError(f"cannot reach {url}: {_reason(exc.reason)}{hint}") from None
+        raise UnreachableError(f"cannot reach {url}: {_reason(exc.reason)}{_connection_hint(exc.reason)}") from None
     except TimeoutError:
         raise UnreachableError(f"no answer from {url} within {timeout:g} s (raise --timeout?)") from None
     except OSError as exc:  # connection reset or closed before an answer, e.g. a port-forward without a pod
-        raise UnreachableError(f"cannot reach {url}: {_reason(exc)}") from None
+        raise UnreachableError(f"cannot reach {url}: {_reason(exc)}{_connection_hint(exc)}") from None
     except http.client.HTTPException as exc:
         raise BadResponseError(f"{url} did not answer HTTP ({type(exc).__name__}); "
                                "is it the REST port (9000), not gRPC (8500)?") from None

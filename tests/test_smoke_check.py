@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from eks_inferentia import smoke_check
 from eks_inferentia.smoke_check import SmokeTestError, check, input_spec, zeros
-from tests.client.standin import StandIn
+from tests.client.standin import StandIn, TensorInfo
 
 SCRIPT = Path(smoke_check.__file__)
 
@@ -20,8 +22,46 @@ def test_a_serving_model_passes_with_a_predict_of_its_own_input_shape() -> None:
     with StandIn() as server:
         assert check(server.url, "resnet50_neuron", wait_seconds=0) == (
             "OK: resnet50_neuron version 1 answered a predict of input_1[1, 224, 224, 3] (DT_FLOAT)")
-        method, path, _ = server.requests[-1]
-        assert (method, path) == ("POST", "/v1/models/resnet50_neuron:predict")
+        method, _, raw = server.requests[-1]
+    assert [path for _, path, _ in server.requests] == [
+        "/v1/models/resnet50_neuron", "/v1/models/resnet50_neuron/metadata", "/v1/models/resnet50_neuron:predict"]
+    assert method == "POST"
+    body = json.loads(raw)
+    assert list(body) == ["inputs"] and list(body["inputs"]) == ["input_1"]  # columnar, named as the signature names it
+    assert body["inputs"]["input_1"][0][0][0] == [0.0, 0.0, 0.0]
+    [received] = server.predictions
+    tensor = received.tensors["input_1"]
+    assert (received.form, tensor.shape, tensor.dtype, tensor.any()) == ("columnar", (1, 224, 224, 3), np.float32, False)
+
+
+def test_it_sends_what_the_metadata_declares_for_another_model() -> None:
+    with StandIn(model="m", inputs={"ids": TensorInfo("DT_INT32", (-1, 8))}) as server:
+        assert check(server.url, "m", wait_seconds=0) == "OK: m version 1 answered a predict of ids[1, 8] (DT_INT32)"
+
+    assert json.loads(server.requests[-1][2]) == {"inputs": {"ids": [[0] * 8]}}  # whole numbers: 0.0 is not an int32
+    tensor = server.predictions[0].tensors["ids"]
+    assert (tensor.shape, tensor.dtype) == ((1, 8), np.int32)
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    (("image", "DT_FLOAT", [1, 224, 224, 3]), "answered HTTP 400: Missing named input: input_1 in 'inputs' object."),
+    (("input_1", "DT_FLOAT", [1, 224, 224]),
+     "answered HTTP 400: stand-in model: input input_1 has shape [1,224,224], the signature declares [-1,224,224,3]"),
+], ids=["wrong-name", "wrong-shape"])
+def test_a_smoke_check_that_sent_the_wrong_input_would_fail(
+        monkeypatch: pytest.MonkeyPatch, spec: tuple[str, str, list[int]], message: str) -> None:
+    # A deliberately wrong request: the strict stand-in refuses it as TF Serving would.
+    monkeypatch.setattr(smoke_check, "input_spec", lambda metadata: spec)
+    with StandIn() as server, pytest.raises(SmokeTestError, match=re.escape(message)):
+        check(server.url, "resnet50_neuron", wait_seconds=0)
+    assert server.predictions == []
+
+
+def test_a_smoke_check_that_sent_floats_to_an_int_input_would_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(smoke_check.NUMERIC_DTYPES, "DT_INT32", 0.0)
+    with StandIn(model="m", inputs={"ids": TensorInfo("DT_INT32", (-1, 2))}) as server, pytest.raises(
+            SmokeTestError, match=re.escape("answered HTTP 400: JSON Value: 0.0 Type: Number is not of expected type: int32")):
+        check(server.url, "m", wait_seconds=0)
 
 
 def test_runs_as_the_job_runs_it_a_plain_script_with_only_the_standard_library() -> None:
@@ -46,8 +86,12 @@ def test_failures_name_what_failed(server: StandIn, model: str, message: str) ->
 def test_outputs_that_are_not_finite_numbers_fail(monkeypatch) -> None:
     with StandIn() as server:
         original = server.predict
-        monkeypatch.setattr(server, "predict", lambda name, raw: (200, {"outputs": [[float("nan")] * 3]})
-                            if original(name, raw)[0] == 200 else original(name, raw))
+
+        def nan_outputs(path: str, name: str, version: str | None, raw: bytes) -> dict[str, list[list[float]]]:
+            original(path, name, version, raw)  # the request itself must pass
+            return {"outputs": [[float("nan")] * 1000]}
+
+        monkeypatch.setattr(server, "predict", nan_outputs)
         with pytest.raises(SmokeTestError, match="without finite numeric outputs"):
             check(server.url, "resnet50_neuron", wait_seconds=0)
 

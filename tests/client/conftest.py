@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import struct
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -42,3 +44,42 @@ def make_image(tmp_path: Path) -> Callable[..., Path]:
 
     return make
 
+
+
+def _serve_once(answer: Callable[[socket.socket], None]) -> Iterator[str]:
+    """A URL on 127.0.0.1 whose first connection, after the request is read, is handled by `answer`."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def accept() -> None:
+        try:
+            conn, _ = listener.accept()
+        except OSError:  # closed unused
+            return
+        with conn:
+            conn.recv(65536)
+            answer(conn)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def not_http_url() -> Iterator[str]:
+    """A port that answers with bytes that are not HTTP/1.x, as a gRPC (HTTP/2 only) port does."""
+    yield from _serve_once(lambda conn: conn.sendall(
+        b"\x00\x00\x12\x04\x00\x00\x00\x00\x00\x00\x03\x7f\xff\xff\xff\x00\x04\x00\x10\x00\x00"))
+
+
+@pytest.fixture
+def closing_url() -> Iterator[str]:
+    """A port that closes the connection without an answer, as kubectl port-forward does when its pod is gone."""
+    yield from _serve_once(lambda conn: None)
+
+
+@pytest.fixture
+def resetting_url() -> Iterator[str]:
+    """A port that resets the connection (SO_LINGER 0, then close), the other way a lost port-forward ends."""
+    yield from _serve_once(lambda conn: conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)))

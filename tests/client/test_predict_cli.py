@@ -13,15 +13,17 @@ from typing import Any
 import numpy as np
 import pytest
 
-from client.common import ServerError, request_json
-from client.predict import main, parse_scores
+from client import predict as predict_module
+from client.predict import load_image, main, preprocess
 from tests.client.helpers import assert_one_error_line
-from tests.client.standin import StandIn
+from tests.client.standin import StandIn, TensorInfo
 
 REPO = Path(__file__).resolve().parents[2]
 LINE = re.compile(r"^ {2}\d\. \S+ \(n\d{8}\) +\d\.\d{4}$")
 
 MakeImage = Callable[..., Path]
+SCORES = [0.0001] * 285 + [0.9] + [0.0001] * 714
+"""Scores whose best class is 285, Egyptian_cat."""
 
 
 def predict(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -51,13 +53,22 @@ def test_predict_prints_the_top_5_best_first(
 
 
 def test_predict_sends_one_instance_in_row_format(standin: StandIn, make_image: MakeImage) -> None:
-    assert main([str(make_image("red", size=(50, 80))), "--url", standin.url]) == 0
+    path = make_image("red", size=(50, 80))
+    assert main([str(path), "--url", standin.url]) == 0
 
-    [(method, path, raw)] = standin.requests
-    assert (method, path) == ("POST", "/v1/models/resnet50_neuron:predict")
+    [(method, url_path, raw)] = standin.requests
+    assert (method, url_path) == ("POST", "/v1/models/resnet50_neuron:predict")
     body = json.loads(raw)
-    assert list(body) == ["instances"]
-    assert np.array(body["instances"]).shape == (1, 224, 224, 3)
+    assert list(body) == ["instances"]  # the row form, no signature_name: serving_default
+    [image] = body["instances"]  # one instance, an unnamed 224x224x3 nested list of JSON numbers
+    assert (len(image), len(image[0]), len(image[0][0])) == (224, 224, 3)
+    assert all(type(value) is float for row in image for pixel in row for value in pixel)
+    # What TF Serving built from it: the signature's one input, float32 [1, 224, 224, 3], the preprocessed image.
+    [received] = standin.predictions
+    assert (received.form, list(received.tensors)) == ("row", ["input_1"])
+    tensor = received.tensors["input_1"]
+    assert (tensor.shape, tensor.dtype) == ((1, 224, 224, 3), np.float32)
+    np.testing.assert_allclose(tensor[0], preprocess(load_image(path)), atol=1e-3)
 
 
 def test_predict_top_k_and_model_name(capsys: pytest.CaptureFixture[str], make_image: MakeImage) -> None:
@@ -68,35 +79,60 @@ def test_predict_top_k_and_model_name(capsys: pytest.CaptureFixture[str], make_i
     assert [line.split()[1] for line in out.splitlines()] == ["strawberry", "tabby"]
 
 
-@pytest.mark.parametrize("form", ["predictions", "outputs", "predictions_named", "outputs_named"])
+@pytest.mark.parametrize("body", [
+    {"predictions": [SCORES]},
+    {"outputs": [SCORES]},
+    {"predictions": [{"probabilities": SCORES}]},
+    {"outputs": {"probabilities": [SCORES]}},
+], ids=["row", "columnar", "row-named", "columnar-named"])
 def test_predict_reads_every_response_form(
-        capsys: pytest.CaptureFixture[str], standin: StandIn, make_image: MakeImage, form: str) -> None:
-    standin.response_form = form
+        capsys: pytest.CaptureFixture[str], standin: StandIn, make_image: MakeImage, body: dict[str, Any]) -> None:
+    # Canned: the stand-in, like TF Serving, answers `instances` with unnamed `predictions` for one output.
+    standin.reply = (200, body)
 
     code, out, _ = predict(capsys, str(make_image("blue")), "--url", standin.url, "--top", "1")
 
     assert code == 0
-    assert out.startswith("  1. seashore (n09428293)  ")
+    assert out.startswith("  1. Egyptian_cat (n02124075)  ")
 
 
-def test_standin_answers_the_columnar_request_form_with_outputs(standin: StandIn) -> None:
-    answer = request_json(f"{standin.url}/v1/models/resnet50_neuron:predict", {"inputs": np.zeros((1, 224, 224, 3)).tolist()})
+def test_a_model_with_several_outputs_is_refused(capsys: pytest.CaptureFixture[str], make_image: MakeImage) -> None:
+    with StandIn(outputs=("probabilities", "logits")) as server:
+        code, out, err = predict(capsys, str(make_image()), "--url", server.url)
 
-    assert list(answer) == ["outputs"]
-    assert parse_scores(answer).shape == (1000,)
+    assert (code, out) == (5, "")
+    assert_one_error_line(err, "expected one output in 'predictions', got 2: logits, probabilities")
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ({"instances": [[[1.0, 2.0, 3.0]]]}, "shape [1, 224, 224, 3], got [1, 1, 3]"),
-    ({"instances": [[["a"] * 3] * 224] * 224}, "expected numbers"),
-    ({"signature_name": "serving_default"}, "Missing 'inputs' or 'instances' key"),
-])
-def test_standin_refuses_a_malformed_request_with_400(standin: StandIn, body: dict[str, Any], message: str) -> None:
-    with pytest.raises(ServerError) as caught:
-        request_json(f"{standin.url}/v1/models/resnet50_neuron:predict", body)
+@pytest.mark.parametrize(("inputs", "message"), [
+    ({"input_1": TensorInfo("DT_FLOAT", (-1, 299, 299, 3))},
+     "HTTP 400: stand-in model: input input_1 has shape [1,224,224,3], the signature declares [-1,299,299,3]"),
+    ({"input_1": TensorInfo("DT_INT32", (-1, 224, 224, 3))},
+     "HTTP 400: Failed to process element: 0 of 'instances' list. Error: INVALID_ARGUMENT: JSON Value: 116.061 "
+     "Type: Number is not of expected type: int32"),  # the first value: blue 220 minus its mean
+    ({"image": TensorInfo("DT_FLOAT", (-1, 224, 224, 3)), "mask": TensorInfo("DT_FLOAT", (-1, 224, 224))},
+     "HTTP 400: instances is a plain list, but expecting list of objects as multiple input tensors required as per tensorinfo_map"),
+], ids=["other-size", "int-input", "two-inputs"])
+def test_a_model_whose_input_is_not_one_float_image_answers_400(
+        capsys: pytest.CaptureFixture[str], make_image: MakeImage, inputs: dict[str, TensorInfo], message: str) -> None:
+    with StandIn(inputs=inputs) as server:
+        code, out, err = predict(capsys, str(make_image("blue")), "--url", server.url)
 
-    assert "HTTP 400" in str(caught.value)
-    assert message in str(caught.value)
+    assert (code, out) == (4, "")
+    assert_one_error_line(err, message)
+
+
+def test_a_client_that_named_its_input_wrongly_would_fail(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, standin: StandIn, make_image: MakeImage) -> None:
+    # A deliberately wrong request: the strict stand-in refuses it as TF Serving would.
+    monkeypatch.setattr(predict_module, "build_request", lambda array: {"instances": [{"image": array.tolist()}]})
+
+    code, out, err = predict(capsys, str(make_image()), "--url", standin.url)
+
+    assert (code, out) == (4, "")
+    assert_one_error_line(err, "HTTP 400: Failed to process element: 0 key: image of 'instances' list. "
+                               "Error: INVALID_ARGUMENT: JSON object: does not have named input: image")
+    assert standin.predictions == []
 
 
 # Errors: one line on stderr, a distinct exit code, nothing on stdout.

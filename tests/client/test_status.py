@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -90,27 +87,6 @@ def test_server_error(capsys: pytest.CaptureFixture[str], standin: StandIn) -> N
 
     assert (code, out) == (4, "")
     assert_one_error_line(err, "HTTP 500: Internal: model manager is gone")
-
-
-@pytest.fixture
-def not_http_url() -> Iterator[str]:
-    """A port that answers with bytes that are not HTTP/1.x, as a gRPC (HTTP/2 only) port does."""
-    listener = socket.create_server(("127.0.0.1", 0))
-
-    def answer() -> None:
-        try:
-            conn, _ = listener.accept()
-        except OSError:  # closed unused
-            return
-        with conn:
-            conn.recv(65536)
-            conn.sendall(b"\x00\x00\x12\x04\x00\x00\x00\x00\x00\x00\x03\x7f\xff\xff\xff\x00\x04\x00\x10\x00\x00")
-
-    thread = threading.Thread(target=answer, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    listener.close()
-    thread.join(timeout=5)
 
 
 def test_port_that_does_not_speak_http(capsys: pytest.CaptureFixture[str], not_http_url: str) -> None:
