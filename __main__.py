@@ -136,6 +136,7 @@ StackOutputs(
     kubeconfig=cluster.kubeconfig,
     oidcProviderArn=cluster.oidc_provider_arn,
     oidcProviderUrl=cluster.oidc_provider_url,
+    oidcIssuer=cluster.oidc_issuer,
     vpcId=cluster.vpc_id,
     privateSubnetIds=cluster.private_subnet_ids,
     nodeGroupName=node_group.node_group_name,

@@ -59,6 +59,7 @@ class NeuronCluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     oidc_provider_arn: pulumi.Output[str]
     oidc_provider_url: pulumi.Output[str]
+    oidc_issuer: pulumi.Output[str]
     vpc_id: pulumi.Output[str]
     private_subnet_ids: pulumi.Output[Sequence[str]]
     public_subnet_ids: pulumi.Output[Sequence[str]]
@@ -134,7 +135,9 @@ class NeuronCluster(pulumi.ComponentResource):
         self.cluster_name = cluster.eks_cluster.name
         self.kubeconfig = pulumi.Output.secret(cluster.kubeconfig_json)
         self.oidc_provider_arn = cluster.oidc_provider_arn
+        # pulumi-eks: oidcProviderUrl keeps the issuer's https://, oidcIssuer drops it (cluster.ts).
         self.oidc_provider_url = cluster.oidc_provider_url
+        self.oidc_issuer = cluster.oidc_issuer
         self.cluster_security_group_id = cluster.cluster_security_group_id
         self.secrets_key_arn = secrets_key.arn
 
@@ -149,6 +152,7 @@ class NeuronCluster(pulumi.ComponentResource):
             "kubeconfig": self.kubeconfig,
             "oidc_provider_arn": self.oidc_provider_arn,
             "oidc_provider_url": self.oidc_provider_url,
+            "oidc_issuer": self.oidc_issuer,
             "vpc_id": self.vpc_id,
             "private_subnet_ids": self.private_subnet_ids,
             "public_subnet_ids": self.public_subnet_ids,

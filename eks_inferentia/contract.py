@@ -28,7 +28,9 @@ OUTPUTS: tuple[OutputSpec, ...] = (
     OutputSpec("clusterName", "string", "Name of the EKS cluster."),
     OutputSpec("kubeconfig", "string (secret)", "Kubeconfig (JSON) for the cluster; authenticates with `aws eks get-token`.", secret=True),
     OutputSpec("oidcProviderArn", "string", "ARN of the cluster's IAM OIDC provider (for IAM roles for service accounts)."),
-    OutputSpec("oidcProviderUrl", "string", "Issuer URL of the cluster's IAM OIDC provider."),
+    OutputSpec("oidcProviderUrl", "string", "Issuer URL of the cluster's IAM OIDC provider, with its `https://` scheme."),
+    OutputSpec("oidcIssuer", "string",
+               "The same issuer without `https://`: the form IAM trust-policy condition keys take (`<oidcIssuer>:sub`)."),
     OutputSpec("vpcId", "string", "VPC the cluster runs in."),
     OutputSpec("privateSubnetIds", "list of string", "Private subnets of the cluster's VPC."),
     OutputSpec("nodeGroupName", "string", "Name of the Neuron managed node group."),
@@ -54,6 +56,7 @@ class StackOutputs:
     kubeconfig: pulumi.Input[str]
     oidcProviderArn: pulumi.Input[str]
     oidcProviderUrl: pulumi.Input[str]
+    oidcIssuer: pulumi.Input[str]
     vpcId: pulumi.Input[str]
     privateSubnetIds: pulumi.Input[Any]
     nodeGroupName: pulumi.Input[str]

@@ -192,6 +192,7 @@ class InferenceStack:
     kubeconfig: pulumi.Output[str]
     oidc_provider_arn: pulumi.Output[str]
     oidc_provider_url: pulumi.Output[str]
+    oidc_issuer: pulumi.Output[str]
     vpc_id: pulumi.Output[str]
     private_subnet_ids: pulumi.Output[list[str]]
     node_group_name: pulumi.Output[str]
