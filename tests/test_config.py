@@ -167,9 +167,21 @@ def test_readme_documents_every_key_and_output() -> None:
     from tools.schema import pulumi_yaml_config, readme_config_table
 
     readme = (ROOT / "README.md").read_text()
-    assert readme_config_table() in readme, "run `python -m tools.schema` to regenerate the README's config table"
+    # A blank line after the table, or Markdown renders the next paragraph as table rows.
+    assert readme_config_table() + "\n" in readme, "run `make schema` to regenerate the README's config table"
     assert outputs_table() in readme
-    assert (ROOT / "Pulumi.yaml").read_text().endswith(pulumi_yaml_config()), "run `python -m tools.schema`"
+    assert (ROOT / "Pulumi.yaml").read_text().endswith(pulumi_yaml_config()), "run `make schema`"
+
+
+def test_schema_rewrite_keeps_a_blank_line_after_the_table(tmp_path: Path) -> None:
+    from tools.schema import readme_config_table, rewrite
+
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    stale = "| key | type | default | description |\n|---|---|---|---|\n| `old` | string | (none) | Gone. |\n"
+    (tmp_path / "README.md").write_text(f"# t\n\n{stale}Rules beyond the types: ...\n")
+    assert rewrite(tmp_path) == ["README.md"]
+    assert (tmp_path / "README.md").read_text() == f"# t\n\n{readme_config_table()}\nRules beyond the types: ...\n"
+    assert rewrite(tmp_path) == []  # and a second run changes nothing
 
 
 def test_requests_above_what_a_node_allocates_are_refused_with_the_limit() -> None:
