@@ -1,4 +1,4 @@
-# eks-inferentia. `make up STACK=dev` deploys; `make test` runs every offline check.
+# eks-inferentia. `make up STACK=dev` deploys; `make test` runs every offline check; `make help` lists the rest.
 STACK ?= dev
 VENV ?= .venv
 PYTHON ?= python3
@@ -8,17 +8,29 @@ CHECKERS_VENV ?= .venv-checkers
 # The CrossGuard pack's own venv (policy/PulumiPolicy.yaml names it); previews and updates enforce the pack.
 POLICY_VENV := policy/.venv
 # Local file state by default: no Pulumi Cloud account needed. Override for S3 or Pulumi Cloud.
+# `eval "$$(make env)"` gives your shell the same backend, so bare `pulumi` commands find the stack.
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 
-.PHONY: help install checkers policy test lint typecheck unit render stack preview up destroy bench clean check-deploy-tools
+.PHONY: help env install checkers policy test lint typecheck unit render schema stack preview up destroy bench clean \
+	check-deploy-tools
 
 help:
-	@echo "make up STACK=dev      create the venv, install, create the stack, pulumi up"
-	@echo "make preview STACK=dev pulumi preview, enforcing the policy pack in policy/"
+	@echo "make up STACK=dev      check the Pulumi and AWS CLIs, create the venv, install, create the stack, pulumi up"
+	@echo "make test              lint, type check and every offline test (make lint, make typecheck, make unit)"
 	@echo "make render STACK=dev  offline preview: no Pulumi CLI, no AWS account (build/render/STACK)"
-	@echo "make test              lint, type check, unit tests (offline)"
-	@echo "make bench             time evaluating each stack under the mock engine"
+	@echo "make env               print the backend's export line: eval \"\$$(make env)\" before bare pulumi commands"
+	@echo "make preview STACK=dev pulumi preview --diff, enforcing the policy pack in policy/"
 	@echo "make destroy STACK=dev tear the stack down"
+	@echo "make schema            after changing CONFIG_KEYS: rewrite Pulumi.yaml's config block and the README table"
+	@echo "make bench             time evaluating each stack under the mock engine"
+	@echo "make install           the project's .venv"
+	@echo "make checkers          .venv-checkers: checkov and parliament, apart from the Pulumi SDK"
+	@echo "make policy            policy/.venv: the CrossGuard pack's venv"
+	@echo "make clean             remove build/ and the tools' caches"
+	@echo "make help              this list"
+
+env:
+	@printf "export PULUMI_BACKEND_URL='%s'\n" "$$PULUMI_BACKEND_URL"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -58,16 +70,21 @@ test: lint typecheck unit
 render: install
 	$(PY) -m tools.render $(STACK)
 
+schema: install
+	$(PY) -m tools.schema
+
 bench: install
 	$(PY) -m tools.bench
 
 check-deploy-tools:
 	@command -v pulumi >/dev/null 2>&1 || { echo "error: the Pulumi CLI is not installed; see https://www.pulumi.com/docs/install/ (or run 'make render STACK=$(STACK)' for an offline preview)" >&2; exit 1; }
-	@command -v aws >/dev/null 2>&1 || { echo "error: the AWS CLI is not installed; the cluster's kubeconfig authenticates with 'aws eks get-token'" >&2; exit 1; }
+	@command -v aws >/dev/null 2>&1 || { echo "error: the AWS CLI v2 is not installed; the cluster's kubeconfig authenticates with 'aws eks get-token'" >&2; exit 1; }
+	@aws --version 2>&1 | grep -q '^aws-cli/2\.' || { echo "error: the AWS CLI is $$(aws --version 2>&1 | cut -d' ' -f1); v2 is needed (https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html)" >&2; exit 1; }
 	@aws sts get-caller-identity >/dev/null 2>&1 || { echo "error: no working AWS credentials; run 'aws configure' or 'aws sso login', or set AWS_PROFILE" >&2; exit 1; }
 	@case "$$PULUMI_BACKEND_URL" in file://*) [ -n "$$PULUMI_CONFIG_PASSPHRASE$$PULUMI_CONFIG_PASSPHRASE_FILE" ] || { echo "error: set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE): the local backend encrypts the stack's secrets with it" >&2; exit 1; }; mkdir -p "$${PULUMI_BACKEND_URL#file://}";; esac
 
-stack: install check-deploy-tools
+# The deploy tools are checked first: a missing Pulumi CLI is reported before a minute of installing.
+stack: check-deploy-tools install
 	@pulumi stack select $(STACK) 2>/dev/null || pulumi stack init $(STACK)
 
 preview: stack policy

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import pulumi
 
@@ -254,14 +254,26 @@ def full_key(name: str) -> str:
 
 
 class _Reader:
-    """Parses raw config strings by declared type, collecting problems instead of raising."""
+    """Parses raw config strings by declared type, collecting problems instead of raising.
+
+    Values arrive as the Pulumi CLI hands them to the program: strings, with lists as JSON text.
+    A parser returns None when the value is refused; `ok` tells later rules which keys were
+    refused already, so that one mistake gives one problem line.
+    """
 
     def __init__(self, raw: Mapping[str, str | None]) -> None:
         self.raw = raw
         self.problems: list[str] = []
+        self.refused: set[str] = set()
 
     def problem(self, name: str, value: object, allowed: str) -> None:
-        self.problems.append(f"{full_key(name)}: {value!r} is not allowed; expected {allowed}")
+        self.refused.add(name)
+        shown = json.dumps(list(value)) if isinstance(value, (list, tuple)) else repr(value)
+        self.problems.append(f"{full_key(name)}: {shown} is not allowed; expected {allowed}")
+
+    def ok(self, *names: str) -> bool:
+        """Whether none of these keys has been refused (later rules judge only accepted values)."""
+        return self.refused.isdisjoint(names)
 
     def _raw(self, name: str) -> str | None:
         value = self.raw.get(name)
@@ -269,41 +281,70 @@ class _Reader:
             value = self.raw.get(full_key(name))
         return value
 
-    def string(self, name: str) -> str:
+    def _blank(self, name: str, value: str) -> None:
+        """A blank value of a key with a default: say how to get the default back."""
+        key = KEYS_BY_NAME[name]
+        allowed = {"integer": "an integer", "boolean": "true or false",
+                   "array": 'a JSON list of strings, such as ["first", "second"]'}.get(key.type, "a value")
+        if key.default == "":
+            self.problem(name, value, f"{allowed}, or '' (the default), not blanks")
+        else:
+            self.problem(name, value, f"{allowed}; `pulumi config rm {full_key(name)}` restores the default "
+                                      f"({_shown_default(key)})")
+
+    def string(self, name: str) -> str | None:
         key = KEYS_BY_NAME[name]
         value = self._raw(name)
+        if value is not None and value.strip():
+            return value.strip()
+        if key.required:  # an empty value of a required key is missing
+            self.refused.add(name)
+            given = "" if value is None else f" (got {value!r}, which counts as missing)"
+            self.problems.append(f"{full_key(name)} is required{given}: {key.description}")
+            return None
         if value is None:
-            if key.required:
-                self.problems.append(f"{full_key(name)} is required: {key.description}")
-                return ""
             return str(key.default)
-        return value.strip()
-
-    def optional_string(self, name: str) -> str | None:
-        value = self.string(name)
-        return value or None
+        if value == "" and key.default == "":
+            return ""  # this key's default: the feature it names is off
+        self._blank(name, value)
+        return None
 
     def integer(self, name: str) -> int | None:
         value = self._raw(name)
         if value is None:
             return int(KEYS_BY_NAME[name].default)
-        # Accept "2" and "2.0" (YAML and JSON round trips), refuse "two" and "2.5".
-        if not re.fullmatch(r"\s*-?\d+(\.0+)?\s*", value):
-            self.problem(name, value, "an integer")
+        # What the Pulumi CLI accepts for `type: integer` (Go's strconv.Atoi): no blanks, no decimals.
+        if not re.fullmatch(r"[+-]?\d+", value):
+            if value.strip():
+                self.problem(name, value, "an integer")
+            else:
+                self._blank(name, value)
             return None
-        return int(float(value))
+        return int(value)
 
-    def boolean(self, name: str) -> bool:
+    def at_least(self, name: str, value: int | None, least: int, allowed: str) -> int | None:
+        if value is not None and value < least:
+            self.problem(name, value, allowed)
+            return None
+        return value
+
+    def boolean(self, name: str) -> bool | None:
         value = self._raw(name)
-        if value is None or value.strip() == "":
+        if value is None:
             return bool(KEYS_BY_NAME[name].default)
-        if value.strip().lower() not in ("true", "false"):
-            self.problem(name, value, "true or false")
-            return bool(KEYS_BY_NAME[name].default)
-        return value.strip().lower() == "true"
+        # What the Pulumi CLI accepts for `type: boolean`: exactly `true` or `false`.
+        if value not in ("true", "false"):
+            if value.strip():
+                self.problem(name, value, "true or false")
+            else:
+                self._blank(name, value)
+            return None
+        return value == "true"
 
     def quantity(self, name: str) -> Fraction | None:
         value = self.string(name)
+        if value is None:
+            return None
         try:
             amount = parse_quantity(value)
         except QuantityError:
@@ -314,32 +355,44 @@ class _Reader:
             return None
         return amount
 
-    def array(self, name: str) -> tuple[str, ...]:
+    def array(self, name: str) -> tuple[str, ...] | None:
         value = self._raw(name)
-        if value is None or value.strip() == "":
+        if value is None:
             return tuple(KEYS_BY_NAME[name].default)
+        if not value.strip():
+            self._blank(name, value)
+            return None
         try:
             parsed = json.loads(value)
         except json.JSONDecodeError:
             parsed = None
         if not isinstance(parsed, list) or not all(isinstance(item, str) for item in parsed):
-            self.problem(name, value, "a list of strings")
-            return ()
+            self.problem(name, value, 'a JSON list of strings, such as ["first", "second"]')
+            return None
         return tuple(item.strip() for item in parsed)
 
-    def one_of(self, name: str, allowed: tuple[str, ...]) -> str:
+    def one_of(self, name: str, allowed: tuple[str, ...]) -> str | None:
         value = self.string(name)
-        if value not in allowed:
+        if value is not None and value not in allowed:
             self.problem(name, value, "one of " + ", ".join(allowed))
+            return None
         return value
 
-    def matching(self, name: str, value: str, pattern: re.Pattern[str], allowed: str) -> None:
-        if not pattern.match(value):
+    def matching(self, name: str, value: str | None, pattern: re.Pattern[str], allowed: str) -> None:
+        if value is not None and not pattern.match(value):
             self.problem(name, value, allowed)
 
 
-def _check_cidrs(reader: _Reader, name: str, cidrs: tuple[str, ...]) -> None:
-    for cidr in cidrs:
+def _shown_default(key: ConfigKey) -> str:
+    if key.type == "array":
+        return json.dumps(key.default)
+    if key.type == "boolean":
+        return str(key.default).lower()
+    return repr(key.default) if key.type == "string" else str(key.default)
+
+
+def _check_cidrs(reader: _Reader, name: str, cidrs: tuple[str, ...] | None) -> None:
+    for cidr in cidrs or ():
         try:
             network = ipaddress.ip_network(cidr, strict=False)
         except ValueError:
@@ -349,8 +402,8 @@ def _check_cidrs(reader: _Reader, name: str, cidrs: tuple[str, ...]) -> None:
             reader.problem(name, cidr, "a CIDR narrower than the whole internet; use SSM Session Manager for open access")
 
 
-def _check_model_path(reader: _Reader, path: str) -> None:
-    if not path:
+def _check_model_path(reader: _Reader, path: str | None) -> None:
+    if path is None:
         return  # already reported as required
     if not path.startswith("s3://"):
         reader.problem("modelBasePath", path, "an S3 URI, s3://bucket/prefix")
@@ -363,11 +416,20 @@ def _check_model_path(reader: _Reader, path: str) -> None:
         reader.problem("modelBasePath", path, "s3://bucket/prefix with a prefix naming the model's folder")
 
 
+_T = TypeVar("_T")
+
+
+def _accepted(value: _T | None) -> _T:
+    """A value that passed its rules: None only for refused values, and refused config raises first."""
+    assert value is not None
+    return value
+
+
 def load_config(raw: Mapping[str, str | None]) -> StackConfig:
     """Validate raw config values (key -> string, arrays JSON-encoded) into a `StackConfig`.
 
     Keys may be given bare (`replicas`) or namespaced (`eks-inferentia:replicas`).
-    Raises `ConfigError` with every problem found.
+    Raises `ConfigError` with every problem found, one line per mistake.
     """
     r = _Reader(raw)
 
@@ -378,55 +440,56 @@ def load_config(raw: Mapping[str, str | None]) -> StackConfig:
     kubernetes_version = r.one_of("kubernetesVersion", SUPPORTED_KUBERNETES_VERSIONS)
 
     instance_type = r.string("instanceType")
-    facts = INSTANCE_TYPES.get(instance_type)
-    if facts is None:
+    facts = INSTANCE_TYPES.get(instance_type) if instance_type is not None else None
+    if instance_type is not None and facts is None:
         r.problem("instanceType", instance_type,
                   "a Neuron instance type: " + ", ".join(supported_instance_types()))
 
-    desired, minimum, maximum = r.integer("desiredNodes"), r.integer("minNodes"), r.integer("maxNodes")
-    if minimum is not None and minimum < 0:
-        r.problem("minNodes", minimum, "0 or more")
-    if maximum is not None and maximum < 1:
-        r.problem("maxNodes", maximum, "1 or more")
-    if minimum is not None and desired is not None and desired < minimum:
-        r.problem("desiredNodes", desired, f"at least minNodes ({minimum})")
-    if maximum is not None and desired is not None and desired > maximum:
-        r.problem("desiredNodes", desired, f"at most maxNodes ({maximum})")
+    # 0 <= minNodes <= desiredNodes <= maxNodes, maxNodes >= 1: each value first, then one line for the order.
+    minimum = r.at_least("minNodes", r.integer("minNodes"), 0, "0 or more")
+    desired = r.at_least("desiredNodes", r.integer("desiredNodes"), 0, "0 or more")
+    maximum = r.at_least("maxNodes", r.integer("maxNodes"), 1, "1 or more")
     if minimum is not None and maximum is not None and minimum > maximum:
         r.problem("minNodes", minimum, f"at most maxNodes ({maximum})")
+    elif minimum is not None and desired is not None and desired < minimum:
+        r.problem("desiredNodes", desired, f"at least minNodes ({minimum})")
+    elif maximum is not None and desired is not None and desired > maximum:
+        r.problem("desiredNodes", desired, f"at most maxNodes ({maximum})")
 
     capacity_type = r.one_of("capacityType", CAPACITY_TYPES)
 
-    ssh_public_key = r.optional_string("sshPublicKey")
+    ssh_public_key = r.string("sshPublicKey")
+    if ssh_public_key and not _SSH_KEY.match(ssh_public_key):
+        r.problem("sshPublicKey", ssh_public_key[:40] + ("..." if len(ssh_public_key) > 40 else ""),
+                  "an OpenSSH public key such as 'ssh-ed25519 AAAA... user@host'")
     ssh_allowed_cidrs = r.array("sshAllowedCidrs")
-    if ssh_public_key is not None:
-        if not _SSH_KEY.match(ssh_public_key):
-            r.problem("sshPublicKey", ssh_public_key[:40] + ("..." if len(ssh_public_key) > 40 else ""),
-                      "an OpenSSH public key such as 'ssh-ed25519 AAAA... user@host'")
-        if not ssh_allowed_cidrs:
+    _check_cidrs(r, "sshAllowedCidrs", ssh_allowed_cidrs)
+    if ssh_allowed_cidrs is not None and r.ok("sshPublicKey", "sshAllowedCidrs"):
+        if ssh_public_key and not ssh_allowed_cidrs:
             r.problem("sshAllowedCidrs", list(ssh_allowed_cidrs),
                       "at least one CIDR when sshPublicKey is set (or leave SSH off and use SSM Session Manager)")
-    elif ssh_allowed_cidrs:
-        r.problem("sshAllowedCidrs", list(ssh_allowed_cidrs), "an empty list unless sshPublicKey is set")
-    _check_cidrs(r, "sshAllowedCidrs", ssh_allowed_cidrs)
+        elif ssh_public_key == "" and ssh_allowed_cidrs:
+            r.problem("sshAllowedCidrs", list(ssh_allowed_cidrs), "an empty list unless sshPublicKey is set")
 
-    vpc_id = r.optional_string("vpcId")
-    private_subnet_ids = r.array("privateSubnetIds")
-    public_subnet_ids = r.array("publicSubnetIds")
-    existing_network = {"vpcId": bool(vpc_id), "privateSubnetIds": bool(private_subnet_ids),
-                        "publicSubnetIds": bool(public_subnet_ids)}
-    if any(existing_network.values()) and not all(existing_network.values()):
-        for name, given in existing_network.items():
-            if not given:
-                r.problem(name, r._raw(name) or "", "set together with "
-                          + " and ".join(n for n in existing_network if n != name)
-                          + " (all three for an existing VPC, none for a dedicated one)")
+    vpc_id = r.string("vpcId")
     if vpc_id:
         r.matching("vpcId", vpc_id, _VPC_ID, "a VPC ID such as vpc-0123456789abcdef0")
+    private_subnet_ids = r.array("privateSubnetIds")
+    public_subnet_ids = r.array("publicSubnetIds")
     for name, subnets in (("privateSubnetIds", private_subnet_ids), ("publicSubnetIds", public_subnet_ids)):
-        for subnet in subnets:
+        for subnet in subnets or ():
             r.matching(name, subnet, _SUBNET_ID, "subnet IDs such as subnet-0123456789abcdef0")
-    if vpc_id and len(private_subnet_ids) < 2:
+    # All three or none. A value refused above counts as given unless it was blank, and is not named again.
+    existing_network = {name: bool(value) if value is not None else bool((r._raw(name) or "").strip())
+                        for name, value in (("vpcId", vpc_id), ("privateSubnetIds", private_subnet_ids),
+                                            ("publicSubnetIds", public_subnet_ids))}
+    if any(existing_network.values()) and not all(existing_network.values()):
+        for name, given in existing_network.items():
+            if not given and r.ok(name):
+                r.problem(name, r._raw(name) or "", "a value set together with "
+                          + " and ".join(n for n in existing_network if n != name)
+                          + " (all three for an existing VPC, none for a dedicated one)")
+    elif vpc_id and private_subnet_ids is not None and len(private_subnet_ids) < 2 and r.ok("privateSubnetIds"):
         r.problem("privateSubnetIds", list(private_subnet_ids), "at least two subnets (EKS needs two availability zones)")
 
     namespace = r.string("namespace")
@@ -436,9 +499,7 @@ def load_config(raw: Mapping[str, str | None]) -> StackConfig:
     r.matching("servingName", serving_name, _DNS_1123_LABEL,
                "a DNS-1123 label: at most 63 lowercase letters, digits and '-', starting and ending alphanumeric")
 
-    replicas = r.integer("replicas")
-    if replicas is not None and replicas < 1:
-        r.problem("replicas", replicas, "1 or more")
+    replicas = r.at_least("replicas", r.integer("replicas"), 1, "1 or more")
 
     devices = r.integer("neuronDevicesPerReplica")
     if devices is not None:
@@ -458,12 +519,12 @@ def load_config(raw: Mapping[str, str | None]) -> StackConfig:
             r.problem(request, r.string(request), f"at most {limit} ({r.string(limit)})")
     neuron_scheduler = r.one_of("neuronScheduler", NEURON_SCHEDULER_MODES)
 
-    # Judge capacity only from values that passed their own checks (the others are reported already).
+    # Judge capacity only from values that passed their own rules (the others are reported already).
     cpu_request, memory_request = requests_and_limits["cpuRequest"], requests_and_limits["memoryRequest"]
-    if (facts is not None and replicas is not None and replicas >= 1 and devices is not None
-            and 1 <= devices <= facts.neuron_devices and desired is not None and desired >= 0
-            and maximum is not None and maximum >= 1 and cpu_request is not None and memory_request is not None
-            and None not in requests_and_limits.values()):
+    if (facts is not None and replicas is not None and devices is not None and desired is not None
+            and maximum is not None and cpu_request is not None and memory_request is not None
+            and r.ok("instanceType", "replicas", "neuronDevicesPerReplica", "desiredNodes", "maxNodes",
+                     "cpuRequest", "memoryRequest")):
         shape = ServingShape(instance=facts, replicas=replicas, devices_per_replica=devices,
                              desired_nodes=desired, max_nodes=maximum,
                              cpu_request=cpu_request, memory_request=memory_request)
@@ -476,31 +537,32 @@ def load_config(raw: Mapping[str, str | None]) -> StackConfig:
     model_base_path = r.string("modelBasePath")
     _check_model_path(r, model_base_path)
 
-    model_kms_key_arn = r.optional_string("modelKmsKeyArn")
-    if model_kms_key_arn is not None:
+    model_kms_key_arn = r.string("modelKmsKeyArn")
+    if model_kms_key_arn:
         r.matching("modelKmsKeyArn", model_kms_key_arn, _KMS_KEY_ARN,
                    "a KMS key ARN such as arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")
 
-    serving_image = r.optional_string("servingImage")
-    if serving_image is not None:
+    serving_image = r.string("servingImage")
+    if serving_image:
         r.matching("servingImage", serving_image, _IMAGE_REF,
                    "an image reference such as registry/repository:tag or registry/repository@sha256:digest")
 
     allowed_client_namespaces = r.array("allowedClientNamespaces")
-    for client_namespace in allowed_client_namespaces:
+    for client_namespace in allowed_client_namespaces or ():
         r.matching("allowedClientNamespaces", client_namespace, _DNS_1123_LABEL, "namespace names (DNS-1123 labels)")
     serving_batching = r.boolean("servingBatching")
-    batching_parameters = " ".join(r.string("batchingParameters").split())
-    if serving_batching and not _BATCHING_PARAMETERS.match(batching_parameters):
+    batching_text = r.string("batchingParameters")
+    batching_parameters = " ".join(batching_text.split()) if batching_text is not None else None
+    if serving_batching and batching_parameters is not None and not _BATCHING_PARAMETERS.match(batching_parameters):
         r.problem("batchingParameters", batching_parameters,
                   "TensorFlow Serving batching parameters in text format, e.g. 'max_batch_size { value: 8 }', "
                   "with fields among " + ", ".join(_BATCHING_FIELDS))
     smoke_test = r.boolean("smokeTest")
 
     api_allowed_cidrs = r.array("apiAllowedCidrs")
-    if not api_allowed_cidrs:
-        r.problem("apiAllowedCidrs", [], "at least one CIDR (0.0.0.0/0 for the whole internet)")
-    for cidr in api_allowed_cidrs:
+    if api_allowed_cidrs == ():
+        r.problem("apiAllowedCidrs", [], 'at least one CIDR (["0.0.0.0/0"] for the whole internet)')
+    for cidr in api_allowed_cidrs or ():
         try:
             network = ipaddress.ip_network(cidr, strict=True)
         except ValueError:
@@ -509,11 +571,9 @@ def load_config(raw: Mapping[str, str | None]) -> StackConfig:
         if network.version != 4:
             r.problem("apiAllowedCidrs", cidr, "IPv4 CIDRs (EKS public access CIDRs are IPv4)")
 
-    system_nodes = r.integer("systemNodes")
-    if system_nodes is not None and system_nodes < 0:
-        r.problem("systemNodes", system_nodes, "0 (no system node group) or more")
+    system_nodes = r.at_least("systemNodes", r.integer("systemNodes"), 0, "0 (no system node group) or more")
     system_node_instance_type = r.string("systemNodeInstanceType")
-    if not _INSTANCE_TYPE.match(system_node_instance_type):
+    if system_node_instance_type is not None and not _INSTANCE_TYPE.match(system_node_instance_type):
         r.problem("systemNodeInstanceType", system_node_instance_type, "an EC2 instance type such as m6i.large")
     elif system_node_instance_type in INSTANCE_TYPES:
         r.problem("systemNodeInstanceType", system_node_instance_type,
@@ -532,44 +592,42 @@ def load_config(raw: Mapping[str, str | None]) -> StackConfig:
     if r.problems:
         raise ConfigError(r.problems)
 
-    # Every None below was reported as a problem above, so these asserts hold.
-    assert desired is not None and minimum is not None and maximum is not None
-    assert replicas is not None and devices is not None and system_nodes is not None
+    # Every None below is a refused value, reported above, so `_accepted` holds.
     return StackConfig(
-        cluster_name=cluster_name,
-        kubernetes_version=kubernetes_version,
-        instance_type=instance_type,
-        desired_nodes=desired,
-        min_nodes=minimum,
-        max_nodes=maximum,
-        capacity_type=capacity_type,
-        ssh_public_key=ssh_public_key,
-        ssh_allowed_cidrs=ssh_allowed_cidrs,
-        vpc_id=vpc_id,
-        private_subnet_ids=private_subnet_ids,
-        public_subnet_ids=public_subnet_ids,
-        namespace=namespace,
-        serving_name=serving_name,
-        replicas=replicas,
-        neuron_devices_per_replica=devices,
-        cpu_request=r.string("cpuRequest"),
-        cpu_limit=r.string("cpuLimit"),
-        memory_request=r.string("memoryRequest"),
-        memory_limit=r.string("memoryLimit"),
-        neuron_scheduler=neuron_scheduler,
-        model_name=model_name,
-        model_base_path=model_base_path,
-        model_kms_key_arn=model_kms_key_arn,
-        serving_image=serving_image,
-        s3_access=s3_access,
-        neuron_chart_version=neuron_chart_version,
-        allowed_client_namespaces=allowed_client_namespaces,
-        serving_batching=serving_batching,
-        batching_parameters=batching_parameters,
-        smoke_test=smoke_test,
-        api_allowed_cidrs=api_allowed_cidrs,
-        system_nodes=system_nodes,
-        system_node_instance_type=system_node_instance_type,
+        cluster_name=_accepted(cluster_name),
+        kubernetes_version=_accepted(kubernetes_version),
+        instance_type=_accepted(instance_type),
+        desired_nodes=_accepted(desired),
+        min_nodes=_accepted(minimum),
+        max_nodes=_accepted(maximum),
+        capacity_type=_accepted(capacity_type),
+        ssh_public_key=ssh_public_key or None,
+        ssh_allowed_cidrs=_accepted(ssh_allowed_cidrs),
+        vpc_id=vpc_id or None,
+        private_subnet_ids=_accepted(private_subnet_ids),
+        public_subnet_ids=_accepted(public_subnet_ids),
+        namespace=_accepted(namespace),
+        serving_name=_accepted(serving_name),
+        replicas=_accepted(replicas),
+        neuron_devices_per_replica=_accepted(devices),
+        cpu_request=_accepted(r.string("cpuRequest")),
+        cpu_limit=_accepted(r.string("cpuLimit")),
+        memory_request=_accepted(r.string("memoryRequest")),
+        memory_limit=_accepted(r.string("memoryLimit")),
+        neuron_scheduler=_accepted(neuron_scheduler),
+        model_name=_accepted(model_name),
+        model_base_path=_accepted(model_base_path),
+        model_kms_key_arn=model_kms_key_arn or None,
+        serving_image=serving_image or None,
+        s3_access=_accepted(s3_access),
+        neuron_chart_version=_accepted(neuron_chart_version),
+        allowed_client_namespaces=_accepted(allowed_client_namespaces),
+        serving_batching=_accepted(serving_batching),
+        batching_parameters=_accepted(batching_parameters),
+        smoke_test=_accepted(smoke_test),
+        api_allowed_cidrs=_accepted(api_allowed_cidrs),
+        system_nodes=_accepted(system_nodes),
+        system_node_instance_type=_accepted(system_node_instance_type),
     )
 
 

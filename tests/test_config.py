@@ -10,6 +10,8 @@ import yaml
 
 from eks_inferentia.config import CONFIG_KEYS, ConfigError, load_config
 from eks_inferentia.instance_types import INSTANCE_TYPES
+from tools.mock_engine import config_env
+from tools.render import stack_config, stack_names
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "s3://my-models/resnet50_neuron/"
@@ -30,7 +32,7 @@ def test_namespaced_keys_and_json_arrays_are_read() -> None:
         "eks-inferentia:modelBasePath": MODEL,
         "eks-inferentia:sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB user@host",
         "eks-inferentia:sshAllowedCidrs": json.dumps(["203.0.113.7/32", "2001:db8::/64"]),
-        "eks-inferentia:desiredNodes": "3.0",
+        "eks-inferentia:desiredNodes": "3",
     })
     assert config.ssh_allowed_cidrs == ("203.0.113.7/32", "2001:db8::/64")
     assert config.desired_nodes == 3
@@ -153,12 +155,11 @@ def test_pulumi_yaml_declares_every_key_with_the_codes_type_and_default() -> Non
             assert spec["items"] == {"type": "string"}
 
 
-@pytest.mark.parametrize("stack_file", sorted(ROOT.glob("Pulumi.*.yaml")), ids=lambda p: p.name)
-def test_stack_files_are_valid(stack_file: Path) -> None:
-    values = yaml.safe_load(stack_file.read_text())["config"]
-    ours = {k: (json.dumps(v) if isinstance(v, list) else str(v)) for k, v in values.items()
-            if k.startswith("eks-inferentia:")}
-    load_config(ours)
+@pytest.mark.parametrize("stack", stack_names())
+def test_stack_files_are_valid(stack: str) -> None:
+    # As the Pulumi CLI hands them over: Pulumi.yaml defaults and the stack file's values, as text.
+    values = config_env(stack_config(stack))
+    load_config({k: v for k, v in values.items() if k.startswith("eks-inferentia:")})
 
 
 def test_readme_documents_every_key_and_output() -> None:
@@ -166,9 +167,21 @@ def test_readme_documents_every_key_and_output() -> None:
     from tools.schema import pulumi_yaml_config, readme_config_table
 
     readme = (ROOT / "README.md").read_text()
-    assert readme_config_table() in readme, "run `python -m tools.schema` to regenerate the README's config table"
+    # A blank line after the table, or Markdown renders the next paragraph as table rows.
+    assert readme_config_table() + "\n" in readme, "run `make schema` to regenerate the README's config table"
     assert outputs_table() in readme
-    assert (ROOT / "Pulumi.yaml").read_text().endswith(pulumi_yaml_config()), "run `python -m tools.schema`"
+    assert (ROOT / "Pulumi.yaml").read_text().endswith(pulumi_yaml_config()), "run `make schema`"
+
+
+def test_schema_rewrite_keeps_a_blank_line_after_the_table(tmp_path: Path) -> None:
+    from tools.schema import readme_config_table, rewrite
+
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    stale = "| key | type | default | description |\n|---|---|---|---|\n| `old` | string | (none) | Gone. |\n"
+    (tmp_path / "README.md").write_text(f"# t\n\n{stale}Rules beyond the types: ...\n")
+    assert rewrite(tmp_path) == ["README.md"]
+    assert (tmp_path / "README.md").read_text() == f"# t\n\n{readme_config_table()}\nRules beyond the types: ...\n"
+    assert rewrite(tmp_path) == []  # and a second run changes nothing
 
 
 def test_requests_above_what_a_node_allocates_are_refused_with_the_limit() -> None:
@@ -221,3 +234,90 @@ def test_warnings_name_the_key_and_what_to_do() -> None:
                                             "desiredNodes": "1", "minNodes": "1"}))
     assert any("non-contiguous" in w for w in warnings)
 
+
+
+# What the Pulumi CLI itself accepts for `type: integer` (Go's strconv.Atoi) and `type: boolean`;
+# the program accepts no more, so the offline preview never passes what `pulumi preview` refuses.
+@pytest.mark.parametrize(("key", "value"), [("replicas", "3.0"), ("replicas", " 3"), ("replicas", "3 "),
+                                            ("replicas", "1e1"), ("smokeTest", "True"), ("smokeTest", "yes"),
+                                            ("smokeTest", " true"), ("servingBatching", "1")])
+def test_integers_and_booleans_are_exactly_what_the_pulumi_cli_accepts(key: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config({"modelBasePath": MODEL, key: value})
+    assert caught.value.problems == [f"eks-inferentia:{key}: {value!r} is not allowed; expected "
+                                     + ("an integer" if key == "replicas" else "true or false")]
+
+
+OFF_WHEN_EMPTY = [key.name for key in CONFIG_KEYS if key.type == "string" and key.default == ""]
+
+
+@pytest.mark.parametrize("blank", ["", "  "])
+@pytest.mark.parametrize("key", [key.name for key in CONFIG_KEYS], ids=str)
+def test_a_blank_value_is_refused_in_one_line_unless_blank_is_the_keys_default(key: str, blank: str) -> None:
+    raw = {"modelBasePath": MODEL, key: blank}
+    if key in OFF_WHEN_EMPTY and blank == "":
+        load_config(raw)  # '' is the default: the feature is off
+        return
+    with pytest.raises(ConfigError) as caught:
+        load_config(raw)
+    assert len(caught.value.problems) == 1, caught.value.problems
+    (problem,) = caught.value.problems
+    if key == "modelBasePath":
+        assert problem.startswith(f"eks-inferentia:modelBasePath is required (got {blank!r}, which counts as missing)")
+    else:
+        assert problem.startswith(f"eks-inferentia:{key}: {blank!r} is not allowed; expected ")
+
+
+def test_an_empty_model_path_is_missing_so_no_bucket_wide_grant_is_ever_built() -> None:
+    for path in ("", " ", "\t"):
+        with pytest.raises(ConfigError, match=r"eks-inferentia:modelBasePath is required \(got"):
+            load_config({"modelBasePath": path})
+
+
+@pytest.mark.parametrize("key", [key.name for key in CONFIG_KEYS if key.type == "array"])
+def test_an_empty_string_inside_a_list_is_refused_naming_the_key(key: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config({"modelBasePath": MODEL, "sshPublicKey": "ssh-ed25519 AAAAC3Nz user", "vpcId": "vpc-0123456789abcdef0",
+                     "privateSubnetIds": '["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]',
+                     "publicSubnetIds": '["subnet-0123456789abcdef2"]', "sshAllowedCidrs": '["203.0.113.0/24"]',
+                     key: '["  "]' if key == "apiAllowedCidrs" else '[""]'})
+    assert [p.split(" is not allowed")[0] for p in caught.value.problems] == [f"eks-inferentia:{key}: ''"]
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ({"apiAllowedCidrs": "[]"}, "eks-inferentia:apiAllowedCidrs: [] is not allowed; expected at least one CIDR"),
+    ({"sshPublicKey": "ssh-ed25519 AAAAC3Nz user", "sshAllowedCidrs": "[]"},
+     "eks-inferentia:sshAllowedCidrs: [] is not allowed; expected at least one CIDR when sshPublicKey is set"),
+    ({"vpcId": "vpc-0123456789abcdef0", "privateSubnetIds": '["subnet-0123456789abcdef0"]',
+      "publicSubnetIds": '["subnet-0123456789abcdef2"]'},
+     'eks-inferentia:privateSubnetIds: ["subnet-0123456789abcdef0"] is not allowed; expected at least two subnets'),
+], ids=["api", "ssh", "private-subnets"])
+def test_a_list_that_needs_items_refuses_too_few(raw: dict[str, str], expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config({"modelBasePath": MODEL, **raw})
+    assert len(caught.value.problems) == 1 and caught.value.problems[0].startswith(expected), caught.value.problems
+
+
+# One mistake, one line: a refused value is not judged again by the rules that follow.
+ONE_MISTAKE = {
+    "list-not-json": ({"apiAllowedCidrs": "10.0.0.0/8"}, ["apiAllowedCidrs"]),
+    "ssh-list-not-json": ({"sshPublicKey": "ssh-ed25519 AAAAC3Nz user", "sshAllowedCidrs": "10.0.0.0/8"}, ["sshAllowedCidrs"]),
+    "vpc-alone": ({"vpcId": "vpc-0123456789abcdef0"}, ["privateSubnetIds", "publicSubnetIds"]),
+    "subnets-not-json": ({"vpcId": "vpc-0123456789abcdef0", "privateSubnetIds": "subnet-0123456789abcdef0",
+                          "publicSubnetIds": '["subnet-0123456789abcdef2"]'}, ["privateSubnetIds"]),
+    "min-above-max": ({"minNodes": "5"}, ["minNodes"]),
+    "desired-above-max": ({"desiredNodes": "9"}, ["desiredNodes"]),
+    "negative-desired": ({"desiredNodes": "-1"}, ["desiredNodes"]),
+    "request-above-limit-and-node": ({"cpuRequest": "8"}, ["cpuRequest"]),
+    "trainium-devices": ({"instanceType": "trn1.32xlarge", "neuronDevicesPerReplica": "2", "replicas": "1"},
+                         ["neuronDevicesPerReplica"]),
+    "bad-ssh-key-no-cidrs": ({"sshPublicKey": "not a key"}, ["sshPublicKey"]),
+    "open-ssh-without-key": ({"sshAllowedCidrs": '["0.0.0.0/0"]'}, ["sshAllowedCidrs"]),
+}
+
+
+@pytest.mark.parametrize(("raw", "keys"), ONE_MISTAKE.values(), ids=ONE_MISTAKE.keys())
+def test_one_mistake_gives_one_problem_line(raw: dict[str, str], keys: list[str]) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config({"modelBasePath": MODEL, **raw})
+    assert [p.split(":")[1].split(" ")[0] for p in caught.value.problems] == keys, caught.value.problems

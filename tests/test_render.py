@@ -9,8 +9,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tools.mock_engine import REDACTED
-from tools.render import main, stack_config, stack_names
+from tools.mock_engine import REDACTED, config_env
+from tools.render import declared_type_problems, main, stack_config, stack_names
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = stack_names()
@@ -86,11 +86,62 @@ def test_unknown_stack_exits_2(capsys) -> None:
     assert "Pulumi.nosuchstack.yaml" in capsys.readouterr().err
 
 
-def test_set_takes_yaml_lists(tmp_path) -> None:
-    assert main(["dev", "--set", "sshPublicKey=ssh-ed25519 AAAAC3Nz ops", "--set", "sshAllowedCidrs=[203.0.113.7/32]",
+def test_set_takes_json_lists(tmp_path) -> None:
+    assert main(["dev", "--set", "sshPublicKey=ssh-ed25519 AAAAC3Nz ops", "--set", 'sshAllowedCidrs=["203.0.113.7/32"]',
                  "--out", str(tmp_path)]) == 0
     data = json.loads((tmp_path / "resources.json").read_text())
     assert any(r["type"] == "aws:ec2/keyPair:KeyPair" for r in data["resources"])
+
+
+def test_set_hands_the_program_what_pulumi_config_set_would() -> None:
+    config = stack_config("dev", ["kubernetesVersion=1.30", "servingBatching=yes", "replicas=3", "modelName=",
+                                  "clusterName=null", "servingImage=[not json", 'sshAllowedCidrs=["10.0.0.0/8"]',
+                                  "eks-inferentia:namespace=ml=1"])
+    expected = {"kubernetesVersion": "1.30", "servingBatching": "yes", "replicas": "3", "modelName": "",
+                "clusterName": "null", "servingImage": "[not json", "sshAllowedCidrs": '["10.0.0.0/8"]', "namespace": "ml=1"}
+    env = config_env(config)  # what the program receives
+    assert {key: env[f"eks-inferentia:{key}"] for key in expected} == expected
+
+
+@pytest.mark.parametrize(("override", "problem"), [
+    ("servingBatching=yes", "eks-inferentia:servingBatching: 'yes' is not allowed; expected true or false"),
+    ("kubernetesVersion=1.30", "eks-inferentia:kubernetesVersion: '1.30' is not allowed; expected one of 1.32,"),
+    ("modelBasePath=", "eks-inferentia:modelBasePath is required (got '', which counts as missing)"),
+    ("apiAllowedCidrs=10.0.0.0/8", "eks-inferentia:apiAllowedCidrs: '10.0.0.0/8' is not allowed; expected a list "
+     "(the Pulumi CLI refuses a string for an array key): --set 'apiAllowedCidrs=[\"10.0.0.0/8\"]'"),
+    ("modelName=[1]", "eks-inferentia:modelName: [1] is not allowed; expected a single string, not a list or map"),
+])
+def test_a_bad_set_gives_exactly_one_problem_line(override: str, problem: str, capsys, tmp_path) -> None:
+    assert main(["dev", "--set", override, "--out", str(tmp_path)]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "error: stack 'dev' has invalid configuration:"
+    assert len(lines) == 2 and lines[1].startswith(f"  - {problem}"), lines
+
+
+def test_stack_files_are_read_as_the_pulumi_cli_reads_them(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (tmp_path / "Pulumi.x.yaml").write_text(
+        "config:\n  eks-inferentia:kubernetesVersion: 1.30\n  eks-inferentia:smokeTest: yes\n"
+        "  eks-inferentia:replicas: 03\n  eks-inferentia:vpcId:\n  eks-inferentia:modelName: 'quoted'\n"
+        "  eks-inferentia:apiAllowedCidrs:\n    - 10.0.0.0/8\n  eks-inferentia:sshAllowedCidrs: '[\"10.0.0.0/8\"]'\n")
+    config = stack_config("x", root=tmp_path)
+    assert {k: config[f"eks-inferentia:{k}"] for k in ("kubernetesVersion", "smokeTest", "replicas", "vpcId", "modelName",
+                                                       "apiAllowedCidrs", "sshAllowedCidrs", "servingBatching", "desiredNodes")} == {
+        "kubernetesVersion": "1.30", "smokeTest": "yes", "replicas": "03", "vpcId": "", "modelName": "quoted",
+        "apiAllowedCidrs": ["10.0.0.0/8"], "sshAllowedCidrs": '["10.0.0.0/8"]',
+        "servingBatching": "false", "desiredNodes": "2"}  # the last two: Pulumi.yaml defaults, as text
+    # A quoted JSON string where Pulumi.yaml declares an array: the CLI refuses it before the program runs.
+    assert declared_type_problems(config, "x", root=tmp_path) == [
+        "eks-inferentia:sshAllowedCidrs: '[\"10.0.0.0/8\"]' is not allowed; expected a list (the Pulumi CLI refuses a "
+        "string for an array key): --set 'sshAllowedCidrs=[\"10.0.0.0/8\"]' here, a YAML list in Pulumi.x.yaml, "
+        "or `pulumi config set --path 'eks-inferentia:sshAllowedCidrs[0]' 10.0.0.0/8`"]
+
+
+def test_the_tree_names_the_stack_as_resources_json_does(capsys, tmp_path) -> None:
+    assert main(["dev", "--out", str(tmp_path)]) == 0
+    stack_line = next(line for line in capsys.readouterr().out.splitlines() if "pulumi:pulumi:Stack" in line)
+    parents = {r["parent"] for r in json.loads((tmp_path / "resources.json").read_text())["resources"]}
+    assert stack_line.split()[-1] == "eks-inferentia-dev" and "eks-inferentia-dev" in parents
 
 
 def test_config_warnings_are_printed(tmp_path: Path, capsys) -> None:

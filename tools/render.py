@@ -2,8 +2,10 @@
 
     python -m tools.render STACK [--set key=value ...] [--out DIR]
 
-Config comes from `Pulumi.yaml` defaults, then `Pulumi.STACK.yaml`, then `--set` overrides
-(values are YAML: `--set sshAllowedCidrs='[203.0.113.7/32]'`). Prints a preview-like tree of
+Config comes from `Pulumi.yaml` defaults, then `Pulumi.STACK.yaml`, then `--set` overrides, each
+value as the Pulumi CLI hands it to the program: `--set KEY=VALUE` is `pulumi config set KEY VALUE`
+(the text itself: `1.30` stays 1.30, `yes` stays yes), and a list only when written as JSON
+(`--set 'sshAllowedCidrs=["203.0.113.7/32"]'`, as a YAML list in the stack file). Prints a preview-like tree of
 resources and writes `DIR/resources.json` (type, name, parent, inputs with secrets redacted)
 and `DIR/manifests/*.yaml` (each Kubernetes object the program declares directly). Invalid
 config: exit 2 with one line per problem, and nothing is written.
@@ -22,7 +24,7 @@ import yaml
 
 from eks_inferentia.config import NAMESPACE, ConfigError
 from eks_inferentia.placement import PlacementError
-from tools.mock_engine import REDACTED, ProgramRun, Registration, plain, run_program
+from tools.mock_engine import PROJECT, REDACTED, ProgramRun, Registration, plain, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,23 +34,87 @@ def stack_names(root: Path = ROOT) -> list[str]:
     return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
 
 
+def _full(key: str) -> str:
+    return key if ":" in key else f"{NAMESPACE}:{key}"
+
+
+def _cli_default(value: Any) -> Any:
+    """A `Pulumi.yaml` default as the CLI hands it over: a string, integer or boolean as its text
+    (booleans as `true`/`false`), a list or map as itself (JSON on the wire)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value) if isinstance(value, (str, int)) else value
+
+
+def _stack_file_values(text: str) -> dict[str, Any]:
+    """A stack file's `config:` as the Pulumi CLI reads it: a scalar as the text written (`1.30` is
+    "1.30", `yes` is "yes", nothing or `null` is ""), a list or map as itself (JSON on the wire)."""
+    document = yaml.compose(text, Loader=yaml.SafeLoader)
+    if not isinstance(document, yaml.MappingNode):
+        return {}
+    config = next((value for key, value in document.value if key.value == "config"), None)
+    if not isinstance(config, yaml.MappingNode):
+        return {}
+    values: dict[str, Any] = {}
+    for key, value in config.value:
+        if isinstance(value, yaml.ScalarNode):
+            values[key.value] = "" if value.tag == "tag:yaml.org,2002:null" else value.value
+        else:
+            values[key.value] = yaml.SafeLoader("").construct_document(value)
+    return values
+
+
+def set_value(text: str) -> Any:
+    """`--set KEY=TEXT` as `pulumi config set KEY TEXT` stores it: TEXT itself, and a list or map
+    only when TEXT is one written as JSON (as `pulumi config set --path` or a YAML list would store it)."""
+    if text.lstrip().startswith(("[", "{")):
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError:
+            return text
+        if isinstance(parsed, (list, dict)):
+            return parsed
+    return text
+
+
 def stack_config(stack: str, overrides: list[str] | None = None, root: Path = ROOT) -> dict[str, Any]:
     """Config as the CLI would assemble it: project defaults, the stack file, then overrides."""
     project = yaml.safe_load((root / "Pulumi.yaml").read_text())
     config: dict[str, Any] = {}
     for key, spec in (project.get("config") or {}).items():
         if isinstance(spec, dict) and "default" in spec:
-            config[key if ":" in key else f"{NAMESPACE}:{key}"] = spec["default"]
+            config[_full(key)] = _cli_default(spec["default"])
     stack_file = root / f"Pulumi.{stack}.yaml"
     if not stack_file.exists():
         raise FileNotFoundError(f"no stack file {stack_file.name}; stacks here: " + ", ".join(stack_names(root)))
-    config.update((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {})
+    config.update(_stack_file_values(stack_file.read_text()))
     for override in overrides or []:
         key, sep, value = override.partition("=")
-        if not sep:
-            raise ValueError(f"--set takes key=value, got {override!r}")
-        config[key if ":" in key else f"{NAMESPACE}:{key}"] = yaml.safe_load(value) if value else ""
+        if not sep or not key.strip():
+            raise ValueError(f"--set takes KEY=VALUE, got {override!r}")
+        config[_full(key.strip())] = set_value(value)
     return config
+
+
+def declared_type_problems(config: dict[str, Any], stack: str, root: Path = ROOT) -> list[str]:
+    """What the Pulumi CLI refuses before the program runs, and the program cannot see: a string
+    for a key `Pulumi.yaml` declares an array (the program receives both as JSON text), or a list
+    or map for any other key."""
+    declared = yaml.safe_load((root / "Pulumi.yaml").read_text()).get("config") or {}
+    problems = []
+    for name, spec in declared.items():
+        key, value = _full(name), config.get(_full(name))
+        is_array = isinstance(spec, dict) and spec.get("type") == "array"
+        if is_array and isinstance(value, str):
+            items = [item.strip().strip("'\"") for item in value.strip().strip("[]").split(",") if item.strip()]
+            problems.append(
+                f"{key}: {value!r} is not allowed; expected a list (the Pulumi CLI refuses a string for an array "
+                f"key): --set '{name}={json.dumps(items or ['...'])}' here, a YAML list in Pulumi.{stack}.yaml, "
+                f"or `pulumi config set --path '{key}[0]' {items[0] if items else '...'}`")
+        elif not is_array and isinstance(value, (list, dict)):
+            problems.append(f"{key}: {json.dumps(value)} is not allowed; expected a single "
+                            f"{spec.get('type', 'value') if isinstance(spec, dict) else 'value'}, not a list or map")
+    return problems
 
 
 def _short(urn: str) -> str:
@@ -60,7 +126,9 @@ def tree(run: ProgramRun) -> str:
     urns = {r.urn for r in run.resources}
     for r in run.resources:
         children.setdefault(r.parent if r.parent in urns else "", []).append(r)
-    lines = [f"     {'Type':<56}Name", f" +   {'pulumi:pulumi:Stack':<56}eks-inferentia"]
+    # The stack resource is named <project>-<stack>, as its children's `parent` in resources.json says.
+    stack = next((_short(r.parent) for r in run.resources if r.parent and r.parent not in urns), PROJECT)
+    lines = [f"     {'Type':<56}Name", f" +   {'pulumi:pulumi:Stack':<56}{stack}"]
 
     def walk(parent: str, depth: int) -> None:
         for r in sorted(children.get(parent, []), key=lambda r: (r.type, r.name)):
@@ -128,7 +196,8 @@ def write(run: ProgramRun, out: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.render", description=__doc__.split("\n\n")[0])
     parser.add_argument("stack", help="stack name: reads Pulumi.STACK.yaml")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config value, as `pulumi config set KEY VALUE` would; lists as JSON")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default build/render/STACK)")
     args = parser.parse_args(argv)
 
@@ -136,6 +205,12 @@ def main(argv: list[str] | None = None) -> int:
         config = stack_config(args.stack, args.set)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    type_problems = declared_type_problems(config, args.stack)
+    if type_problems:
+        print(f"error: stack {args.stack!r} has invalid configuration:", file=sys.stderr)
+        for problem in type_problems:
+            print(f"  - {problem}", file=sys.stderr)
         return 2
     region = str(config.get("aws:region", "us-west-2"))
     # The program's warnings (pulumi.log.warn) reach Python logging under the mock engine.

@@ -1,6 +1,6 @@
 """Keep Pulumi.yaml's config block and the README's configuration table in step with `CONFIG_KEYS`.
 
-`python -m tools.schema` rewrites both from the code; the tests fail when either drifts.
+`make schema` (`.venv/bin/python -m tools.schema`) rewrites both from the code; the tests fail when either drifts.
 """
 
 from __future__ import annotations
@@ -51,18 +51,20 @@ def readme_config_table() -> str:
     return "\n".join(rows) + "\n"
 
 
-def rewrite() -> list[str]:
+def rewrite(root: Path = ROOT) -> list[str]:
     """Rewrite Pulumi.yaml and README.md from the code; return the files that changed."""
     changed = []
-    pulumi_yaml = ROOT / "Pulumi.yaml"
+    pulumi_yaml = root / "Pulumi.yaml"
     text = pulumi_yaml.read_text()
     new = text[: text.index("config:\n")] + pulumi_yaml_config()
     if new != text:
         pulumi_yaml.write_text(new)
         changed.append(pulumi_yaml.name)
-    readme = ROOT / "README.md"
+    readme = root / "README.md"
     text = readme.read_text()
-    new = re.sub(r"\| key \| type \| default \| description \|\n(?:\|.*\|\n)+", lambda _: readme_config_table(), text, count=1)
+    # The table, then one blank line: without it Markdown reads the next paragraph as more table rows.
+    new = re.sub(r"\| key \| type \| default \| description \|\n(?:\|.*\|\n)+\n*", lambda _: readme_config_table() + "\n",
+                 text, count=1)
     if new != text:
         readme.write_text(new)
         changed.append(readme.name)
