@@ -21,7 +21,7 @@ help:
 	@echo "make env               print the backend's export line: eval \"\$$(make env)\" before bare pulumi commands"
 	@echo "make preview STACK=dev pulumi preview --diff, enforcing the policy pack in policy/"
 	@echo "make destroy STACK=dev tear the stack down"
-	@echo "make schema            after changing CONFIG_KEYS: rewrite Pulumi.yaml's config block and the README table"
+	@echo "make schema            after changing CONFIG_KEYS or OUTPUTS: rewrite Pulumi.yaml's config block and the README tables"
 	@echo "make bench             time evaluating each stack under the mock engine"
 	@echo "make install           the project's .venv"
 	@echo "make checkers          .venv-checkers: checkov and parliament, apart from the Pulumi SDK"

@@ -169,7 +169,7 @@ def test_readme_documents_every_key_and_output() -> None:
     readme = (ROOT / "README.md").read_text()
     # A blank line after the table, or Markdown renders the next paragraph as table rows.
     assert readme_config_table() + "\n" in readme, "run `make schema` to regenerate the README's config table"
-    assert outputs_table() in readme
+    assert outputs_table() + "\n\n" in readme, "run `make schema` to regenerate the README's outputs table"
     assert (ROOT / "Pulumi.yaml").read_text().endswith(pulumi_yaml_config()), "run `make schema`"
 
 

@@ -1,4 +1,5 @@
-"""Keep Pulumi.yaml's config block and the README's configuration table in step with `CONFIG_KEYS`.
+"""Keep Pulumi.yaml's config block and the README's configuration and outputs tables in step with
+`CONFIG_KEYS` and the outputs contract (`eks_inferentia.contract.OUTPUTS`).
 
 `make schema` (`.venv/bin/python -m tools.schema`) rewrites both from the code; the tests fail when either drifts.
 """
@@ -11,6 +12,7 @@ import sys
 from pathlib import Path
 
 from eks_inferentia.config import CONFIG_KEYS, ConfigKey
+from eks_inferentia.contract import outputs_table
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_HEADER = "  # Every key of the eks-inferentia namespace; eks_inferentia/config.py applies and validates the same defaults.\n"
@@ -65,6 +67,8 @@ def rewrite(root: Path = ROOT) -> list[str]:
     # The table, then one blank line: without it Markdown reads the next paragraph as more table rows.
     new = re.sub(r"\| key \| type \| default \| description \|\n(?:\|.*\|\n)+\n*", lambda _: readme_config_table() + "\n",
                  text, count=1)
+    new = re.sub(r"\| output \| type \| description \|\n(?:\|.*\|\n)+\n*", lambda _: outputs_table() + "\n\n",
+                 new, count=1)
     if new != text:
         readme.write_text(new)
         changed.append(readme.name)
