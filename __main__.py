@@ -29,23 +29,23 @@ from eks_inferentia.capacity import rollout_strategy
 from eks_inferentia.config import load_stack_config
 from eks_inferentia.contract import CONTRACT_VERSION, StackOutputs
 from eks_inferentia.images import serving_image
-from eks_inferentia.placement import region_zones, zones_offering
+from eks_inferentia.placement import place
 
 # Configuration: validated as a whole before anything is declared.
 config = load_stack_config()
-node_zones = zones_offering(config.instance_type)
+placement = place(config.instance_type, config.availability_zones, existing_vpc=config.uses_existing_vpc)
 tags = {"project": "eks-inferentia", "cluster": config.cluster_name}
 
 # Create a cluster (eksctl create cluster ... --with-oidc).
 cluster = NeuronCluster("inferentia", NeuronClusterArgs(
     cluster_name=config.cluster_name,
     kubernetes_version=config.kubernetes_version,
-    node_zones=node_zones,
-    all_zones=region_zones() if not config.uses_existing_vpc else (),
+    vpc_zones=placement.vpc_zones,
     vpc_id=config.vpc_id,
     private_subnet_ids=config.private_subnet_ids,
     public_subnet_ids=config.public_subnet_ids,
     api_allowed_cidrs=config.api_allowed_cidrs,
+    aws_profile=config.aws_profile,
     tags=tags,
 ))
 
@@ -65,7 +65,7 @@ node_group = InferentiaNodeGroup("neuron-nodes", InferentiaNodeGroupArgs(
     kubernetes_version=config.kubernetes_version,
     instance_type=config.instance_type,
     subnet_ids=cluster.private_subnet_ids,
-    zones=node_zones,
+    zones=placement.node_zones,
     vpc_id=cluster.vpc_id,
     cluster_security_group_id=cluster.cluster_security_group_id,
     desired_nodes=config.desired_nodes,

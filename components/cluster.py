@@ -24,7 +24,6 @@ import pulumi_kubernetes as k8s
 # Control-plane logs worth having from day one: who called the API, and how they authenticated.
 CLUSTER_LOG_TYPES = ("api", "audit", "authenticator")
 VPC_CIDR = "10.0.0.0/16"
-VPC_ZONE_COUNT = 2
 SECRETS_KEY_DELETION_WINDOW_DAYS = 30
 
 
@@ -34,24 +33,17 @@ class NeuronClusterArgs:
     """Name of the EKS cluster."""
     kubernetes_version: str
     """Kubernetes version, `1.N`."""
-    node_zones: Sequence[str]
-    """Zones that offer the Neuron instance type; a dedicated VPC is built in them first."""
-    all_zones: Sequence[str] = ()
-    """Every zone of the region; fills a dedicated VPC up to two zones when fewer offer the type."""
+    vpc_zones: Sequence[str] = ()
+    """Zones of a dedicated VPC, in subnet order (`eks_inferentia.placement`); never follows the instance type."""
     vpc_id: str | None = None
     """An existing VPC; with it, `private_subnet_ids` and `public_subnet_ids` are required."""
     private_subnet_ids: Sequence[str] = ()
     public_subnet_ids: Sequence[str] = ()
     api_allowed_cidrs: Sequence[str] = ("0.0.0.0/0",)
     """CIDRs that may reach the public API endpoint."""
+    aws_profile: str | None = None
+    """The stack's `aws:profile`: the Kubernetes provider's kubeconfig signs with it."""
     tags: dict[str, str] = field(default_factory=dict)
-
-
-def vpc_zones(node_zones: Sequence[str], all_zones: Sequence[str]) -> list[str]:
-    """Zones for a dedicated VPC: those offering the instance type first, padded to two."""
-    zones = list(node_zones[:VPC_ZONE_COUNT])
-    zones += [zone for zone in all_zones if zone not in zones][: VPC_ZONE_COUNT - len(zones)]
-    return zones
 
 
 class NeuronCluster(pulumi.ComponentResource):
@@ -76,7 +68,8 @@ class NeuronCluster(pulumi.ComponentResource):
             vpc = awsx.ec2.Vpc(
                 f"{name}-vpc",
                 cidr_block=VPC_CIDR,
-                availability_zone_names=vpc_zones(args.node_zones, args.all_zones),
+                # Subnets are named by the index of their zone: this list must not change on a live stack.
+                availability_zone_names=list(args.vpc_zones),
                 nat_gateways=awsx.ec2.NatGatewayConfigurationArgs(strategy=awsx.ec2.NatGatewayStrategy.SINGLE),
                 subnet_specs=[
                     # Tags let the AWS Load Balancer Controller find subnets for Services and Ingresses.
@@ -141,9 +134,16 @@ class NeuronCluster(pulumi.ComponentResource):
         self.cluster_security_group_id = cluster.cluster_security_group_id
         self.secrets_key_arn = secrets_key.arn
 
+        # pulumi-eks exports its kubeconfig without the profile ("used by the user to interact with the
+        # cluster and enable multi-user access", cluster.ts); the provider must sign with the stack's
+        # profile, or it uses the ambient credentials and gets Unauthorized.
+        provider_kubeconfig = self.kubeconfig
+        if args.aws_profile:
+            with_profile: pulumi.Output[str] = cluster.get_kubeconfig(profile_name=args.aws_profile)
+            provider_kubeconfig = pulumi.Output.secret(with_profile)
         self.provider = k8s.Provider(
             f"{name}-k8s",
-            kubeconfig=self.kubeconfig,
+            kubeconfig=provider_kubeconfig,
             opts=child,
         )
 

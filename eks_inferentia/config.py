@@ -21,6 +21,7 @@ from typing import Any, Literal, TypeVar
 import pulumi
 
 from eks_inferentia.capacity import ServingShape, capacity_problems, capacity_warnings
+from eks_inferentia.images import NEURON_DLC_REGIONS
 from eks_inferentia.instance_types import INSTANCE_TYPES, TRAINIUM_DEVICE_COUNTS, InstanceTypeFacts, supported_instance_types
 from eks_inferentia.quantity import QuantityError, parse_quantity
 
@@ -82,6 +83,10 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
               "ID of an existing VPC to use; empty (default) creates a dedicated VPC. Set with privateSubnetIds and publicSubnetIds."),
     ConfigKey("privateSubnetIds", "array", [], "Private subnets of the existing VPC (nodes run here)."),
     ConfigKey("publicSubnetIds", "array", [], "Public subnets of the existing VPC (for internet-facing load balancers)."),
+    ConfigKey("availabilityZones", "array", [],
+              "Availability zones of the dedicated VPC, at least two standard zones of the region (no Local or "
+              "Wavelength Zones); empty (default) takes the region's first two by name. Never follows instanceType, "
+              "so changing it never moves the network; the Neuron nodes use those of these zones that offer it."),
     ConfigKey("namespace", "string", "inference", "Kubernetes namespace of the TensorFlow Serving workload (a DNS-1123 label)."),
     ConfigKey("servingName", "string", "eks-neuron-test",
               "Name of the TensorFlow Serving Deployment and Service (a DNS-1123 label)."),
@@ -100,6 +105,10 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
               "Name TensorFlow Serving serves the model under (clients ask for this name)."),
     ConfigKey("modelBasePath", "string", None,
               "S3 location of the Neuron-compiled SavedModel, s3://bucket/prefix (required).", required=True),
+    ConfigKey("modelCompiledFor", "string", "",
+              "What the model was compiled with: 'neuron' (tensorflow-neuron, for inf1) or 'neuronx' "
+              "(tensorflow-neuronx, for inf2, trn1, trn1n, trn2); must match instanceType. Empty (default) skips the "
+              "check, with a warning."),
     ConfigKey("modelKmsKeyArn", "string", "",
               "ARN of the customer-managed KMS key that encrypts the model's objects (SSE-KMS); the nodes get "
               "kms:Decrypt on it through S3 only. Empty (default) for SSE-S3 or unencrypted objects."),
@@ -144,6 +153,7 @@ class StackConfig:
     ssh_allowed_cidrs: tuple[str, ...]
     vpc_id: str | None
     private_subnet_ids: tuple[str, ...]
+    availability_zones: tuple[str, ...]
     public_subnet_ids: tuple[str, ...]
     namespace: str
     serving_name: str
@@ -156,6 +166,7 @@ class StackConfig:
     neuron_scheduler: str
     model_name: str
     model_base_path: str
+    model_compiled_for: str | None
     model_kms_key_arn: str | None
     serving_image: str | None
     s3_access: str
@@ -167,6 +178,8 @@ class StackConfig:
     api_allowed_cidrs: tuple[str, ...]
     system_nodes: int
     system_node_instance_type: str
+    aws_profile: str | None = None
+    """`aws:profile` of the stack: the Kubernetes provider signs its requests with it too."""
 
     @property
     def serving_shape(self) -> ServingShape:
@@ -239,6 +252,10 @@ _BATCHING_PARAMETERS = re.compile(rf"^{_BATCHING_FIELD}(?: {_BATCHING_FIELD})*$"
 _KMS_KEY_ARN = re.compile(
     r"^arn:aws(-cn|-us-gov)?:kms:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:key/([0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$")
 _SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+# A standard zone: region name and one letter (us-west-2a). Local Zones (us-west-2-lax-1a) and
+# Wavelength Zones (us-east-1-wl1-bos-wlz-1) carry more, and have no EKS control plane or Neuron types.
+_STANDARD_ZONE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")
+COMPILERS = {"neuron": "tensorflow-neuron", "neuronx": "tensorflow-neuronx"}
 _VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 
 
@@ -425,10 +442,11 @@ def _accepted(value: _T | None) -> _T:
     return value
 
 
-def load_config(raw: Mapping[str, str | None]) -> StackConfig:
+def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws_profile: str | None = None) -> StackConfig:
     """Validate raw config values (key -> string, arrays JSON-encoded) into a `StackConfig`.
 
-    Keys may be given bare (`replicas`) or namespaced (`eks-inferentia:replicas`).
+    Keys may be given bare (`replicas`) or namespaced (`eks-inferentia:replicas`). `region` is the
+    stack's AWS region, for the rules that depend on it; `aws_profile` its `aws:profile`, if any.
     Raises `ConfigError` with every problem found, one line per mistake.
     """
     r = _Reader(raw)
@@ -492,6 +510,19 @@ def load_config(raw: Mapping[str, str | None]) -> StackConfig:
     elif vpc_id and private_subnet_ids is not None and len(private_subnet_ids) < 2 and r.ok("privateSubnetIds"):
         r.problem("privateSubnetIds", list(private_subnet_ids), "at least two subnets (EKS needs two availability zones)")
 
+    availability_zones = r.array("availabilityZones")
+    for zone in availability_zones or ():
+        r.matching("availabilityZones", zone, _STANDARD_ZONE,
+                   "standard availability zones such as us-west-2a (no Local or Wavelength Zones)")
+    if availability_zones and r.ok("availabilityZones"):
+        if len(set(availability_zones)) != len(availability_zones):
+            r.problem("availabilityZones", list(availability_zones), "each zone once")
+        elif len(availability_zones) < 2:
+            r.problem("availabilityZones", list(availability_zones), "at least two zones (EKS needs two), or [] to pick them")
+        elif vpc_id:
+            r.problem("availabilityZones", list(availability_zones),
+                      "[] with vpcId: an existing VPC's subnets decide the zones")
+
     namespace = r.string("namespace")
     r.matching("namespace", namespace, _DNS_1123_LABEL,
                "a DNS-1123 label: at most 63 lowercase letters, digits and '-', starting and ending alphanumeric")
@@ -536,6 +567,17 @@ def load_config(raw: Mapping[str, str | None]) -> StackConfig:
                "1-128 letters, digits, '_', '.' and '-', starting with a letter or digit")
     model_base_path = r.string("modelBasePath")
     _check_model_path(r, model_base_path)
+    # A model compiled for one Neuron generation does not load on the other: refuse the pair.
+    model_compiled_for = r.string("modelCompiledFor")
+    if model_compiled_for not in (None, "", *COMPILERS):
+        r.problem("modelCompiledFor", model_compiled_for, "neuron, neuronx, or '' (the default: no check)")
+    elif model_compiled_for and facts is not None:
+        needed = "neuronx" if facts.family.uses_neuronx else "neuron"
+        if model_compiled_for != needed:
+            r.problem("modelCompiledFor", model_compiled_for,
+                      f"'{needed}' for instanceType {instance_type} ({COMPILERS[needed]} models; a "
+                      f"{COMPILERS[model_compiled_for]} model does not load there): compile the model for "
+                      f"{instance_type} and point modelBasePath at it, or keep the instance family")
 
     model_kms_key_arn = r.string("modelKmsKeyArn")
     if model_kms_key_arn:
@@ -543,6 +585,13 @@ def load_config(raw: Mapping[str, str | None]) -> StackConfig:
                    "a KMS key ARN such as arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")
 
     serving_image = r.string("servingImage")
+    if serving_image == "" and region is not None and region not in NEURON_DLC_REGIONS:
+        # Not a problem of one key alone: either of the two may change.
+        r.refused.add("servingImage")
+        r.problems.append(
+            f"aws:region: {region!r} has no Neuron Deep Learning Containers, and eks-inferentia:servingImage is empty; "
+            f"expected a region among {', '.join(sorted(NEURON_DLC_REGIONS))}, or servingImage set to a "
+            "TensorFlow Serving image for Neuron that the nodes can pull")
     if serving_image:
         r.matching("servingImage", serving_image, _IMAGE_REF,
                    "an image reference such as registry/repository:tag or registry/repository@sha256:digest")
@@ -605,6 +654,7 @@ def load_config(raw: Mapping[str, str | None]) -> StackConfig:
         ssh_allowed_cidrs=_accepted(ssh_allowed_cidrs),
         vpc_id=vpc_id or None,
         private_subnet_ids=_accepted(private_subnet_ids),
+        availability_zones=_accepted(availability_zones),
         public_subnet_ids=_accepted(public_subnet_ids),
         namespace=_accepted(namespace),
         serving_name=_accepted(serving_name),
@@ -617,6 +667,7 @@ def load_config(raw: Mapping[str, str | None]) -> StackConfig:
         neuron_scheduler=_accepted(neuron_scheduler),
         model_name=_accepted(model_name),
         model_base_path=_accepted(model_base_path),
+        model_compiled_for=model_compiled_for or None,
         model_kms_key_arn=model_kms_key_arn or None,
         serving_image=serving_image or None,
         s3_access=_accepted(s3_access),
@@ -628,6 +679,7 @@ def load_config(raw: Mapping[str, str | None]) -> StackConfig:
         api_allowed_cidrs=_accepted(api_allowed_cidrs),
         system_nodes=_accepted(system_nodes),
         system_node_instance_type=_accepted(system_node_instance_type),
+        aws_profile=aws_profile or None,
     )
 
 
@@ -642,6 +694,10 @@ def config_warnings(config: StackConfig) -> list[str]:
         warnings.append(f"{full_key('neuronScheduler')}: 'disabled' with {config.neuron_devices_per_replica} devices per "
                         "pod: the default scheduler may pick non-contiguous Neuron devices and the pod fails to start; "
                         "use 'auto'")
+    if config.model_compiled_for is None:
+        warnings.append(f"{full_key('modelCompiledFor')}: not set, so nothing checks that the model at modelBasePath was "
+                        f"compiled for {config.instance_type}; set it to "
+                        f"'{'neuronx' if config.instance.family.uses_neuronx else 'neuron'}'")
     return warnings
 
 
@@ -656,7 +712,10 @@ def load_stack_config() -> StackConfig:
     prefix = f"{NAMESPACE}:"
     stack_keys = {key[len(prefix):] for key in {**get_config_env(), **CONFIG.get()} if key.startswith(prefix)}
     names = [key.name for key in CONFIG_KEYS] + sorted(stack_keys - set(KEYS_BY_NAME))
-    config = load_config({name: get(name) for name in names})
+    import pulumi_aws as aws
+
+    config = load_config({name: get(name) for name in names}, region=aws.get_region().region,
+                         aws_profile=pulumi.Config("aws").get("profile"))
     for warning in config_warnings(config):
         pulumi.log.warn(warning)
     return config

@@ -225,7 +225,11 @@ def test_scheduler_auto_turns_on_exactly_for_multi_device_pods() -> None:
 def test_warnings_name_the_key_and_what_to_do() -> None:
     from eks_inferentia.config import config_warnings
 
-    assert config_warnings(load_config({"modelBasePath": MODEL, "apiAllowedCidrs": '["203.0.113.0/24"]'})) == []
+    assert config_warnings(load_config({"modelBasePath": MODEL, "apiAllowedCidrs": '["203.0.113.0/24"]',
+                                        "modelCompiledFor": "neuron"})) == []
+    warnings = config_warnings(load_config({"modelBasePath": MODEL, "apiAllowedCidrs": '["203.0.113.0/24"]'}))
+    assert warnings == ["eks-inferentia:modelCompiledFor: not set, so nothing checks that the model at modelBasePath "
+                        "was compiled for inf1.2xlarge; set it to 'neuron'"]
     warnings = config_warnings(load_config({"modelBasePath": MODEL, "replicas": "3"}))
     assert any(w.startswith("eks-inferentia:replicas: 1 of 3 serving pods stay Pending") for w in warnings)
     assert any(w.startswith("eks-inferentia:apiAllowedCidrs: the cluster's API endpoint is open to 0.0.0.0/0") for w in warnings)
@@ -321,3 +325,66 @@ def test_one_mistake_gives_one_problem_line(raw: dict[str, str], keys: list[str]
     with pytest.raises(ConfigError) as caught:
         load_config({"modelBasePath": MODEL, **raw})
     assert [p.split(":")[1].split(" ")[0] for p in caught.value.problems] == keys, caught.value.problems
+
+
+@pytest.mark.parametrize(("zones", "problem"), [
+    ('["us-west-2a"]', "eks-inferentia:availabilityZones: [\"us-west-2a\"] is not allowed; expected at least two zones "
+                      "(EKS needs two), or [] to pick them"),
+    ('["us-west-2a", "us-west-2a"]', "eks-inferentia:availabilityZones: [\"us-west-2a\", \"us-west-2a\"] is not allowed; "
+                                     "expected each zone once"),
+    ('["us-west-2a", "us-west-2-lax-1a"]', "eks-inferentia:availabilityZones: 'us-west-2-lax-1a' is not allowed; expected "
+                                           "standard availability zones such as us-west-2a (no Local or Wavelength Zones)"),
+])
+def test_availability_zones_are_two_or_more_standard_zones(zones: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config({"modelBasePath": MODEL, "availabilityZones": zones})
+    assert caught.value.problems == [problem]
+    assert load_config({"modelBasePath": MODEL, "availabilityZones": '["us-west-2b", "us-west-2a"]'}).availability_zones == (
+        "us-west-2b", "us-west-2a")
+
+
+def test_availability_zones_do_not_go_with_an_existing_vpc() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config({"modelBasePath": MODEL, "vpcId": "vpc-0123456789abcdef0",
+                     "privateSubnetIds": '["subnet-0000000000000000a", "subnet-0000000000000000b"]',
+                     "publicSubnetIds": '["subnet-0000000000000000c"]', "availabilityZones": '["us-west-2a", "us-west-2b"]'})
+    assert caught.value.problems == ["eks-inferentia:availabilityZones: [\"us-west-2a\", \"us-west-2b\"] is not allowed; "
+                                     "expected [] with vpcId: an existing VPC's subnets decide the zones"]
+
+
+@pytest.mark.parametrize(("instance_type", "compiled_for", "needed"), [
+    ("inf2.xlarge", "neuron", "neuronx"), ("trn1.2xlarge", "neuron", "neuronx"), ("inf1.2xlarge", "neuronx", "neuron")])
+def test_a_model_compiled_for_the_other_neuron_generation_is_refused(instance_type: str, compiled_for: str,
+                                                                    needed: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config({"modelBasePath": MODEL, "instanceType": instance_type, "modelCompiledFor": compiled_for,
+                     "replicas": "1", "desiredNodes": "1", "minNodes": "1"})
+    (problem,) = caught.value.problems
+    assert problem.startswith(f"eks-inferentia:modelCompiledFor: {compiled_for!r} is not allowed; expected '{needed}' "
+                              f"for instanceType {instance_type} (tensorflow-{needed} models; a tensorflow-{compiled_for} "
+                              "model does not load there)")
+    config = load_config({"modelBasePath": MODEL, "instanceType": instance_type, "modelCompiledFor": needed,
+                          "replicas": "1", "desiredNodes": "1", "minNodes": "1"})
+    assert config.model_compiled_for == needed
+
+
+def test_model_compiled_for_takes_only_the_two_compilers() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config({"modelBasePath": MODEL, "modelCompiledFor": "inf1"})
+    assert caught.value.problems == [
+        "eks-inferentia:modelCompiledFor: 'inf1' is not allowed; expected neuron, neuronx, or '' (the default: no check)"]
+
+
+def test_every_shipped_stack_says_what_its_model_was_compiled_for() -> None:
+    for stack in stack_names():
+        assert stack_config(stack).get("eks-inferentia:modelCompiledFor") in ("neuron", "neuronx"), stack
+
+
+def test_a_region_without_neuron_containers_needs_a_serving_image() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config({"modelBasePath": MODEL}, region="eu-north-1")
+    (problem,) = caught.value.problems
+    assert problem.startswith("aws:region: 'eu-north-1' has no Neuron Deep Learning Containers, and "
+                              "eks-inferentia:servingImage is empty; expected a region among ap-east-2, ")
+    assert load_config({"modelBasePath": MODEL, "servingImage": "registry.example.com/tfs:1"}, region="eu-north-1")
+    assert load_config({"modelBasePath": MODEL}, region="us-west-2")

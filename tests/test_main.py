@@ -112,7 +112,8 @@ def test_config_warnings_reach_the_engine_log(caplog) -> None:
 def test_every_neuron_family_works_end_to_end(run_stack, instance_type: str) -> None:
     facts = INSTANCE_TYPES[instance_type]
     devices = 4 if facts.is_trainium and facts.neuron_devices >= 4 else 1
-    run = run_stack(instanceType=instance_type, neuronDevicesPerReplica=devices, replicas=1, desiredNodes=1, minNodes=1)
+    run = run_stack(instanceType=instance_type, neuronDevicesPerReplica=devices, replicas=1, desiredNodes=1, minNodes=1,
+                    modelCompiledFor="neuronx" if facts.family.uses_neuronx else "neuron")
     (group,) = run.of_type("aws:eks/nodeGroup:NodeGroup")
     assert group.inputs["amiType"] == "AL2023_x86_64_NEURON" and group.inputs["instanceTypes"] == [instance_type]
     assert instance_type in CHART_NEURON_INSTANCES  # the device plugin's own node affinity admits it

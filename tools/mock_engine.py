@@ -37,6 +37,7 @@ from typing import Any
 import pulumi
 from google.protobuf import json_format
 from pulumi.runtime import mocks, rpc, settings
+from pulumi.runtime.proto import provider_pb2
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
@@ -50,6 +51,9 @@ REDACTED = "[secret]"
 
 DEFAULT_REGION = "us-west-2"
 DEFAULT_ZONES = ("us-west-2a", "us-west-2b", "us-west-2c", "us-west-2d")
+# An opted-in Local Zone: DescribeAvailabilityZones lists it beside the standard zones unless filtered
+# on `opt-in-status` (and by name it sorts before them).
+DEFAULT_LOCAL_ZONES = ("us-west-2-lax-1a",)
 # Which zones offer which instance types, in the mocked region (Inf1 is not in every zone).
 DEFAULT_OFFERINGS: dict[str, tuple[str, ...]] = {"*": ("us-west-2a", "us-west-2b", "us-west-2c")}
 
@@ -212,6 +216,8 @@ class CloudMocks(pulumi.runtime.Mocks):
         self.zones = zones
         self.offerings = dict(DEFAULT_OFFERINGS if offerings is None else offerings)
         self.subnet_zones: dict[str, str] = dict(subnet_zones or {})
+        self.local_zones = DEFAULT_LOCAL_ZONES
+        self.kubeconfig_of_cluster: dict[str, Any] | None = None
         self.monitor: RecordingMonitor | None = None
 
     # --- data sources -------------------------------------------------------------------
@@ -225,8 +231,23 @@ class CloudMocks(pulumi.runtime.Mocks):
             return {"id": self.region, "locations": list(zones), "locationTypes": ["availability-zone"] * len(zones),
                     "instanceTypes": [instance_type] * len(zones)}
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            return {"id": self.region, "names": list(self.zones),
-                    "zoneIds": [f"usw2-az{i + 1}" for i in range(len(self.zones))]}
+            listed = [(zone, "opt-in-not-required") for zone in self.zones]
+            listed += [(zone, "opted-in") for zone in self.local_zones]
+            for given in inputs.get("filters") or []:
+                if given["name"] == "opt-in-status":
+                    listed = [(zone, status) for zone, status in listed if status in given["values"]]
+            return {"id": self.region, "names": [zone for zone, _ in listed],
+                    "zoneIds": [f"usw2-az{i + 1}" for i in range(len(listed))]}
+        if token == "eks:index:Cluster/getKubeconfig":
+            # pulumi-eks getKubeconfig: generateKubeconfig(..., includeProfile=true, opts) adds `--profile NAME`.
+            kubeconfig = self.kubeconfig_of_cluster
+            assert kubeconfig is not None, "getKubeconfig called before the cluster was created"
+            exec_ = kubeconfig["users"][0]["user"]["exec"]
+            with_profile = copy.deepcopy(kubeconfig)
+            with_profile["users"][0]["user"]["exec"]["args"] = [
+                *exec_["args"], *(["--role", inputs["roleArn"]] if inputs.get("roleArn") else []),
+                *(["--profile", inputs["profileName"]] if inputs.get("profileName") else [])]
+            return {"result": json.dumps(with_profile)}
         if token == "aws:index/getRegion:getRegion":
             return {"id": self.region, "name": self.region, "region": self.region,
                     "endpoint": f"ec2.{self.region}.amazonaws.com", "description": self.region}
@@ -325,6 +346,7 @@ class CloudMocks(pulumi.runtime.Mocks):
             cluster_name, f"https://{_stable_hex(cluster_name, length=32).upper()}.gr7.{self.region}.eks.amazonaws.com",
             self.region)
         issuer_url = f"https://{issuer}"
+        self.kubeconfig_of_cluster = kubeconfig
         return {
             "eksCluster": eks_cluster_ref,
             "kubeconfig": kubeconfig,
@@ -361,6 +383,14 @@ class RecordingMonitor(mocks.MockMonitor):
                                  for field in ("create", "update", "delete") if getattr(request.customTimeouts, field)},
             ))
         return response
+
+    def Call(self, request):  # noqa: N802 (gRPC method name)
+        """Method calls on remote components (`eks.Cluster.get_kubeconfig`), which the SDK's mock
+        monitor does not implement. The arguments stay wire values: deserializing `__self__` would
+        rebuild the component on this thread's event loop ("attached to a different loop")."""
+        args = json_format.MessageToDict(request.args)
+        answer, _ = self.mocks.call(pulumi.runtime.MockCallArgs(token=request.tok, args=args, provider=request.provider))
+        return provider_pb2.CallResponse(**{"return": _sync_await(rpc.serialize_properties(answer, {}))})
 
     def register_child(self, type_: str, name: str, resource_id: str, state: dict) -> dict:
         """Register a resource a remote component would create; return a reference to it."""

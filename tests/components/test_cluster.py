@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from components.cluster import CLUSTER_LOG_TYPES, vpc_zones
-from tools.mock_engine import REDACTED, plain
+from components.cluster import CLUSTER_LOG_TYPES
+from tools.mock_engine import REDACTED, plain, run_program
+from tools.render import stack_config
 
 
 def test_dedicated_vpc_in_zones_offering_the_instance_type(run_stack) -> None:
@@ -16,11 +17,6 @@ def test_dedicated_vpc_in_zones_offering_the_instance_type(run_stack) -> None:
     specs = {spec["type"]: spec for spec in vpc["subnetSpecs"]}
     assert specs["Private"]["tags"]["kubernetes.io/role/internal-elb"] == "1"
     assert specs["Public"]["tags"]["kubernetes.io/role/elb"] == "1"
-
-
-def test_vpc_zones_pad_to_two_when_one_zone_offers_the_type() -> None:
-    assert vpc_zones(["us-west-2d"], ["us-west-2a", "us-west-2b", "us-west-2d"]) == ["us-west-2d", "us-west-2a"]
-    assert vpc_zones(["a", "b", "c"], ["a", "b", "c"]) == ["a", "b"]
 
 
 def test_eks_cluster_inputs(run_stack) -> None:
@@ -86,3 +82,14 @@ def test_public_api_endpoint_is_limited_to_the_allowed_cidrs(run_stack) -> None:
 
 def test_vpc_cni_enforces_network_policies(run_stack) -> None:
     assert run_stack().one("eks:index:Cluster").inputs["vpcCniOptions"]["enableNetworkPolicy"] is True
+
+
+def test_the_kubernetes_provider_signs_with_the_stacks_aws_profile() -> None:
+    config = {**stack_config("dev"), "aws:profile": "ml-team"}
+    run = run_program(config)
+    wire = run.one("pulumi:providers:kubernetes").raw_inputs["kubeconfig"]
+    assert plain(wire) == REDACTED
+    exec_args = json.loads(wire["value"])["users"][0]["user"]["exec"]["args"]
+    assert exec_args[-2:] == ["--profile", "ml-team"]
+    # The exported kubeconfig stays without it, as pulumi-eks exports it (for other users and CI).
+    assert "--profile" not in run.one("eks:index:Cluster").outputs["kubeconfigJson"]

@@ -186,7 +186,8 @@ def test_names_namespace_and_replicas_come_from_config(run_stack) -> None:
 @pytest.mark.parametrize(("instance_type", "image"), [
     ("inf1.2xlarge", INF1_IMAGE), ("inf2.xlarge", NEURONX_IMAGE), ("trn1.2xlarge", NEURONX_IMAGE)])
 def test_default_image_follows_the_family_and_region(run_stack, instance_type: str, image: str) -> None:
-    (server,) = _pod(run_stack(instanceType=instance_type))["containers"]
+    compiled_for = "neuron" if instance_type.startswith("inf1") else "neuronx"
+    (server,) = _pod(run_stack(instanceType=instance_type, modelCompiledFor=compiled_for))["containers"]
     assert server["image"] == f"763104351884.dkr.ecr.us-west-2.amazonaws.com/{image}"
 
 
