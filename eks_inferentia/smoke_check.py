@@ -25,8 +25,10 @@ from typing import Any
 
 TERMINATION_LOG = "/dev/termination-log"
 WAIT_FOR_AVAILABLE_SECONDS = 120
-NUMERIC_DTYPES = {"DT_FLOAT": 0.0, "DT_HALF": 0.0, "DT_DOUBLE": 0.0, "DT_BFLOAT16": 0.0, "DT_INT8": 0, "DT_UINT8": 0,
-                  "DT_INT16": 0, "DT_UINT16": 0, "DT_INT32": 0, "DT_INT64": 0}
+# The numeric dtypes TF Serving's REST API builds from JSON numbers (tensorflow_serving/util/json_tensor.cc);
+# DT_HALF, DT_BFLOAT16 and DT_UINT16 it cannot ("Conversion of JSON Value ... to type: half", HTTP 501).
+NUMERIC_DTYPES = {"DT_FLOAT": 0.0, "DT_DOUBLE": 0.0, "DT_INT8": 0, "DT_UINT8": 0, "DT_INT16": 0, "DT_INT32": 0,
+                  "DT_INT64": 0}
 
 
 class SmokeTestError(Exception):
@@ -78,7 +80,9 @@ def input_spec(metadata: dict[str, Any]) -> tuple[str, str, list[int]]:
     (name, tensor), = inputs.items()
     dtype = tensor.get("dtype", "")
     if dtype not in NUMERIC_DTYPES:
-        raise SmokeTestError(f"input {name} has dtype {dtype or 'unknown'}; this check sends numbers")
+        raise SmokeTestError(f"input {name} has dtype {dtype or 'unknown'}, which TensorFlow Serving's REST API cannot "
+                             "take from JSON; this check sends float or integer zeros (set smokeTest to false for "
+                             "this model)")
     dims = tensor.get("tensor_shape", {}).get("dim", [])
     shape = [max(int(dim.get("size", -1)), 1) for dim in dims]
     return name, dtype, shape

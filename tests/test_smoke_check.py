@@ -118,3 +118,13 @@ def test_input_spec_and_zeros() -> None:
     assert zeros([1, 2, 3], 0) == [[[0, 0, 0], [0, 0, 0]]]
     with pytest.raises(SmokeTestError, match="no serving_default signature"):
         input_spec({"metadata": {}})
+
+
+@pytest.mark.parametrize("dtype", ["DT_HALF", "DT_BFLOAT16", "DT_UINT16", "DT_STRING"])
+def test_an_input_json_cannot_carry_fails_before_sending_anything(dtype: str) -> None:
+    # TF Serving answers 501 for these; the check says why instead, and sends no predict.
+    with StandIn(model="m", inputs={"x": TensorInfo(dtype, (-1, 2))}) as server, pytest.raises(SmokeTestError) as caught:
+        check(server.url, "m", wait_seconds=0)
+    assert str(caught.value) == (f"input x has dtype {dtype}, which TensorFlow Serving's REST API cannot take from JSON; "
+                                 "this check sends float or integer zeros (set smokeTest to false for this model)")
+    assert server.predictions == []
