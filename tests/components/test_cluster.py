@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from components.cluster import CLUSTER_LOG_TYPES, vpc_zones
+from eks_inferentia.versions import ADDON_VERSIONS, KUBE_PROXY, VPC_CNI
 from tools.mock_engine import REDACTED, plain
 
 
@@ -86,3 +87,18 @@ def test_public_api_endpoint_is_limited_to_the_allowed_cidrs(run_stack) -> None:
 
 def test_vpc_cni_enforces_network_policies(run_stack) -> None:
     assert run_stack().one("eks:index:Cluster").inputs["vpcCniOptions"]["enableNetworkPolicy"] is True
+
+
+def test_vpc_cni_and_kube_proxy_are_pinned_to_the_clusters_row(run_stack) -> None:
+    for version in ("1.35", "1.32"):
+        inputs = run_stack(kubernetesVersion=version).one("eks:index:Cluster").inputs
+        # Without a version pulumi-eks asks for the most recent one at every `up`.
+        assert inputs["vpcCniOptions"]["addonVersion"] == ADDON_VERSIONS[version][VPC_CNI]
+        assert inputs["vpcCniOptions"]["enableNetworkPolicy"] is True
+        assert inputs["kubeProxyAddonOptions"]["version"] == ADDON_VERSIONS[version][KUBE_PROXY]
+    assert ADDON_VERSIONS["1.35"][KUBE_PROXY] != ADDON_VERSIONS["1.32"][KUBE_PROXY]
+
+
+def test_pulumi_eks_makes_no_coredns_addon_of_its_own(run_stack) -> None:
+    # CoreDNS is ClusterAddons' add-on, created after the nodes; pulumi-eks must not make a second one.
+    assert run_stack().one("eks:index:Cluster").inputs["corednsAddonOptions"]["enabled"] is False
