@@ -1,14 +1,16 @@
 """eks-inferentia: the "Machine learning inference using AWS Inferentia" walkthrough as a Pulumi program.
 
 Read top to bottom, it follows the walkthrough: configuration, the cluster (and, if asked, a
-system node group), the Inferentia node group, model access in S3, the Neuron device plugin,
-TensorFlow Serving, the client's check as a smoke-test Job, and the outputs.
+system node group), the Inferentia node group, the EKS add-ons, model access in S3, the Neuron
+device plugin, TensorFlow Serving, the client's check as a smoke-test Job, and the outputs.
 """
 
 import pulumi
 import pulumi_aws as aws
 
 from components import (
+    ClusterAddons,
+    ClusterAddonsArgs,
     InferentiaNodeGroup,
     InferentiaNodeGroupArgs,
     ModelAccess,
@@ -30,10 +32,12 @@ from eks_inferentia.config import load_stack_config
 from eks_inferentia.contract import CONTRACT_VERSION, StackOutputs
 from eks_inferentia.images import serving_image
 from eks_inferentia.placement import place
+from eks_inferentia.versions import addon_versions
 
 # Configuration: validated as a whole before anything is declared.
 config = load_stack_config()
 placement = place(config.instance_type, config.availability_zones, existing_vpc=config.uses_existing_vpc)
+addons = addon_versions(config.kubernetes_version)
 tags = {"project": "eks-inferentia", "cluster": config.cluster_name}
 
 # Create a cluster (eksctl create cluster ... --with-oidc).
@@ -41,6 +45,7 @@ cluster = NeuronCluster("inferentia", NeuronClusterArgs(
     cluster_name=config.cluster_name,
     kubernetes_version=config.kubernetes_version,
     vpc_zones=placement.vpc_zones,
+    addons=addons,
     vpc_id=config.vpc_id,
     private_subnet_ids=config.private_subnet_ids,
     public_subnet_ids=config.public_subnet_ids,
@@ -75,6 +80,15 @@ node_group = InferentiaNodeGroup("neuron-nodes", InferentiaNodeGroupArgs(
     ssh_public_key=config.ssh_public_key,
     ssh_allowed_cidrs=config.ssh_allowed_cidrs,
     dedicated=config.has_system_nodes,
+    tags=tags,
+))
+
+# CoreDNS and the Pod Identity Agent as EKS add-ons at pinned versions, once there are nodes to run on.
+ClusterAddons("addons", ClusterAddonsArgs(
+    cluster_name=cluster.cluster_name,
+    versions=addons,
+    node_groups=[node_group] + ([system_nodes] if system_nodes else []),
+    system_nodes=system_nodes is not None,
     tags=tags,
 ))
 

@@ -1,5 +1,6 @@
 """Pulumi component resources of eks-inferentia, one per module."""
 
+from components.addons import ClusterAddons, ClusterAddonsArgs
 from components.cluster import NeuronCluster, NeuronClusterArgs
 from components.device_plugin import NeuronDevicePlugin, NeuronDevicePluginArgs
 from components.model_access import ModelAccess, ModelAccessArgs
@@ -9,6 +10,8 @@ from components.smoke_test import SmokeTest, SmokeTestArgs
 from components.system_node_group import SystemNodeGroup, SystemNodeGroupArgs
 
 __all__ = [
+    "ClusterAddons",
+    "ClusterAddonsArgs",
     "InferentiaNodeGroup",
     "InferentiaNodeGroupArgs",
     "ModelAccess",

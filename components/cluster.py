@@ -21,6 +21,8 @@ import pulumi_awsx as awsx
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
+from eks_inferentia.versions import PinnedAddons
+
 # Control-plane logs worth having from day one: who called the API, and how they authenticated.
 CLUSTER_LOG_TYPES = ("api", "audit", "authenticator")
 VPC_CIDR = "10.0.0.0/16"
@@ -33,6 +35,8 @@ class NeuronClusterArgs:
     """Name of the EKS cluster."""
     kubernetes_version: str
     """Kubernetes version, `1.N`."""
+    addons: PinnedAddons
+    """Add-on versions for `kubernetes_version`; vpc-cni and kube-proxy are installed with the cluster."""
     vpc_zones: Sequence[str] = ()
     """Zones of a dedicated VPC, in subnet order (`eks_inferentia.placement`); never follows the instance type."""
     vpc_id: str | None = None
@@ -121,7 +125,11 @@ class NeuronCluster(pulumi.ComponentResource):
             encryption_config_key_arn=secrets_key.arn,
             enabled_cluster_log_types=list(CLUSTER_LOG_TYPES),
             # Enforce NetworkPolicy objects (the serving namespace admits only its clients).
-            vpc_cni_options=eks.VpcCniOptionsArgs(enable_network_policy=True),
+            # Pinned add-on versions: without them pulumi-eks takes the newest at every `up`.
+            vpc_cni_options=eks.VpcCniOptionsArgs(enable_network_policy=True, addon_version=args.addons.vpc_cni),
+            kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(version=args.addons.kube_proxy),
+            # CoreDNS is a ClusterAddons child, created once nodes exist; never a second copy here.
+            coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
             tags=args.tags,
             opts=child,
         )

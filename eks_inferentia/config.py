@@ -24,6 +24,7 @@ from eks_inferentia.capacity import ServingShape, capacity_problems, capacity_wa
 from eks_inferentia.images import NEURON_DLC_REGIONS
 from eks_inferentia.instance_types import INSTANCE_TYPES, TRAINIUM_DEVICE_COUNTS, InstanceTypeFacts, supported_instance_types
 from eks_inferentia.quantity import QuantityError, parse_quantity
+from eks_inferentia.versions import unpinned_addons
 
 NAMESPACE = "eks-inferentia"
 
@@ -68,7 +69,8 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("clusterName", "string", "inferentia",
               "Name of the EKS cluster (1-100 characters: letters, digits, '-' and '_', starting with a letter or digit)."),
     ConfigKey("kubernetesVersion", "string", "1.35",
-              f"Kubernetes version of the cluster; one of {', '.join(SUPPORTED_KUBERNETES_VERSIONS)}."),
+              f"Kubernetes version of the cluster; one of {', '.join(SUPPORTED_KUBERNETES_VERSIONS)}, and only a "
+              "version whose EKS add-ons are all pinned (eks_inferentia/versions.py; 1.36 not yet). Upgrade one minor at a time."),
     ConfigKey("instanceType", "string", "inf1.2xlarge",
               "EC2 instance type of the Neuron node group: an inf1, inf2, trn1, trn1n or trn2 size."),
     ConfigKey("desiredNodes", "integer", 2, "Number of Neuron nodes to run (0 <= minNodes <= desiredNodes <= maxNodes)."),
@@ -456,6 +458,14 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
                "1-100 characters of letters, digits, '-' and '_', starting with a letter or digit")
 
     kubernetes_version = r.one_of("kubernetesVersion", SUPPORTED_KUBERNETES_VERSIONS)
+    unpinned = unpinned_addons(kubernetes_version) if kubernetes_version is not None else []
+    if unpinned:
+        # Never let EKS or pulumi-eks pick an add-on version: refuse the minor until its row is complete.
+        r.problem("kubernetesVersion", kubernetes_version,
+                  "a version whose EKS add-ons are all pinned: "
+                  + ", ".join(v for v in SUPPORTED_KUBERNETES_VERSIONS if not unpinned_addons(v))
+                  + f" (no verified {' or '.join(unpinned)} version for {kubernetes_version} yet; "
+                  "see ADDON_VERSIONS in eks_inferentia/versions.py)")
 
     instance_type = r.string("instanceType")
     facts = INSTANCE_TYPES.get(instance_type) if instance_type is not None else None

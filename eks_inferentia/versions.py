@@ -1,5 +1,7 @@
 """What is pinned per Kubernetes version: one row for each version `kubernetesVersion` allows.
 
+Two tables: the kube-scheduler image (below) and the EKS add-on versions (`ADDON_VERSIONS`).
+
 A cluster upgrade changes these together with the control plane, and nothing else changes them:
 a `pulumi up` with the same config deploys the same versions.
 
@@ -12,6 +14,8 @@ cluster's minor, read from aws/eks-distro `docs/contents/releases/<1-XX>/<N>/ind
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 EKS_DISTRO_KUBE_SCHEDULER = "public.ecr.aws/eks-distro/kubernetes/kube-scheduler"
 
@@ -27,3 +31,85 @@ KUBE_SCHEDULER_TAGS: dict[str, str] = {
 def kube_scheduler_image(kubernetes_version: str) -> dict[str, str]:
     """The chart's `scheduler.customScheduler.image` values for a cluster of `kubernetes_version`."""
     return {"repository": EKS_DISTRO_KUBE_SCHEDULER, "tag": KUBE_SCHEDULER_TAGS[kubernetes_version]}
+
+
+# --- EKS add-ons ---------------------------------------------------------------------------------
+#
+# pulumi-eks asks for the *most recent* vpc-cni and kube-proxy add-on versions at every `pulumi up`
+# when none is given (nodejs/eks/addons/cni-addon.ts, cluster/cluster.ts: `mostRecent: true`), so an
+# `up` with no config change could roll `aws-node` and `kube-proxy`. Each row pins all four add-ons
+# for one Kubernetes minor; they change together with `kubernetesVersion` and only with it.
+#
+# Sources (read offline; see docs/day-two-facts.md §1 for quotes and the commits):
+# - kube-proxy, coredns: the AWS EKS User Guide's "latest version for each Kubernetes version" tables,
+#   https://docs.aws.amazon.com/ja_jp/eks/latest/userguide/managing-kube-proxy.md and
+#   https://docs.aws.amazon.com/ja_jp/eks/latest/userguide/managing-coredns.md (newest snapshots seen).
+# - vpc-cni, eks-pod-identity-agent: awslabs/cdk-eks-blueprints @ 05d3dbd0a462409bf002c989750d0de13bf83af2
+#   (2026-07-01), lib/addons/vpc-cni/index.ts and lib/addons/eks-pod-identity-agent/index.ts `versionMap`
+#   (KubernetesVersion.V1_32 ... V1_35). Their 1.36 cells: no AWS source seen, so None (refused below).
+#
+# To bump: `aws eks describe-addon-versions --addon-name NAME --kubernetes-version 1.N` (the newest,
+# or the row marked defaultVersion), edit the cell, note the source, and run the tests.
+
+VPC_CNI = "vpc-cni"
+KUBE_PROXY = "kube-proxy"
+COREDNS = "coredns"
+POD_IDENTITY_AGENT = "eks-pod-identity-agent"
+ADDONS = (VPC_CNI, KUBE_PROXY, COREDNS, POD_IDENTITY_AGENT)
+
+# None: no verified version for that Kubernetes minor; `addon_versions` refuses it rather than let
+# pulumi-eks or EKS pick one.
+ADDON_VERSIONS: dict[str, dict[str, str | None]] = {
+    "1.32": {VPC_CNI: "v1.20.4-eksbuild.2", KUBE_PROXY: "v1.32.13-eksbuild.16",
+             COREDNS: "v1.11.4-eksbuild.40", POD_IDENTITY_AGENT: "v1.3.10-eksbuild.2"},
+    "1.33": {VPC_CNI: "v1.20.4-eksbuild.2", KUBE_PROXY: "v1.33.10-eksbuild.13",
+             COREDNS: "v1.12.4-eksbuild.18", POD_IDENTITY_AGENT: "v1.3.10-eksbuild.2"},
+    "1.34": {VPC_CNI: "v1.20.4-eksbuild.2", KUBE_PROXY: "v1.34.6-eksbuild.13",
+             COREDNS: "v1.13.2-eksbuild.11", POD_IDENTITY_AGENT: "v1.3.10-eksbuild.2"},
+    "1.35": {VPC_CNI: "v1.21.1-eksbuild.1", KUBE_PROXY: "v1.35.3-eksbuild.13",
+             COREDNS: "v1.14.3-eksbuild.3", POD_IDENTITY_AGENT: "v1.3.10-eksbuild.2"},
+    "1.36": {VPC_CNI: None, KUBE_PROXY: "v1.36.0-eksbuild.14",
+             COREDNS: "v1.14.3-eksbuild.3", POD_IDENTITY_AGENT: None},
+}
+
+
+@dataclass(frozen=True)
+class PinnedAddons:
+    """The add-on versions of one Kubernetes minor, every one pinned."""
+
+    vpc_cni: str
+    kube_proxy: str
+    coredns: str
+    pod_identity_agent: str
+
+
+class UnpinnedAddonError(ValueError):
+    """A Kubernetes version whose add-on versions are not all pinned."""
+
+
+def unpinned_addons(kubernetes_version: str) -> list[str]:
+    """The add-ons with no verified version for `kubernetes_version` (every one if it has no row)."""
+    row = ADDON_VERSIONS.get(kubernetes_version, {})
+    return [addon for addon in ADDONS if row.get(addon) is None]
+
+
+def addon_version_problems(kubernetes_version: str) -> list[str]:
+    """Why `kubernetes_version` cannot be deployed with pinned add-ons: one line per missing version."""
+    row = ADDON_VERSIONS.get(kubernetes_version)
+    if row is None:
+        return [f"kubernetesVersion {kubernetes_version}: no add-on versions are pinned for it "
+                "(add a row to ADDON_VERSIONS in eks_inferentia/versions.py)"]
+    return [f"kubernetesVersion {kubernetes_version}: no verified version of the {addon} add-on is pinned; "
+            f"find one with `aws eks describe-addon-versions --addon-name {addon} --kubernetes-version "
+            f"{kubernetes_version}` and set it in ADDON_VERSIONS (eks_inferentia/versions.py)"
+            for addon in ADDONS if row.get(addon) is None]
+
+
+def addon_versions(kubernetes_version: str) -> PinnedAddons:
+    """The pinned add-on versions for a cluster of `kubernetes_version`; refuses a version with a gap."""
+    problems = addon_version_problems(kubernetes_version)
+    if problems:
+        raise UnpinnedAddonError("; ".join(problems))
+    row = ADDON_VERSIONS[kubernetes_version]
+    return PinnedAddons(vpc_cni=str(row[VPC_CNI]), kube_proxy=str(row[KUBE_PROXY]),
+                        coredns=str(row[COREDNS]), pod_identity_agent=str(row[POD_IDENTITY_AGENT]))

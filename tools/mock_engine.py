@@ -323,6 +323,13 @@ class CloudMocks(pulumi.runtime.Mocks):
             return {"id": f"sg-{_stable_hex(name)}"}
         if typ == "aws:ec2/keyPair:KeyPair":
             return {"keyName": inputs.get("keyName") or f"{name}-{_stable_hex(name, length=7)}", "id": name}
+        if typ == "aws:eks/addon:Addon":
+            # terraform-provider-aws internal/service/eks: `addonResourceIDSeparator = ":"`,
+            # ID `<cluster name>:<add-on name>`; the ARN EKS assigns ends in a generated suffix.
+            cluster_name, addon_name = inputs.get("clusterName"), inputs["addonName"]
+            return {"id": f"{cluster_name}:{addon_name}", "arn": self._arn(
+                "eks", f"addon/{cluster_name}/{addon_name}/{_stable_hex(name, length=8)}").replace(
+                "::", f":{self.region}:", 1)}
         if typ == "aws:eks/nodeGroup:NodeGroup":
             node_group_name = inputs.get("nodeGroupName") or f"{name}-{_stable_hex(name, length=7)}"
             return {"nodeGroupName": node_group_name, "status": "ACTIVE",

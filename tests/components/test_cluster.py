@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from components.cluster import CLUSTER_LOG_TYPES
+from eks_inferentia.versions import ADDON_VERSIONS, KUBE_PROXY, VPC_CNI
 from tools.mock_engine import REDACTED, plain, run_program
 from tools.render import stack_config
 
@@ -93,3 +94,18 @@ def test_the_kubernetes_provider_signs_with_the_stacks_aws_profile() -> None:
     assert exec_args[-2:] == ["--profile", "ml-team"]
     # The exported kubeconfig stays without it, as pulumi-eks exports it (for other users and CI).
     assert "--profile" not in run.one("eks:index:Cluster").outputs["kubeconfigJson"]
+
+
+def test_vpc_cni_and_kube_proxy_are_pinned_to_the_clusters_row(run_stack) -> None:
+    for version in ("1.35", "1.32"):
+        inputs = run_stack(kubernetesVersion=version).one("eks:index:Cluster").inputs
+        # Without a version pulumi-eks asks for the most recent one at every `up`.
+        assert inputs["vpcCniOptions"]["addonVersion"] == ADDON_VERSIONS[version][VPC_CNI]
+        assert inputs["vpcCniOptions"]["enableNetworkPolicy"] is True
+        assert inputs["kubeProxyAddonOptions"]["version"] == ADDON_VERSIONS[version][KUBE_PROXY]
+    assert ADDON_VERSIONS["1.35"][KUBE_PROXY] != ADDON_VERSIONS["1.32"][KUBE_PROXY]
+
+
+def test_pulumi_eks_makes_no_coredns_addon_of_its_own(run_stack) -> None:
+    # CoreDNS is ClusterAddons' add-on, created after the nodes; pulumi-eks must not make a second one.
+    assert run_stack().one("eks:index:Cluster").inputs["corednsAddonOptions"]["enabled"] is False

@@ -8,7 +8,7 @@ import pytest
 
 from components.device_plugin import NEURON_CHART, NEURON_SCHEDULER_NAME
 from eks_inferentia.config import DEFAULT_NEURON_CHART_VERSION, SUPPORTED_KUBERNETES_VERSIONS
-from eks_inferentia.versions import KUBE_SCHEDULER_TAGS
+from eks_inferentia.versions import KUBE_SCHEDULER_TAGS, addon_version_problems
 
 
 def test_official_chart_pinned_in_kube_system(run_stack) -> None:
@@ -59,7 +59,8 @@ def test_neuron_scheduler_runs_beside_the_default_one_never_on_master_nodes(run_
     assert "nodeSelector" not in scheduler
 
 
-@pytest.mark.parametrize("version", SUPPORTED_KUBERNETES_VERSIONS)
+# Versions whose add-ons are all pinned deploy; the others are refused (tests/components/test_addons.py).
+@pytest.mark.parametrize("version", [v for v in SUPPORTED_KUBERNETES_VERSIONS if not addon_version_problems(v)])
 def test_the_second_scheduler_matches_the_clusters_minor(run_stack, version: str) -> None:
     # Every version the config allows has a verified EKS Distro build, of that very minor.
     assert set(KUBE_SCHEDULER_TAGS) == set(SUPPORTED_KUBERNETES_VERSIONS)
