@@ -11,13 +11,15 @@ POLICY_VENV := policy/.venv
 # `eval "$$(make env)"` gives your shell the same backend, so bare `pulumi` commands find the stack.
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 
-.PHONY: help env install checkers policy test lint typecheck unit render schema stack preview up destroy bench clean \
+.PHONY: help env install checkers policy test lint typecheck unit render compare schema stack preview up destroy bench clean \
 	check-deploy-tools
 
 help:
 	@echo "make up STACK=dev      check the Pulumi and AWS CLIs, create the venv, install, create the stack, pulumi up"
 	@echo "make test              lint, type check and every offline test (make lint, make typecheck, make unit)"
 	@echo "make render STACK=dev  offline preview: no Pulumi CLI, no AWS account (build/render/STACK)"
+	@echo "make compare STACK=dev SET='instanceType=inf2.xlarge' [BASELINE=dev]"
+	@echo "                       offline: what those overrides (or stack STACK against BASELINE) replace, update, add, remove"
 	@echo "make env               print the backend's export line: eval \"\$$(make env)\" before bare pulumi commands"
 	@echo "make preview STACK=dev pulumi preview --diff, enforcing the policy pack in policy/"
 	@echo "make destroy STACK=dev tear the stack down"
@@ -69,6 +71,12 @@ test: lint typecheck unit
 
 render: install
 	$(PY) -m tools.render $(STACK)
+
+# SET: space-separated KEY=VALUE overrides of STACK's config; BASELINE: the stack as it is now (default STACK).
+SET ?=
+BASELINE ?= $(STACK)
+compare: install
+	$(PY) -m tools.render $(STACK) $(foreach override,$(SET),--set '$(override)') --compare-with $(BASELINE)
 
 schema: install
 	$(PY) -m tools.schema

@@ -1,6 +1,7 @@
 """Offline, credential-free preview: run the program under the mock engine and show what it declares.
 
     python -m tools.render STACK [--set key=value ...] [--out DIR]
+    python -m tools.render STACK [--set key=value ...] --compare-with BASELINE
 
 Config comes from `Pulumi.yaml` defaults, then `Pulumi.STACK.yaml`, then `--set` overrides, each
 value as the Pulumi CLI hands it to the program: `--set KEY=VALUE` is `pulumi config set KEY VALUE`
@@ -9,6 +10,13 @@ value as the Pulumi CLI hands it to the program: `--set KEY=VALUE` is `pulumi co
 resources and writes `DIR/resources.json` (type, name, parent, inputs with secrets redacted)
 and `DIR/manifests/*.yaml` (each Kubernetes object the program declares directly). Invalid
 config: exit 2 with one line per problem, and nothing is written.
+
+`--compare-with BASELINE` renders the stack BASELINE as it is, then STACK with the `--set` overrides,
+and prints what going from the first to the second would do, resource by resource (matched by type
+and name, their URN identity): those replaced, with the inputs that force it (tools/replacements.py
+says which inputs of each type do), then those updated in place, added and removed. Nothing is
+written. `dev --set instanceType=inf2.xlarge --compare-with dev` asks what that one change does to
+dev; `prod --compare-with dev` compares two stacks. An unknown BASELINE exits 2.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import yaml
 
 from eks_inferentia.config import NAMESPACE, ConfigError
 from eks_inferentia.placement import PlacementError
+from tools.compare import compare, report
 from tools.mock_engine import PROJECT, REDACTED, ProgramRun, Registration, plain, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -193,39 +202,66 @@ def write(run: ProgramRun, out: Path) -> int:
     return len(manifests)
 
 
+def _render(stack: str, overrides: list[str]) -> ProgramRun | None:
+    """Run the program for a stack and overrides, or print why not (exit code 2) and return None."""
+    try:
+        config = stack_config(stack, overrides)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+    type_problems = declared_type_problems(config, stack)
+    if type_problems:
+        print(f"error: stack {stack!r} has invalid configuration:", file=sys.stderr)
+        for problem in type_problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return None
+    region = str(config.get("aws:region", "us-west-2"))
+    # The program's warnings (pulumi.log.warn) reach Python logging under the mock engine.
+    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING, stream=sys.stderr, force=True)
+    try:
+        return run_program(config, stack=stack, region=region)
+    except ConfigError as error:
+        print(f"error: stack {stack!r} has invalid configuration:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  - {problem}", file=sys.stderr)
+    except PlacementError as error:
+        print(f"error: {error}", file=sys.stderr)
+    return None
+
+
+def _compare(args: argparse.Namespace) -> int:
+    if args.compare_with not in stack_names():
+        print(f"error: --compare-with {args.compare_with}: no stack file Pulumi.{args.compare_with}.yaml; "
+              "stacks here: " + ", ".join(stack_names()), file=sys.stderr)
+        return 2
+    baseline = _render(args.compare_with, [])
+    changed = _render(args.stack, args.set) if baseline is not None else None
+    if baseline is None or changed is None:
+        return 2
+    target = " ".join([args.stack, *(f"--set {override}" for override in args.set)])
+    print(report(compare(baseline, changed), f"Comparing {args.compare_with} (baseline) with {target}"))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.render", description=__doc__.split("\n\n")[0])
     parser.add_argument("stack", help="stack name: reads Pulumi.STACK.yaml")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config value, as `pulumi config set KEY VALUE` would; lists as JSON")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default build/render/STACK)")
+    parser.add_argument("--compare-with", metavar="BASELINE", default=None,
+                        help="render the stack BASELINE as it is and say what going to STACK (with the --set "
+                             "overrides) would replace, update, add and remove; writes nothing")
     args = parser.parse_args(argv)
+    if args.compare_with is not None:
+        if args.out is not None:
+            parser.error("--out writes a render; --compare-with writes nothing")
+        return _compare(args)
 
-    try:
-        config = stack_config(args.stack, args.set)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+    run = _render(args.stack, args.set)
+    if run is None:
         return 2
-    type_problems = declared_type_problems(config, args.stack)
-    if type_problems:
-        print(f"error: stack {args.stack!r} has invalid configuration:", file=sys.stderr)
-        for problem in type_problems:
-            print(f"  - {problem}", file=sys.stderr)
-        return 2
-    region = str(config.get("aws:region", "us-west-2"))
-    # The program's warnings (pulumi.log.warn) reach Python logging under the mock engine.
-    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING, stream=sys.stderr, force=True)
-    try:
-        run = run_program(config, stack=args.stack, region=region)
-    except ConfigError as error:
-        print(f"error: stack {args.stack!r} has invalid configuration:", file=sys.stderr)
-        for problem in error.problems:
-            print(f"  - {problem}", file=sys.stderr)
-        return 2
-    except PlacementError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-
+    region = str(stack_config(args.stack, args.set).get("aws:region", "us-west-2"))
     out = args.out or ROOT / "build" / "render" / args.stack
     print(f"Previewing stack {args.stack} offline (mock engine, region {region}):\n")
     print(tree(run))
