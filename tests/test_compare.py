@@ -25,7 +25,7 @@ def _compare(run_stack: Callable[..., ProgramRun], **overrides: Any) -> Comparis
 
 
 def test_a_new_instance_family_replaces_the_node_group_and_updates_its_launch_template(run_stack) -> None:
-    result = _compare(run_stack, instanceType="inf2.xlarge")
+    result = _compare(run_stack, instanceType="inf2.xlarge", modelCompiledFor="neuronx")
     replaced = {(c.type, c.name): c for c in result.replaced}
     node_group = replaced[("aws:eks/nodeGroup:NodeGroup", "neuron-nodes-ng")]
     assert node_group.reasons == ['instanceTypes: ["inf1.2xlarge"] -> ["inf2.xlarge"]']
@@ -110,9 +110,9 @@ def test_a_changed_path_replaces_when_it_is_under_over_or_at_a_listed_one(type_:
 
 
 def test_the_cli_prints_the_comparison_and_exits_0(capsys) -> None:
-    assert main(["dev", "--set", "instanceType=inf2.xlarge", "--compare-with", "dev"]) == 0
+    assert main(["dev", "--set", "instanceType=inf2.xlarge", "--set", "modelCompiledFor=neuronx", "--compare-with", "dev"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "Comparing dev (baseline) with dev --set instanceType=inf2.xlarge:"
+    assert out[0] == "Comparing dev (baseline) with dev --set instanceType=inf2.xlarge --set modelCompiledFor=neuronx:"
     assert out[1].startswith("  replaced (")
     (line,) = [line for line in out if "neuron-nodes-ng" in line]
     assert line.split() == ["aws:eks/nodeGroup:NodeGroup", "neuron-nodes-ng", "(instanceTypes:",
