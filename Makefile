@@ -11,7 +11,7 @@ POLICY_VENV := policy/.venv
 # `eval "$$(make env)"` gives your shell the same backend, so bare `pulumi` commands find the stack.
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 
-.PHONY: help env install checkers policy test lint typecheck unit render compare schema stack preview up destroy bench clean \
+.PHONY: help env install checkers policy test lint typecheck unit mutation render compare schema stack preview up destroy bench clean \
 	check-deploy-tools
 
 help:
@@ -22,6 +22,7 @@ help:
 	@echo "                       offline: what those overrides (or stack STACK against BASELINE) replace, update, add, remove"
 	@echo "make env               print the backend's export line: eval \"\$$(make env)\" before bare pulumi commands"
 	@echo "make preview STACK=dev pulumi preview --diff, enforcing the policy pack in policy/"
+	@echo "make mutation          mutation score of components/, eks_inferentia/, client/ (PACKAGE=client: one)"
 	@echo "make destroy STACK=dev tear the stack down"
 	@echo "make schema            after changing CONFIG_KEYS or OUTPUTS: rewrite Pulumi.yaml's config block and the README tables"
 	@echo "make bench             time evaluating each stack under the mock engine"
@@ -69,6 +70,30 @@ unit: install checkers
 
 test: lint typecheck unit
 
+# Mutation testing (README, "Mutation testing"): mutmut, each mutant against the tests that call the mutated
+# function; tools/mutation_report.py prints the score per package and the survivors, with the accepted ones'
+# reasons from tools/mutation_allowlist.yaml. Not part of `make test`: it takes minutes, not seconds.
+MUTATION_PACKAGES := components eks_inferentia client
+PACKAGE ?= $(MUTATION_PACKAGES)
+MUTATION_JOBS ?= 2
+
+$(VENV)/.mutation-installed: requirements-mutation.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet -r requirements-mutation.txt
+	touch $@
+
+mutation: install checkers $(VENV)/.mutation-installed
+	rm -rf mutants build/mutation
+	mkdir -p mutants build/mutation
+	ln -s $(abspath $(CHECKERS_VENV)) mutants/.venv-checkers  # tools/checkers.py finds it beside the copied tools/
+	@set -e; for package in $(PACKAGE); do \
+	  start=$$(date +%s); \
+	  echo "mutmut run '$$package.*' (log: build/mutation/$$package.log)"; \
+	  $(VENV)/bin/mutmut run --max-children $(MUTATION_JOBS) "$$package.*" > build/mutation/$$package.log 2>&1 \
+	    || { tail -n 30 build/mutation/$$package.log; exit 1; }; \
+	  echo "  $$package: $$(( $$(date +%s) - start )) s"; \
+	done
+	$(PY) -m tools.mutation_report $(PACKAGE)
+
 render: install
 	$(PY) -m tools.render $(STACK)
 
@@ -105,4 +130,4 @@ destroy: check-deploy-tools
 	pulumi destroy --stack $(STACK)
 
 clean:
-	rm -rf build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf build mutants .pytest_cache .mypy_cache .ruff_cache

@@ -59,3 +59,21 @@ def test_warnings_for_pending_replicas_and_idle_accelerators() -> None:
     assert idle.startswith("1 of 2 Neuron devices at desiredNodes stay idle")
     (idle,) = capacity_warnings(shape("inf2.24xlarge", replicas=1, devices=4, desired=1))
     assert idle.startswith("2 of 6 Neuron devices")
+
+
+def test_requests_of_exactly_what_a_node_allocates_and_replicas_that_exactly_fill_max_nodes_fit() -> None:
+    facts = INSTANCE_TYPES["inf1.2xlarge"]
+    exact = ServingShape(facts, 4, 1, 4, 4, facts.allocatable_cpu, Fraction(1))
+    assert capacity_problems(exact) == []
+    exact = ServingShape(facts, 4, 1, 4, 4, Fraction(1), facts.allocatable_memory)
+    assert capacity_problems(exact) == []
+    assert capacity_problems(shape(replicas=4, maximum=4)) == []  # one single-device pod per inf1.2xlarge
+
+
+def test_warnings_say_what_to_change() -> None:
+    (pending,) = capacity_warnings(shape(replicas=3))
+    assert pending == ("1 of 3 serving pods stay Pending: 2 x inf1.2xlarge (desiredNodes) hold 2, and `pulumi up` times "
+                       "out waiting for them; raise desiredNodes (no cluster autoscaler is installed)")
+    (idle,) = capacity_warnings(shape(replicas=1))
+    assert idle == ("1 of 2 Neuron devices at desiredNodes stay idle (paid for, unused); lower desiredNodes or raise "
+                    "replicas or neuronDevicesPerReplica")

@@ -26,3 +26,11 @@ def test_refuses_what_is_not_a_quantity(text: str) -> None:
 def test_formats_for_messages() -> None:
     assert format_cpu(Fraction(7910, 1000)) == "7910m" and format_cpu(Fraction(4)) == "4"
     assert format_memory(Fraction(15611 * 2**20)) == "15.2Gi" and format_memory(Fraction(2**30)) == "1Gi"
+
+
+@pytest.mark.parametrize(("amount", "text"), [
+    (2**30 * 16, "16Gi"), (2**30 + 2**29, "1.5Gi"), (2**29, "512Mi"), (2**20, "1Mi"), (2**20 * 3 // 2, "1.5Mi"),
+    (2**20 - 1, "1048575"), (0, "0"),
+])
+def test_memory_is_formatted_in_the_largest_binary_unit_that_fits(amount: int, text: str) -> None:
+    assert format_memory(Fraction(amount)) == text

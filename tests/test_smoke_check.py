@@ -128,3 +128,54 @@ def test_an_input_json_cannot_carry_fails_before_sending_anything(dtype: str) ->
     assert str(caught.value) == (f"input x has dtype {dtype}, which TensorFlow Serving's REST API cannot take from JSON; "
                                  "this check sends float or integer zeros (set smokeTest to false for this model)")
     assert server.predictions == []
+
+
+def test_main_prints_the_success_line_and_exits_0(capsys) -> None:
+    with StandIn() as server:
+        assert smoke_check.main([server.url + "/", "resnet50_neuron"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "OK: resnet50_neuron version 1 answered a predict of input_1[1, 224, 224, 3] (DT_FLOAT)\n"
+    assert err == ""
+
+
+@pytest.mark.parametrize("argv", [[], ["http://127.0.0.1:9"], ["http://127.0.0.1:9", "m", "extra"]])
+def test_main_without_url_and_model_prints_the_usage_and_exits_2(argv: list[str], capsys) -> None:
+    assert smoke_check.main(argv) == 2
+    assert capsys.readouterr() == ("", "usage: smoke_check.py REST_URL MODEL_NAME\n")
+
+
+def test_a_failure_still_exits_1_when_there_is_no_termination_log(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(smoke_check, "TERMINATION_LOG", str(tmp_path / "missing-directory" / "termination-log"))
+    assert smoke_check.main(["http://127.0.0.1:9", "m"]) == 1
+    assert capsys.readouterr().err.startswith("smoke test failed: cannot reach http://127.0.0.1:9/v1/models/m")
+
+
+@pytest.mark.parametrize(("outputs", "finite"), [
+    ({"probabilities": [[0.5, 0.25]], "classes": [[3, 1]]}, True),  # named outputs: TF Serving's form for several
+    ({"probabilities": [[0.5, float("inf")]]}, False),
+    ({}, False),
+    ([], False),
+    ([[True, 0.5]], False),  # JSON true is not a number, though Python's bool is an int
+    ([["0.5"]], False),
+    (None, False),
+])
+def test_only_finite_numbers_pass_as_outputs(outputs, finite: bool) -> None:
+    assert smoke_check._all_finite(outputs) is finite
+
+
+def _metadata(inputs: dict) -> dict:
+    return {"metadata": {"signature_def": {"signature_def": {"serving_default": {"inputs": inputs}}}}}
+
+
+@pytest.mark.parametrize(("metadata", "message"), [
+    ({"metadata": {}}, "the model's metadata has no serving_default signature"),
+    (_metadata({"a": {"dtype": "DT_FLOAT"}, "b": {"dtype": "DT_FLOAT"}}),
+     "the serving_default signature has 2 inputs; this check sends one"),
+    (_metadata({"text": {"dtype": "DT_STRING"}}), "input text has dtype DT_STRING, which TensorFlow Serving's REST API "
+                                                  "cannot take from JSON; this check sends float or integer zeros "
+                                                  "(set smokeTest to false for this model)"),
+])
+def test_inputs_this_check_cannot_fill_fail_with_the_reason(metadata: dict, message: str) -> None:
+    with pytest.raises(SmokeTestError) as caught:
+        input_spec(metadata)
+    assert str(caught.value) == message

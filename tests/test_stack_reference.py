@@ -102,6 +102,7 @@ def test_attribute_names() -> None:
     assert attribute_name("privateSubnetIds") == "private_subnet_ids"
     assert attribute_name("kubeconfig") == "kubeconfig"
     assert attribute_name("apiURL") == "api_url"
+    assert attribute_name("restURLPath") == "rest_url_path"  # an acronym inside a name ends before the next word
 
 
 def test_unknown_contract_types_are_refused() -> None:
@@ -295,3 +296,30 @@ def test_qualified_stack_names_are_accepted(name: str) -> None:
 def test_other_stack_names_are_refused_with_the_rule(name: str) -> None:
     with pytest.raises(pulumi.RunError, match=r"<organization>/<project>/<stack>.*organization/eks-inferentia/dev"):
         require_qualified_stack_name(name)
+
+
+def test_a_list_with_something_other_than_strings_is_not_a_list_of_strings() -> None:
+    assert contract_problems(sample_outputs(privateSubnetIds=["subnet-1", 2])) == [
+        "output privateSubnetIds is ['subnet-1', 2], not a list of strings"]
+    assert contract_problems(sample_outputs(privateSubnetIds=("subnet-1", "subnet-2"))) == []
+
+
+@pytest.mark.parametrize(("length", "shown"), [(60, "'" + "a" * 58 + "'"), (61, "'" + "a" * 56 + "...")])
+def test_a_long_value_is_cut_to_60_characters_in_the_message(length: int, shown: str) -> None:
+    value = "a" * (length - 2)  # its repr has the two quotes
+    assert contract_problems(sample_outputs(replicas=value)) == [f"output replicas is {shown}, not an integer"]
+
+
+def test_the_error_names_the_stack_the_version_and_every_problem() -> None:
+    error = ContractError("acme/eks-inferentia/dev", ["missing output vpcId", "output replicas is 'two', not an integer"])
+    assert str(error) == (f"stack acme/eks-inferentia/dev does not match the eks-inferentia outputs contract version "
+                          f"{CONTRACT_VERSION}: missing output vpcId; output replicas is 'two', not an integer")
+
+
+def test_the_stack_name_rule_is_explained_in_full() -> None:
+    with pytest.raises(pulumi.RunError) as caught:
+        require_qualified_stack_name("dev")
+    assert str(caught.value) == (
+        "'dev' is not a fully qualified stack name: a stack of another project is referenced as "
+        "<organization>/<project>/<stack>; on a self-managed backend (file://, s3://) the organization is "
+        "'organization', e.g. organization/eks-inferentia/dev")

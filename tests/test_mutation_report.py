@@ -1,0 +1,101 @@
+"""tools/mutation_report.py: the score per package and the survivors, without running mutmut."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tools.mutation_report import (
+    ALLOWLIST,
+    Accepted,
+    Change,
+    change_from_diff,
+    function_name,
+    load_allowlist,
+    read_results,
+    render,
+    score_package,
+)
+
+DIFF = """--- eks_inferentia/quantity.py
++++ eks_inferentia/quantity.py
+@@ -1,3 +1,3 @@
+ def format_memory(mebibytes: int) -> str:
+-    if mebibytes % 1024 == 0:
++    if mebibytes % 1025 == 0:
+         return f"{mebibytes // 1024}Gi\""""
+
+
+@pytest.mark.parametrize(("mutant", "function"), [
+    ("eks_inferentia.quantity.x_format_memory__mutmut_12", "eks_inferentia.quantity.format_memory"),
+    ("client.common.x__base_url__mutmut_3", "client.common._base_url"),
+    ("eks_inferentia.config.xǁ_Readerǁproblem__mutmut_1", "eks_inferentia.config._Reader.problem"),
+    ("components.serving.xǁTensorFlowServingǁ__init____mutmut_40", "components.serving.TensorFlowServing.__init__"),
+])
+def test_function_name_is_the_one_a_reader_finds_in_the_source(mutant: str, function: str) -> None:
+    assert function_name(mutant) == function
+
+
+def test_change_is_the_changed_lines_without_headers_or_context() -> None:
+    assert change_from_diff(DIFF) == Change(removed="if mebibytes % 1024 == 0:", added="if mebibytes % 1025 == 0:")
+
+
+def _results(tmp_path: Path, exit_codes: dict[str, int | None]) -> Path:
+    meta = tmp_path / "eks_inferentia" / "quantity.py.meta"
+    meta.parent.mkdir(parents=True)
+    meta.write_text(json.dumps({"exit_code_by_key": exit_codes}))
+    return tmp_path
+
+
+def test_score_counts_kills_and_timeouts_and_lists_everything_else(tmp_path: Path) -> None:
+    mutants = _results(tmp_path, {
+        "eks_inferentia.quantity.x_format_memory__mutmut_1": 1,     # killed
+        "eks_inferentia.quantity.x_format_memory__mutmut_2": 36,    # timeout: the mutant hung, the tests noticed
+        "eks_inferentia.quantity.x_format_memory__mutmut_10": 0,    # survived
+        "eks_inferentia.quantity.x_format_memory__mutmut_3": 33,    # no test calls it
+        "eks_inferentia.quantity.x_format_memory__mutmut_4": None,  # not run (interrupted)
+    })
+    results = read_results("eks_inferentia", mutants)
+    assert {source for source, _ in results.values()} == {Path("eks_inferentia/quantity.py")}
+    accepted = Accepted("eks_inferentia.quantity.format_memory", "if mebibytes % 1024 == 0:", None, "a reason")
+    score = score_package("eks_inferentia", results, [accepted], lambda mutant, source: DIFF)
+    assert (score.total, score.killed, score.score) == (5, 2, 40.0)
+    assert [(s.mutant.rpartition("_")[2], s.status) for s in score.survivors] == [
+        ("3", "no tests"), ("4", "not checked"), ("10", "survived")]
+    assert all(s.accepted is accepted for s in score.survivors)
+
+
+def test_an_entry_with_to_accepts_only_that_mutation() -> None:
+    entry = Accepted("m.f", "x = 1", "x = 2", "why")
+    assert entry.matches("m.f", Change("x = 1", "x = 2"))
+    assert not entry.matches("m.f", Change("x = 1", "x = None"))
+    assert not entry.matches("m.g", Change("x = 1", "x = 2"))
+    assert Accepted("m.f", "x = 1", None, "why").matches("m.f", Change("x = 1", "x = None"))
+
+
+def test_report_marks_unaccepted_survivors_and_stale_entries(tmp_path: Path) -> None:
+    mutants = _results(tmp_path, {"eks_inferentia.quantity.x_format_memory__mutmut_1": 0,
+                                  "eks_inferentia.quantity.x_format_memory__mutmut_2": 1})
+    stale = Accepted("eks_inferentia.quantity.format_cpu", "return x", None, "gone")
+    score = score_package("eks_inferentia", read_results("eks_inferentia", mutants), [stale], lambda m, s: DIFF)
+    text = render([score], [stale])
+    assert "eks_inferentia.quantity.x_format_memory__mutmut_1 (survived)" in text
+    assert "      - if mebibytes % 1024 == 0:\n      + if mebibytes % 1025 == 0:\n      NOT ACCEPTED" in text
+    assert "match no surviving mutant" in text and "eks_inferentia.quantity.format_cpu: return x" in text
+    assert "eks_inferentia       1 / 2      50.0 %   survivors: 0 accepted, 1 not  BELOW THE GOAL" in text
+
+
+def test_every_allowlist_entry_has_a_function_a_line_and_a_reason() -> None:
+    entries = load_allowlist(ALLOWLIST)
+    assert entries, "tools/mutation_allowlist.yaml lists no accepted survivor"
+    assert all(entry.function.split(".")[0] in ("components", "eks_inferentia", "client") for entry in entries)
+    assert all(len(entry.reason) > 20 for entry in entries)
+
+
+def test_an_entry_without_a_reason_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "allowlist.yaml"
+    path.write_text("- function: m.f\n  from: x = 1\n  reason: ''\n")
+    with pytest.raises(ValueError, match="entry 1 needs function, from and a reason"):
+        load_allowlist(path)

@@ -1,0 +1,102 @@
+"""pytest plugin for `make mutation`: tell mutmut every test that exercises a function, not only the first.
+
+mutmut runs each mutant against the tests that called the mutated function in its "stats" run, which it
+learns by recording, per test, the functions called between two teardowns. The suite caches what is
+expensive: `run_stack` keeps one run of the program per config for the whole session, and a few modules
+render the stacks once in a module-scoped fixture. A test that reuses a cached run calls nothing itself,
+so mutmut would give the mutant only the first test that used that config and never the ones that
+assert the property the mutant breaks; the mutant would survive for the wrong reason.
+
+During the stats run only (`MUTANT_UNDER_TEST=stats`), this plugin
+- remembers the functions each fixture's setup called and adds them to every test that uses the fixture;
+- wraps the `run_stack` function so that a cached run adds the functions its first run called.
+Mutant runs and plain `pytest` are untouched. Loaded with `-p tools.mutation_plugin` (pyproject's
+[tool.mutmut] pytest_add_cli_args); mutmut is imported lazily, so the module imports without it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+CACHED_FIXTURES = ("run_stack",)
+"""Session fixtures that return a caching function: each call is attributed to the test that makes it."""
+
+
+def _stats_run() -> bool:
+    return os.environ.get("MUTANT_UNDER_TEST") == "stats"
+
+
+@contextmanager
+def _hits() -> Iterator[set[str]]:
+    """Collect the functions mutmut records inside the block, and keep them recorded for the current test."""
+    from mutmut.state import state
+
+    outer = state()._stats
+    inner: set[str] = set()
+    state()._stats = inner
+    try:
+        yield inner
+    finally:
+        state()._stats = outer
+        outer.update(inner)
+
+
+class _Attributing:
+    """A caching function's stand-in: a call whose result came from the cache still records what it ran."""
+
+    def __init__(self, function: Callable[..., Any]) -> None:
+        self.function = function
+        self.hits_by_call: dict[str, set[str]] = {}
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from mutmut.state import state
+
+        key = repr((args, sorted(kwargs.items())))
+        with _hits() as hits:
+            try:
+                return self.function(*args, **kwargs)
+            finally:
+                self.hits_by_call.setdefault(key, set()).update(hits)
+                state()._stats.update(self.hits_by_call[key])
+
+
+_hits_by_fixture: dict[tuple[str, str], set[str]] = {}
+
+
+def _fixture_key(fixturedef: pytest.FixtureDef[Any]) -> tuple[str, str]:
+    return fixturedef.argname, str(fixturedef.baseid)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Generator[None, Any, Any]:
+    if not _stats_run():
+        return (yield)
+    with _hits() as hits:
+        result = yield
+    _hits_by_fixture.setdefault(_fixture_key(fixturedef), set()).update(hits)
+    if fixturedef.argname in CACHED_FIXTURES and callable(result):
+        result = _Attributing(result)
+        # pytest hands later requests the cached value, not this hook's result: cache the stand-in.
+        assert fixturedef.cached_result is not None
+        fixturedef.cached_result = (result, *fixturedef.cached_result[1:])
+    return result
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Before mutmut's own teardown hook files this test's calls: add those of the fixtures it used."""
+    if not _stats_run():
+        return
+    from mutmut.state import state
+
+    fixtures = getattr(item, "_fixtureinfo", None)
+    if fixtures is None:
+        return
+    for name in fixtures.names_closure:
+        for fixturedef in fixtures.name2fixturedefs.get(name, ()):
+            state()._stats.update(_hits_by_fixture.get(_fixture_key(fixturedef), set()))
