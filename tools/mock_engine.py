@@ -226,7 +226,14 @@ class CloudMocks(pulumi.runtime.Mocks):
 
     def _call(self, token: str, inputs: dict) -> dict:
         if token == "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings":
-            instance_type = inputs["filters"][0]["values"][0]
+            # DescribeInstanceTypeOfferings lists regions unless asked for zones (LocationType defaults to
+            # "region"), and every type unless filtered on `instance-type`: answer only the question the
+            # program must ask, so a program that asks another one fails here.
+            if inputs.get("locationType") != "availability-zone":
+                return {"id": self.region, "locations": [self.region], "locationTypes": ["region"],
+                        "instanceTypes": ["*"]}
+            (instance_filter,) = [f for f in inputs.get("filters") or [] if f["name"] == "instance-type"]
+            (instance_type,) = instance_filter["values"]
             zones = self.offerings.get(instance_type, self.offerings.get("*", ()))
             return {"id": self.region, "locations": list(zones), "locationTypes": ["availability-zone"] * len(zones),
                     "instanceTypes": [instance_type] * len(zones)}
