@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import http.client
 import io
 import urllib.error
 import urllib.request
@@ -258,6 +259,10 @@ def _raise(exc: BaseException) -> Callable[..., Any]:
     (BrokenPipeError(32, "Broken pipe"), UnreachableError,
      "cannot reach http://h:1/m: broken pipe (the port-forward lost its pod? restart it)"),
     (OSError("Socket Closed"), UnreachableError, "cannot reach http://h:1/m: socket Closed"),
+    (http.client.BadStatusLine("\x00\x00"), BadResponseError,
+     "http://h:1/m did not answer HTTP (BadStatusLine); is it the REST port (9000), not gRPC (8500)?"),
+    (http.client.InvalidURL("nonnumeric port: 'x'"), UsageError, "invalid URL http://h:1/m: nonnumeric port: 'x'"),
+    (ValueError("bad"), UsageError, "invalid URL http://h:1/m: bad"),
 ])
 def test_failures_to_reach(urlopen: Callable[[Urlopen], list[Any]], exc: BaseException, error: type[ClientError],
                            message: str) -> None:

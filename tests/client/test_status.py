@@ -96,6 +96,16 @@ def test_port_that_does_not_speak_http(capsys: pytest.CaptureFixture[str], not_h
     assert_one_error_line(err, "did not answer HTTP", "REST port (9000), not gRPC (8500)")
 
 
+def test_url_whose_host_has_a_space_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    # urllib refuses it only when it sends the request (http.client.InvalidURL, an HTTPException): an input error,
+    # not a server that "did not answer HTTP".
+    code, out, err = status(capsys, "--url", "http://local host:9000")
+
+    assert (code, out) == (2, "")
+    assert err == ("error: invalid URL http://local host:9000/v1/models/resnet50_neuron: URL can't contain control "
+                   "characters. 'local host' (found at least ' ')\n")
+
+
 @pytest.mark.parametrize(("body", "message"), [
     (b"OK", "did not answer JSON"),
     ({"models": []}, "not a model status: no 'model_version_status' list (keys: models)"),
