@@ -75,6 +75,7 @@ def test_defaults() -> None:
     ("http://localhost:9000/prefix//", "http://localhost:9000/prefix"),
     ("http://localhost:65535", "http://localhost:65535"),
     ("http://localhost:1", "http://localhost:1"),
+    ("http://SANDBOX/", "http://SANDBOX"),  # only slashes are stripped
 ])
 def test_url_values_accepted(value: str, parsed: str) -> None:
     assert parse("--url", value).url == parsed
@@ -143,6 +144,7 @@ def test_help_shows_each_option_with_its_default(capsys: pytest.CaptureFixture[s
 def test_model_url() -> None:
     assert model_url("http://h:1", "resnet50_neuron") == "http://h:1/v1/models/resnet50_neuron"
     assert model_url("http://h:1//", "m", ":predict") == "http://h:1/v1/models/m:predict"
+    assert model_url("http://BOX", "m") == "http://BOX/v1/models/m"
     assert model_url("http://h:1", "my model/x", ":predict") == "http://h:1/v1/models/my%20model%2Fx:predict"
 
 

@@ -29,7 +29,10 @@ def test_parse_scores_reads_both_response_forms(body: dict[str, Any]) -> None:
 
 
 def test_parse_scores_accepts_whole_numbers() -> None:
-    assert parse_scores({"predictions": [[0] * 999 + [1]]})[999] == 1.0
+    scores = parse_scores({"predictions": [[0] * 999 + [1]]})
+
+    assert scores.dtype == np.float64
+    assert scores[999] == 1.0
 
 
 @pytest.mark.parametrize(("body", "message"), [
