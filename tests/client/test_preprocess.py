@@ -246,3 +246,9 @@ def test_build_request_message() -> None:
     with pytest.raises(ValueError) as caught:
         build_request(np.zeros((224, 224), dtype=np.float32))
     assert str(caught.value) == "expected a (224, 224, 3) array, got (224, 224)"
+
+
+def test_build_request_rounds_to_3_decimals() -> None:
+    body = build_request(np.full((224, 224, 3), -0.12345, dtype=np.float32))
+
+    assert body["instances"][0][0][0] == [-0.123, -0.123, -0.123]
