@@ -179,11 +179,11 @@ def request_json(url: str, body: Any = None, timeout: float = DEFAULT_TIMEOUT) -
         raise UnreachableError(f"no answer from {url} within {timeout:g} s (raise --timeout?)") from None
     except OSError as exc:  # connection reset or closed before an answer, e.g. a port-forward without a pod
         raise UnreachableError(f"cannot reach {url}: {_reason(exc)}{_connection_hint(exc)}") from None
+    except (http.client.InvalidURL, ValueError) as exc:  # e.g. a space in the host; InvalidURL is an HTTPException
+        raise UsageError(f"invalid URL {url}: {exc}") from None
     except http.client.HTTPException as exc:
         raise BadResponseError(f"{url} did not answer HTTP ({type(exc).__name__}); "
                                "is it the REST port (9000), not gRPC (8500)?") from None
-    except ValueError as exc:  # http.client.InvalidURL, e.g. a port that is not a number
-        raise UsageError(f"invalid URL {url}: {exc}") from None
     try:
         return json.loads(raw)
     except ValueError:

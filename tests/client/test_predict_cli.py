@@ -172,12 +172,61 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str], argv: list[str], messa
     assert_one_error_line(err, message, "(see --help)")
 
 
-def test_help(capsys: pytest.CaptureFixture[str]) -> None:
+def test_help(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+
     code, out, err = predict(capsys, "--help")
 
     assert (code, err) == (0, "")
-    assert "--url" in out
-    assert "--top" in out
+    lines = [" ".join(line.split()) for line in out.splitlines()]
+    # The usage and the defaults are what README.md's "Make a prediction" documents.
+    assert lines[0] == "usage: python -m client.predict [-h] [--url URL] [--model MODEL] [--timeout TIMEOUT] [--top TOP] IMAGE"
+    assert any(line.startswith("IMAGE ") for line in lines), out
+    assert any(line.startswith("--url URL ") and "(default: http://localhost:9000" in line for line in lines), out
+    assert any(line.startswith("--top TOP ") and line.endswith("(default: 5)") for line in lines), out
+
+
+def test_usage_error_in_full(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = predict(capsys, "x.jpg", "--top", "1001")
+
+    assert (code, out, err) == (2, "", "error: argument --top: must be between 1 and 1000, got 1001 (see --help)\n")
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("0", "must be between 1 and 1000, got 0"),
+    ("-3", "must be between 1 and 1000, got -3"),
+    ("1001", "must be between 1 and 1000, got 1001"),
+    ("2.5", "not a whole number: '2.5'"),
+    ("", "not a whole number: ''"),
+])
+def test_top_out_of_range(capsys: pytest.CaptureFixture[str], value: str, message: str) -> None:
+    code, out, err = predict(capsys, "x.jpg", "--top", value)
+
+    assert (code, out, err) == (2, "", f"error: argument --top: {message} (see --help)\n")
+
+
+def test_top_1_and_top_1000(capsys: pytest.CaptureFixture[str], standin: StandIn, make_image: MakeImage) -> None:
+    image = str(make_image("green"))
+
+    code, out, _ = predict(capsys, image, "--url", standin.url, "--top", "1")
+    assert (code, len(out.splitlines())) == (0, 1)
+    assert out.startswith("  1. Granny_Smith (n07742313)  ")
+
+    code, out, _ = predict(capsys, image, "--url", standin.url, "--top", "1000")
+    lines = out.splitlines()
+    assert (code, len(lines)) == (0, 1000)
+    assert lines[-1].startswith("1000. ")
+    assert len({line.split()[2] for line in lines}) == 1000  # every class once
+
+
+def test_the_request_body_is_compact_json(standin: StandIn, make_image: MakeImage) -> None:
+    # About 1.2 MB as it is; spaces after every comma would add a third.
+    path = make_image("red")
+    assert main([str(path), "--url", standin.url]) == 0
+
+    [(_, _, raw)] = standin.requests
+    assert raw == json.dumps(predict_module.build_request(preprocess(load_image(path))), separators=(",", ":")).encode()
+    assert len(raw) < 1_300_000
 
 
 def test_server_not_reachable(capsys: pytest.CaptureFixture[str], closed_url: str, make_image: MakeImage) -> None:

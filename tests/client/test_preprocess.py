@@ -175,3 +175,80 @@ def test_labels_are_the_1000_imagenet_classes_in_keras_order() -> None:
     assert len(set(wnids)) == 1000
     assert all(re.fullmatch(r"n\d{8}", wnid) for wnid in wnids)
     assert all(name for _, name in labels)
+
+
+# load_image's messages in full, and the image it returns
+
+def test_load_image_messages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def message(path: Path) -> str:
+        with pytest.raises(UsageError) as caught:
+            load_image(path)
+        assert caught.value.exit_code == 2
+        return str(caught.value)
+
+    assert message(tmp_path / "missing.jpg") == f"no such file: {tmp_path / 'missing.jpg'}"
+    assert message(tmp_path) == f"{tmp_path} is a directory, not an image"
+    text = tmp_path / "notes.jpg"
+    text.write_text("not an image\n")
+    assert message(text) == f"{text} is not an image Pillow can read"
+
+    big = tmp_path / "big.png"
+    Image.new("RGB", (40, 30)).save(big)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # Pillow refuses more than twice this
+    assert message(big) == (f"{big} is too large to decode safely: Image size (1200 pixels) exceeds limit of 200 pixels, "
+                            "could be decompression bomb DOS attack.")
+
+
+def test_load_image_of_a_file_it_may_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def denied(path: Path) -> Image.Image:  # chmod does not stop root, who runs the tests in CI containers
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(Image, "open", denied)
+
+    with pytest.raises(UsageError) as caught:
+        load_image(tmp_path / "cat.jpg")
+    assert str(caught.value) == f"cannot read {tmp_path / 'cat.jpg'}: permission denied"
+
+
+def test_load_image_of_a_truncated_jpeg_in_full(tmp_path: Path) -> None:
+    path = tmp_path / "cut.jpg"
+    rgb = np.random.default_rng(3).integers(0, 256, size=(64, 64, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(path, quality=95)
+    path.write_bytes(path.read_bytes()[:600])
+
+    with pytest.raises(UsageError) as caught:
+        load_image(path)
+    assert str(caught.value) == f"cannot decode image {path}: Truncated File Read"  # Pillow's words
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "P", "CMYK"])
+def test_load_image_converts_to_rgb_and_keeps_the_pixels(tmp_path: Path, mode: str) -> None:
+    path = tmp_path / ("image.tif" if mode == "CMYK" else "image.png")
+    Image.new("RGB", (8, 6), (255, 255, 255)).convert(mode).save(path)
+
+    image = load_image(path)
+
+    assert (image.mode, image.size) == ("RGB", (8, 6))
+    assert image.getpixel((3, 2)) == (255, 255, 255)
+
+
+def test_load_image_returns_an_rgb_image_fully_read(tmp_path: Path) -> None:
+    path = tmp_path / "image.png"
+    Image.new("RGB", (8, 6), (1, 2, 3)).save(path)
+
+    image = load_image(path)
+    path.unlink()  # decoded already: no file left open or read later
+
+    assert (image.mode, image.size, image.getpixel((7, 5))) == ("RGB", (8, 6), (1, 2, 3))
+
+
+def test_build_request_message() -> None:
+    with pytest.raises(ValueError) as caught:
+        build_request(np.zeros((224, 224), dtype=np.float32))
+    assert str(caught.value) == "expected a (224, 224, 3) array, got (224, 224)"
+
+
+def test_build_request_rounds_to_3_decimals() -> None:
+    body = build_request(np.full((224, 224, 3), -0.12345, dtype=np.float32))
+
+    assert body["instances"][0][0][0] == [-0.123, -0.123, -0.123]

@@ -29,7 +29,10 @@ def test_parse_scores_reads_both_response_forms(body: dict[str, Any]) -> None:
 
 
 def test_parse_scores_accepts_whole_numbers() -> None:
-    assert parse_scores({"predictions": [[0] * 999 + [1]]})[999] == 1.0
+    scores = parse_scores({"predictions": [[0] * 999 + [1]]})
+
+    assert scores.dtype == np.float64
+    assert scores[999] == 1.0
 
 
 @pytest.mark.parametrize(("body", "message"), [
@@ -95,3 +98,44 @@ def test_format_predictions_like_decode_predictions() -> None:
 
 def test_format_predictions_of_nothing() -> None:
     assert format_predictions([], load_labels()) == []
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"predictions": "tabby"}, "expected 'predictions' to hold one row for one image, got str"),
+    ({"predictions": [SCORES, SCORES]}, "expected 'predictions' to hold one row for one image, got 2 rows"),
+    ({"result": [], "model": 1}, "the answer has no 'predictions' or 'outputs' (keys: model, result)"),
+    ({"predictions": ["abc"]}, "expected 1000 numbers in 'predictions', got str \"abc\""),
+    ({"outputs": 5}, "expected 1000 numbers in 'outputs', got int 5"),
+    ({"predictions": [None]}, "expected 1000 numbers in 'predictions', got NoneType null"),
+    ({"outputs": {"scores": "x" * 60}}, "expected 1000 numbers in 'outputs', got str \"" + "x" * 39),
+    ({"predictions": [[0.5, {"a": "x" * 60}]]}, "expected 1000 numbers in 'predictions', got a list holding {\"a\": \"" + "x" * 33),
+    ({"predictions": [[0.5] * 10]}, "expected 1000 class scores in 'predictions', got 10 (is the model an ImageNet classifier?)"),
+    ({"outputs": [[0.5] * 1000, [0.5] * 1000]},
+     "expected 1000 numbers in 'outputs', got a list holding [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5,"),
+    ({"outputs": {"a": [SCORES], "b": [SCORES]}}, "expected one output in 'outputs', got 2: a, b"),
+    ({"outputs": {}}, "expected one output in 'outputs', got 0: none"),
+    ({"predictions": [[float("inf"), *SCORES[1:]]]}, "the model returned NaN or infinite scores in 'predictions'"),
+])
+def test_parse_scores_messages_in_full(body: Any, message: str) -> None:
+    with pytest.raises(BadResponseError) as caught:
+        parse_scores(body)
+
+    assert str(caught.value) == message
+
+
+def test_parse_scores_of_an_unbatched_named_output_and_a_batch_of_one_row() -> None:
+    np.testing.assert_array_equal(parse_scores({"outputs": {"probabilities": SCORES}}), SCORES)
+    np.testing.assert_array_equal(parse_scores({"predictions": [{"probabilities": SCORES}]}), SCORES)
+
+
+def test_top_k_default_is_5() -> None:
+    assert [i for i, _ in top_k(np.arange(1000.0))] == [999, 998, 997, 996, 995]
+
+
+def test_format_predictions_ranks_from_1_and_pads_to_the_longest_name() -> None:
+    lines = format_predictions([(0, 1.0), (999, 0.123456)], load_labels())
+
+    assert lines == [
+        "  1. tench (n01440764)          1.0000",
+        "  2. toilet_tissue (n15075141)  0.1235",
+    ]

@@ -96,6 +96,16 @@ def test_port_that_does_not_speak_http(capsys: pytest.CaptureFixture[str], not_h
     assert_one_error_line(err, "did not answer HTTP", "REST port (9000), not gRPC (8500)")
 
 
+def test_url_whose_host_has_a_space_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    # urllib refuses it only when it sends the request (http.client.InvalidURL, an HTTPException): an input error,
+    # not a server that "did not answer HTTP".
+    code, out, err = status(capsys, "--url", "http://local host:9000")
+
+    assert (code, out) == (2, "")
+    assert err == ("error: invalid URL http://local host:9000/v1/models/resnet50_neuron: URL can't contain control "
+                   "characters. 'local host' (found at least ' ')\n")
+
+
 @pytest.mark.parametrize(("body", "message"), [
     (b"OK", "did not answer JSON"),
     ({"models": []}, "not a model status: no 'model_version_status' list (keys: models)"),
@@ -135,3 +145,66 @@ def test_python_m_client_status(standin: StandIn) -> None:
                           text=True, timeout=60, check=False)
 
     assert (done.returncode, done.stdout, done.stderr) == (0, "resnet50_neuron version 1: AVAILABLE\n", "")
+
+
+def test_parse_status_fills_what_is_missing() -> None:
+    body = {"model_version_status": [
+        {"state": "END", "status": {"error_code": "UNKNOWN", "error_message": "failed\n  to load"}},
+        {"state": "START", "status": "not an object"},
+        {"version": 3, "state": "LOADING", "status": {"error_code": None, "error_message": None}},
+        {"version": "2", "state": "AVAILABLE"},
+    ]}
+
+    assert parse_status(body) == [
+        VersionStatus("?", "END", "UNKNOWN", "failed to load"),
+        VersionStatus("?", "START", "OK", ""),
+        VersionStatus("3", "LOADING", "OK", ""),
+        VersionStatus("2", "AVAILABLE", "OK", ""),
+    ]
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (None, "the answer is not a model status: no 'model_version_status' list (NoneType)"),
+    ([], "the answer is not a model status: no 'model_version_status' list (list)"),
+    ({}, "the answer is not a model status: no 'model_version_status' list (keys: none)"),
+    ({"b": 1, "a": 2}, "the answer is not a model status: no 'model_version_status' list (keys: a, b)"),
+    ({"model_version_status": {"state": "AVAILABLE"}}, "the answer is not a model status: no 'model_version_status' list "
+                                                       "(keys: model_version_status)"),
+    ({"model_version_status": [{"version": "1", "state": 3}]},
+     "a model version status without a state: {'version': '1', 'state': 3}"),
+    ({"model_version_status": ["x" * 100]}, "a model version status without a state: " + "x" * 80),
+])
+def test_parse_status_messages_in_full(body: Any, message: str) -> None:
+    with pytest.raises(BadResponseError) as caught:
+        parse_status(body)
+
+    assert str(caught.value) == message
+
+
+def test_format_status_shows_an_error_only_when_there_is_one() -> None:
+    versions = [VersionStatus("1", "END", "UNKNOWN", "no"), VersionStatus("2", "END", "OK", "ignored")]
+
+    assert format_status("m", versions) == ["m version 1: END (UNKNOWN: no)", "m version 2: END"]
+
+
+def test_is_available() -> None:
+    assert is_available([VersionStatus("1", "LOADING"), VersionStatus("2", "AVAILABLE")])
+    assert not is_available([VersionStatus("1", "LOADING"), VersionStatus("2", "available")])
+    assert not is_available([])
+
+
+def test_not_available_in_full(capsys: pytest.CaptureFixture[str]) -> None:
+    with StandIn(model="m2", state="LOADING") as server:
+        code, out, err = status(capsys, "--url", server.url, "--model", "m2")
+
+    assert (code, out, err) == (1, "m2 version 1: LOADING\n", "error: no version of model m2 is AVAILABLE\n")
+
+
+def test_help(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+
+    code, out, err = status(capsys, "--help")
+
+    assert (code, err) == (0, "")
+    assert out.startswith("usage: python -m client.status [-h] [--url URL] [--model MODEL] [--timeout TIMEOUT]\n")
+    assert "IMAGE" not in out
