@@ -664,6 +664,20 @@ EXACT_PROBLEMS = {
     "s3-access": ({"s3Access": "read"}, ["eks-inferentia:s3Access: 'read' is not allowed; expected one of bucket, all"]),
     "chart-version": ({"neuronChartVersion": "1.3"}, [
         "eks-inferentia:neuronChartVersion: '1.3' is not allowed; expected a chart version such as 1.3.0"]),
+    "ssh-cidrs-each-judged": ({"sshPublicKey": "ssh-ed25519 AAAA u", "sshAllowedCidrs": '["bad", "0.0.0.0/0"]'}, [
+        "eks-inferentia:sshAllowedCidrs: 'bad' is not allowed; expected an IPv4 or IPv6 CIDR such as 203.0.113.10/32",
+        "eks-inferentia:sshAllowedCidrs: '0.0.0.0/0' is not allowed; expected a CIDR narrower than the whole internet; "
+        "use SSM Session Manager for open access"]),
+    "api-cidrs-each-judged": ({"apiAllowedCidrs": '["10.0.0.1/8", "::/0"]'}, [
+        "eks-inferentia:apiAllowedCidrs: '10.0.0.1/8' is not allowed; expected IPv4 CIDRs with no host bits set, "
+        "such as 203.0.113.0/24",
+        "eks-inferentia:apiAllowedCidrs: '::/0' is not allowed; expected IPv4 CIDRs (EKS public access CIDRs are IPv4)"]),
+    "one-bad-private-subnet": ({"vpcId": "vpc-01234567", "privateSubnetIds": '["subnet-1"]',
+                                "publicSubnetIds": '["subnet-01234567"]'}, [
+        "eks-inferentia:privateSubnetIds: 'subnet-1' is not allowed; expected subnet IDs such as subnet-0123456789abcdef0"]),
+    "one-bad-zone": ({"availabilityZones": '["us-west-2-lax-1a"]'}, [
+        "eks-inferentia:availabilityZones: 'us-west-2-lax-1a' is not allowed; expected standard availability zones such "
+        "as us-west-2a (no Local or Wavelength Zones)"]),
     "integer": ({"replicas": "x"}, ["eks-inferentia:replicas: 'x' is not allowed; expected an integer"]),
     "boolean": ({"smokeTest": "x"}, ["eks-inferentia:smokeTest: 'x' is not allowed; expected true or false"]),
 }
@@ -738,14 +752,18 @@ SHOWN_DEFAULTS = {
 }
 
 
+@pytest.mark.parametrize("blank", ["", " \t"])
 @pytest.mark.parametrize("key", [key.name for key in CONFIG_KEYS if not key.required], ids=str)
-def test_a_blank_value_says_exactly_what_the_key_takes_and_how_to_restore_its_default(key: str) -> None:
+def test_a_blank_value_says_exactly_what_the_key_takes_and_how_to_restore_its_default(key: str, blank: str) -> None:
     kind = BLANK_KINDS[next(k.type for k in CONFIG_KEYS if k.name == key)]
     if key in OFF_WHEN_EMPTY:
+        if blank == "":
+            assert load_config({"modelBasePath": MODEL, key: blank}) == load_config({"modelBasePath": MODEL})
+            return
         expected = f"{kind}, or '' (the default), not blanks"
     else:
         expected = f"{kind}; `pulumi config rm eks-inferentia:{key}` restores the default ({SHOWN_DEFAULTS[key]})"
-    assert _problems({key: " \t"}) == [f"eks-inferentia:{key}: ' \\t' is not allowed; expected {expected}"]
+    assert _problems({key: blank}) == [f"eks-inferentia:{key}: {blank!r} is not allowed; expected {expected}"]
 
 
 def test_warnings_are_exact_and_in_order() -> None:
