@@ -480,6 +480,7 @@ def test_a_bare_key_wins_over_its_namespaced_spelling() -> None:
     ({"modelBasePath": "s3://abc/m"}, "model_base_path", "s3://abc/m"),
     ({"modelBasePath": "s3://" + "b" * 63 + "/m"}, "model_base_path", "s3://" + "b" * 63 + "/m"),
     ({"modelBasePath": "s3://my.models-1/a/b"}, "model_base_path", "s3://my.models-1/a/b"),
+    ({"modelBasePath": "s3://models/Xception/"}, "model_prefix", "Xception"),
     ({"cpuRequest": "4", "memoryRequest": "4Gi"}, "cpu_request", "4"),
     ({"cpuRequest": "4", "memoryRequest": "4Gi"}, "memory_request", "4Gi"),
     ({"modelCompiledFor": ""}, "model_compiled_for", None),
@@ -574,6 +575,17 @@ EXACT_PROBLEMS = {
         "eks-inferentia:privateSubnetIds: 'subnet-1' is not allowed; expected subnet IDs such as subnet-0123456789abcdef0",
         "eks-inferentia:vpcId: '' is not allowed; expected a value set together with privateSubnetIds and publicSubnetIds "
         "(all three for an existing VPC, none for a dedicated one)"]),
+    "subnets-not-json-alone": ({"privateSubnetIds": "subnet-0123"}, [  # refused, but given: the other two are asked for
+        'eks-inferentia:privateSubnetIds: \'subnet-0123\' is not allowed; expected a JSON list of strings, such as '
+        '["first", "second"]',
+        "eks-inferentia:vpcId: '' is not allowed; expected a value set together with privateSubnetIds and publicSubnetIds "
+        "(all three for an existing VPC, none for a dedicated one)",
+        "eks-inferentia:publicSubnetIds: '' is not allowed; expected a value set together with vpcId and privateSubnetIds "
+        "(all three for an existing VPC, none for a dedicated one)"]),
+    "empty-subnet-list-with-vpc": ({"vpcId": "vpc-01234567", "privateSubnetIds": "[]",
+                                    "publicSubnetIds": '["subnet-01234567"]'}, [
+        "eks-inferentia:privateSubnetIds: '[]' is not allowed; expected a value set together with vpcId and "
+        "publicSubnetIds (all three for an existing VPC, none for a dedicated one)"]),
     "public-subnet-id": ({"vpcId": "vpc-01234567", "privateSubnetIds": '["subnet-01234567", "subnet-01234568"]',
                           "publicSubnetIds": '["subnet-0123456789abcdef01"]'}, [
         "eks-inferentia:publicSubnetIds: 'subnet-0123456789abcdef01' is not allowed; expected subnet IDs such as "
@@ -789,3 +801,13 @@ def test_warnings_are_exact_and_in_order() -> None:
     # One device per pod needs no contiguous group: 'disabled' is then fine.
     assert config_warnings(load_config({"modelBasePath": MODEL, "neuronScheduler": "disabled", "modelCompiledFor": "neuron",
                                         "apiAllowedCidrs": '["10.0.0.0/8"]'})) == []
+
+
+def test_every_open_cidr_is_named_in_the_warning() -> None:
+    from eks_inferentia.config import config_warnings
+
+    config = load_config({"modelBasePath": MODEL, "apiAllowedCidrs": '["0.0.0.0/0", "203.0.113.0/24", "0.0.0.0/0"]',
+                          "modelCompiledFor": "neuron"})
+    assert config_warnings(config) == [
+        "eks-inferentia:apiAllowedCidrs: the cluster's API endpoint is open to 0.0.0.0/0, 0.0.0.0/0; list your "
+        "networks' CIDRs to close it (authentication still applies)"]
