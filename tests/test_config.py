@@ -586,6 +586,10 @@ EXACT_PROBLEMS = {
                                     "publicSubnetIds": '["subnet-01234567"]'}, [
         "eks-inferentia:privateSubnetIds: '[]' is not allowed; expected a value set together with vpcId and "
         "publicSubnetIds (all three for an existing VPC, none for a dedicated one)"]),
+    "one-private-subnet": ({"vpcId": "vpc-01234567", "privateSubnetIds": '["subnet-01234567"]',
+                            "publicSubnetIds": '["subnet-01234568"]'}, [
+        'eks-inferentia:privateSubnetIds: ["subnet-01234567"] is not allowed; expected at least two subnets (EKS needs two '
+        'availability zones)']),
     "public-subnet-id": ({"vpcId": "vpc-01234567", "privateSubnetIds": '["subnet-01234567", "subnet-01234568"]',
                           "publicSubnetIds": '["subnet-0123456789abcdef01"]'}, [
         "eks-inferentia:publicSubnetIds: 'subnet-0123456789abcdef01' is not allowed; expected subnet IDs such as "
