@@ -815,3 +815,30 @@ def test_every_open_cidr_is_named_in_the_warning() -> None:
     assert config_warnings(config) == [
         "eks-inferentia:apiAllowedCidrs: the cluster's API endpoint is open to 0.0.0.0/0, 0.0.0.0/0; list your "
         "networks' CIDRs to close it (authentication still applies)"]
+
+
+def test_the_running_program_reads_its_namespace_region_and_profile() -> None:
+    import pulumi
+    from pulumi.runtime.config import set_all_config
+
+    from eks_inferentia.config import load_stack_config
+    from tools.mock_engine import PROJECT, CloudMocks
+
+    pulumi.runtime.set_mocks(CloudMocks(preview=False, stack="dev", region="eu-north-1"), project=PROJECT, stack="dev",
+                             preview=False)
+    try:
+        set_all_config({"aws:region": "eu-north-1", "aws:profile": "ml-team", "eks-inferentia:modelBasePath": MODEL,
+                        "eks-inferentia:servingImage": "registry.example.com/tfs:1"})
+        config = load_stack_config()
+        assert (config.aws_profile, config.serving_image, config.model_base_path) == (
+            "ml-team", "registry.example.com/tfs:1", MODEL)
+        # The stack's region (what get_region answers) is judged (no Neuron containers in eu-north-1), and a misspelt key is named.
+        set_all_config({"aws:region": "eu-north-1", "eks-inferentia:modelBasePath": MODEL, "eks-inferentia:replica": "1"})
+        with pytest.raises(ConfigError) as caught:
+            load_stack_config()
+        assert [problem.split(" ")[0] for problem in caught.value.problems] == ["aws:region:", "eks-inferentia:replica"]
+        set_all_config({"aws:region": "eu-north-1", "eks-inferentia:modelBasePath": MODEL,
+                        "eks-inferentia:servingImage": "registry.example.com/tfs:1"})
+        assert load_stack_config().aws_profile is None
+    finally:
+        set_all_config({})
