@@ -495,6 +495,7 @@ def test_a_bare_key_wins_over_its_namespaced_spelling() -> None:
      "ssh_allowed_cidrs", ("203.0.113.7/24",)),
     ({"vpcId": "vpc-01234567", "privateSubnetIds": '["subnet-01234567", "subnet-0123456789abcdef0"]',
       "publicSubnetIds": '["subnet-89abcdef"]'}, "vpc_id", "vpc-01234567"),
+    ({"neuronChartVersion": "1.3.0-RC.1"}, "neuron_chart_version", "1.3.0-RC.1"),
     ({"systemNodes": "0"}, "system_nodes", 0),
     ({"systemNodes": "1"}, "system_nodes", 1),
     ({"servingBatching": "false"}, "serving_batching", False),
