@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from eks_inferentia.config import CONFIG_KEYS, ConfigError, load_config
+from eks_inferentia.config import CONFIG_KEYS, ConfigError, StackConfig, load_config
 from eks_inferentia.instance_types import INSTANCE_TYPES
 from tools.mock_engine import config_env
 from tools.render import stack_config, stack_names
@@ -388,3 +388,458 @@ def test_a_region_without_neuron_containers_needs_a_serving_image() -> None:
                               "eks-inferentia:servingImage is empty; expected a region among ap-east-2, ")
     assert load_config({"modelBasePath": MODEL, "servingImage": "registry.example.com/tfs:1"}, region="eu-north-1")
     assert load_config({"modelBasePath": MODEL}, region="us-west-2")
+
+
+# --- Exact messages and boundaries: what a mutation run (`make mutation`) needs asserted in full ---------
+
+def _problems(raw: dict[str, str], **kwargs: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_config({"modelBasePath": MODEL, **raw}, **kwargs)
+    return caught.value.problems
+
+
+def _refused(key: str, shown: str, expected: str) -> str:
+    return f"eks-inferentia:{key}: {shown} is not allowed; expected {expected}"
+
+
+def test_the_defaults_are_exactly_the_documented_ones() -> None:
+    assert load_config({"modelBasePath": MODEL}) == StackConfig(
+        cluster_name="inferentia", kubernetes_version="1.35", instance_type="inf1.2xlarge",
+        desired_nodes=2, min_nodes=1, max_nodes=4, capacity_type="ON_DEMAND",
+        ssh_public_key=None, ssh_allowed_cidrs=(), vpc_id=None, private_subnet_ids=(), availability_zones=(),
+        public_subnet_ids=(), namespace="inference", serving_name="eks-neuron-test", replicas=2,
+        neuron_devices_per_replica=1, cpu_request="1", cpu_limit="4", memory_request="1Gi", memory_limit="4Gi",
+        neuron_scheduler="auto", model_name="resnet50_neuron", model_base_path=MODEL, model_compiled_for=None,
+        model_kms_key_arn=None, serving_image=None, s3_access="bucket", neuron_chart_version="1.10.0",
+        allowed_client_namespaces=(), serving_batching=False,
+        batching_parameters="max_batch_size { value: 8 } batch_timeout_micros { value: 2000 } "
+                            "num_batch_threads { value: 4 } max_enqueued_batches { value: 100 }",
+        smoke_test=True, api_allowed_cidrs=("0.0.0.0/0",), system_nodes=0, system_node_instance_type="m6i.large",
+        aws_profile=None)
+
+
+def test_every_key_is_read_bare_or_namespaced_and_values_are_kept_as_given() -> None:
+    given = {
+        "clusterName": "prod_cluster-2", "kubernetesVersion": "1.33", "instanceType": "inf2.xlarge",
+        "desiredNodes": "3", "minNodes": "0", "maxNodes": "5", "capacityType": "SPOT",
+        "sshPublicKey": "ssh-rsa AAAAB3NzaC1yc2E= admin@example", "sshAllowedCidrs": '[" 203.0.113.7/32 "]',
+        "vpcId": "vpc-0123456789abcdef0", "privateSubnetIds": '["subnet-0000000a", "subnet-0000000b"]',
+        "publicSubnetIds": '["subnet-0000000c"]', "availabilityZones": "[]",
+        "namespace": "serving", "servingName": "resnet", "replicas": "3", "neuronDevicesPerReplica": "1",
+        "cpuRequest": "500m", "cpuLimit": "2", "memoryRequest": "512Mi", "memoryLimit": "2Gi",
+        "neuronScheduler": "enabled", "modelName": "resnet.v2", "modelBasePath": " s3://models/a/b/ ",
+        "modelCompiledFor": "neuronx",
+        "modelKmsKeyArn": "arn:aws:kms:us-west-2:123456789012:key/mrk-0123456789abcdef0123456789abcdef",
+        "servingImage": "registry.example.com:5000/tfs/serving:2.10", "allowedClientNamespaces": '["apps", "batch"]',
+        "servingBatching": "true", "batchingParameters": "max_batch_size { value: 4 }", "smokeTest": "false",
+        "s3Access": "all", "neuronChartVersion": "1.3.0-rc.1", "apiAllowedCidrs": '["203.0.113.0/24", "198.51.100.0/24"]',
+        "systemNodes": "2", "systemNodeInstanceType": "c7i.xlarge",
+    }
+    expected = StackConfig(
+        cluster_name="prod_cluster-2", kubernetes_version="1.33", instance_type="inf2.xlarge",
+        desired_nodes=3, min_nodes=0, max_nodes=5, capacity_type="SPOT",
+        ssh_public_key="ssh-rsa AAAAB3NzaC1yc2E= admin@example", ssh_allowed_cidrs=("203.0.113.7/32",),
+        vpc_id="vpc-0123456789abcdef0", private_subnet_ids=("subnet-0000000a", "subnet-0000000b"),
+        availability_zones=(), public_subnet_ids=("subnet-0000000c",), namespace="serving", serving_name="resnet",
+        replicas=3, neuron_devices_per_replica=1, cpu_request="500m", cpu_limit="2", memory_request="512Mi",
+        memory_limit="2Gi", neuron_scheduler="enabled", model_name="resnet.v2", model_base_path="s3://models/a/b/",
+        model_compiled_for="neuronx",
+        model_kms_key_arn="arn:aws:kms:us-west-2:123456789012:key/mrk-0123456789abcdef0123456789abcdef",
+        serving_image="registry.example.com:5000/tfs/serving:2.10", s3_access="all", neuron_chart_version="1.3.0-rc.1",
+        allowed_client_namespaces=("apps", "batch"), serving_batching=True,
+        batching_parameters="max_batch_size { value: 4 }", smoke_test=False,
+        api_allowed_cidrs=("203.0.113.0/24", "198.51.100.0/24"), system_nodes=2,
+        system_node_instance_type="c7i.xlarge", aws_profile="deploy")
+    assert load_config(given, region="us-west-2", aws_profile="deploy") == expected
+    namespaced = {f"eks-inferentia:{key}": value for key, value in given.items()}
+    assert load_config(namespaced, region="us-west-2", aws_profile="deploy") == expected
+    assert (expected.model_bucket, expected.model_prefix) == ("models", "a/b")
+    assert expected.uses_existing_vpc and expected.has_system_nodes and expected.uses_neuron_scheduler
+
+
+def test_a_bare_key_wins_over_its_namespaced_spelling() -> None:
+    config = load_config({"modelBasePath": MODEL, "replicas": "1", "eks-inferentia:replicas": "3"})
+    assert config.replicas == 1
+
+
+@pytest.mark.parametrize(("raw", "attribute", "value"), [
+    ({"clusterName": "x" * 100}, "cluster_name", "x" * 100),
+    ({"clusterName": "9"}, "cluster_name", "9"),
+    *[({"kubernetesVersion": v}, "kubernetes_version", v) for v in ("1.32", "1.33", "1.34", "1.35")],
+    ({"capacityType": "SPOT"}, "capacity_type", "SPOT"),
+    ({"capacityType": "ON_DEMAND"}, "capacity_type", "ON_DEMAND"),
+    ({"minNodes": "0", "desiredNodes": "0", "maxNodes": "1", "replicas": "1"}, "max_nodes", 1),
+    ({"minNodes": "3", "desiredNodes": "3", "maxNodes": "3", "replicas": "3"}, "min_nodes", 3),
+    ({"minNodes": "+2"}, "min_nodes", 2),
+    *[({"neuronScheduler": mode}, "neuron_scheduler", mode) for mode in ("auto", "enabled", "disabled")],
+    *[({"s3Access": mode}, "s3_access", mode) for mode in ("bucket", "all")],
+    ({"namespace": "a" * 63}, "namespace", "a" * 63),
+    ({"servingName": "a-1"}, "serving_name", "a-1"),
+    ({"servingName": "a"}, "serving_name", "a"),
+    ({"modelName": "m" * 128}, "model_name", "m" * 128),
+    ({"modelBasePath": "s3://abc/m"}, "model_base_path", "s3://abc/m"),
+    ({"modelBasePath": "s3://" + "b" * 63 + "/m"}, "model_base_path", "s3://" + "b" * 63 + "/m"),
+    ({"modelBasePath": "s3://my.models-1/a/b"}, "model_base_path", "s3://my.models-1/a/b"),
+    ({"modelBasePath": "s3://models/Xception/"}, "model_prefix", "Xception"),
+    ({"cpuRequest": "4", "memoryRequest": "4Gi"}, "cpu_request", "4"),
+    ({"cpuRequest": "4", "memoryRequest": "4Gi"}, "memory_request", "4Gi"),
+    ({"modelCompiledFor": ""}, "model_compiled_for", None),
+    ({"modelKmsKeyArn": "arn:aws-cn:kms:cn-north-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+     "model_kms_key_arn", "arn:aws-cn:kms:cn-north-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+    ({"modelKmsKeyArn": "arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+     "model_kms_key_arn", "arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+    ({"servingImage": "tfs@sha256:" + "a" * 64}, "serving_image", "tfs@sha256:" + "a" * 64),
+    ({"sshPublicKey": "ecdsa-sha2-nistp521 AAAA==", "sshAllowedCidrs": '["2001:db8::1/128"]'},
+     "ssh_public_key", "ecdsa-sha2-nistp521 AAAA=="),
+    ({"sshPublicKey": "ssh-ed25519 AAAA", "sshAllowedCidrs": '["203.0.113.7/24"]'},  # host bits: allowed for SSH
+     "ssh_allowed_cidrs", ("203.0.113.7/24",)),
+    ({"vpcId": "vpc-01234567", "privateSubnetIds": '["subnet-01234567", "subnet-0123456789abcdef0"]',
+      "publicSubnetIds": '["subnet-89abcdef"]'}, "vpc_id", "vpc-01234567"),
+    ({"neuronChartVersion": "1.3.0-RC.1"}, "neuron_chart_version", "1.3.0-RC.1"),
+    ({"systemNodes": "0"}, "system_nodes", 0),
+    ({"systemNodes": "1"}, "system_nodes", 1),
+    ({"servingBatching": "false"}, "serving_batching", False),
+    ({"smokeTest": "true"}, "smoke_test", True),
+    ({"servingBatching": "true"}, "batching_parameters",
+     "max_batch_size { value: 8 } batch_timeout_micros { value: 2000 } num_batch_threads { value: 4 } "
+     "max_enqueued_batches { value: 100 }"),
+    ({"servingBatching": "true", "batchingParameters": 'thread_pool_name { value: "tfs-pool" } '
+                                                      "pad_variable_length_inputs: true enable_large_batch_splitting: false"},
+     "batching_parameters",
+     'thread_pool_name { value: "tfs-pool" } pad_variable_length_inputs: true enable_large_batch_splitting: false'),
+], ids=repr)
+def test_values_at_the_limits_of_their_rules_are_accepted(raw: dict[str, str], attribute: str, value: object) -> None:
+    assert getattr(load_config({"modelBasePath": MODEL, **raw}), attribute) == value
+
+
+EXACT_PROBLEMS = {
+    "cluster-name-101": ({"clusterName": "c" * 101}, [_refused(
+        "clusterName", repr("c" * 101), "1-100 characters of letters, digits, '-' and '_', starting with a letter or digit")]),
+    "cluster-name-underscore-first": ({"clusterName": "_a"}, [
+        "eks-inferentia:clusterName: '_a' is not allowed; expected 1-100 characters of letters, digits, '-' and '_', "
+        "starting with a letter or digit"]),
+    "kubernetes-unsupported": ({"kubernetesVersion": "1.31"}, [
+        "eks-inferentia:kubernetesVersion: '1.31' is not allowed; expected one of 1.32, 1.33, 1.34, 1.35, 1.36"]),
+    "kubernetes-unpinned": ({"kubernetesVersion": "1.36"}, [
+        "eks-inferentia:kubernetesVersion: '1.36' is not allowed; expected a version whose EKS add-ons are all pinned: "
+        "1.32, 1.33, 1.34, 1.35 (no verified vpc-cni or eks-pod-identity-agent version for 1.36 yet; see ADDON_VERSIONS "
+        "in eks_inferentia/versions.py)"]),
+    "instance-type": ({"instanceType": "m5.large"}, [
+        "eks-inferentia:instanceType: 'm5.large' is not allowed; expected a Neuron instance type: inf1.24xlarge, "
+        "inf1.2xlarge, inf1.6xlarge, inf1.xlarge, inf2.24xlarge, inf2.48xlarge, inf2.8xlarge, inf2.xlarge, trn1.2xlarge, "
+        "trn1.32xlarge, trn1n.32xlarge, trn2.48xlarge"]),
+    "unknown-instance-type-zero-devices": ({"instanceType": "m5.large", "neuronDevicesPerReplica": "0"}, [
+        "eks-inferentia:instanceType: 'm5.large' is not allowed; expected a Neuron instance type: inf1.24xlarge, "
+        "inf1.2xlarge, inf1.6xlarge, inf1.xlarge, inf2.24xlarge, inf2.48xlarge, inf2.8xlarge, inf2.xlarge, trn1.2xlarge, "
+        "trn1.32xlarge, trn1n.32xlarge, trn2.48xlarge",
+        "eks-inferentia:neuronDevicesPerReplica: 0 is not allowed; expected 1 or more"]),
+    "min-negative": ({"minNodes": "-1"}, ["eks-inferentia:minNodes: -1 is not allowed; expected 0 or more"]),
+    "desired-negative": ({"desiredNodes": "-1"}, ["eks-inferentia:desiredNodes: -1 is not allowed; expected 0 or more"]),
+    "max-zero": ({"maxNodes": "0"}, ["eks-inferentia:maxNodes: 0 is not allowed; expected 1 or more"]),
+    "min-above-max": ({"minNodes": "5"}, ["eks-inferentia:minNodes: 5 is not allowed; expected at most maxNodes (4)"]),
+    "min-above-max-by-one": ({"minNodes": "4", "desiredNodes": "3", "maxNodes": "3", "replicas": "3"}, [
+        "eks-inferentia:minNodes: 4 is not allowed; expected at most maxNodes (3)"]),
+    "desired-below-min": ({"minNodes": "3"}, ["eks-inferentia:desiredNodes: 2 is not allowed; expected at least minNodes (3)"]),
+    "desired-above-max": ({"desiredNodes": "5"}, ["eks-inferentia:desiredNodes: 5 is not allowed; expected at most maxNodes (4)"]),
+    "capacity-type": ({"capacityType": "spot"}, [
+        "eks-inferentia:capacityType: 'spot' is not allowed; expected one of ON_DEMAND, SPOT"]),
+    "ssh-key-40": ({"sshPublicKey": "k" * 40}, [_refused(
+        "sshPublicKey", repr("k" * 40), "an OpenSSH public key such as 'ssh-ed25519 AAAA... user@host'")]),
+    "ssh-key-41": ({"sshPublicKey": "k" * 41}, [_refused(
+        "sshPublicKey", repr("k" * 40 + "..."), "an OpenSSH public key such as 'ssh-ed25519 AAAA... user@host'")]),
+    "ssh-cidr-not-a-cidr": ({"sshPublicKey": "ssh-ed25519 AAAA u", "sshAllowedCidrs": '["bad"]'}, [
+        "eks-inferentia:sshAllowedCidrs: 'bad' is not allowed; expected an IPv4 or IPv6 CIDR such as 203.0.113.10/32"]),
+    "ssh-cidr-open": ({"sshPublicKey": "ssh-ed25519 AAAA u", "sshAllowedCidrs": '["10.0.0.0/8", "::/0"]'}, [
+        "eks-inferentia:sshAllowedCidrs: '::/0' is not allowed; expected a CIDR narrower than the whole internet; "
+        "use SSM Session Manager for open access"]),
+    "ssh-cidrs-without-key": ({"sshAllowedCidrs": '["10.0.0.0/8"]'}, [
+        'eks-inferentia:sshAllowedCidrs: ["10.0.0.0/8"] is not allowed; expected an empty list unless sshPublicKey is set']),
+    "ssh-key-without-cidrs": ({"sshPublicKey": "ssh-ed25519 AAAA u"}, [
+        "eks-inferentia:sshAllowedCidrs: [] is not allowed; expected at least one CIDR when sshPublicKey is set "
+        "(or leave SSH off and use SSM Session Manager)"]),
+    "vpc-id": ({"vpcId": "vpc-0123456", "privateSubnetIds": '["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]',
+                "publicSubnetIds": '["subnet-0123456789abcdef2"]'}, [
+        "eks-inferentia:vpcId: 'vpc-0123456' is not allowed; expected a VPC ID such as vpc-0123456789abcdef0"]),
+    "vpc-id-too-long": ({"vpcId": "vpc-0123456789abcdef01", "privateSubnetIds": '["subnet-01234567", "subnet-01234568"]',
+                         "publicSubnetIds": '["subnet-01234569"]'}, [
+        "eks-inferentia:vpcId: 'vpc-0123456789abcdef01' is not allowed; expected a VPC ID such as vpc-0123456789abcdef0"]),
+    "vpc-alone": ({"vpcId": "vpc-0123456789abcdef0"}, [
+        "eks-inferentia:privateSubnetIds: '' is not allowed; expected a value set together with vpcId and publicSubnetIds "
+        "(all three for an existing VPC, none for a dedicated one)",
+        "eks-inferentia:publicSubnetIds: '' is not allowed; expected a value set together with vpcId and privateSubnetIds "
+        "(all three for an existing VPC, none for a dedicated one)"]),
+    "refused-vpc-counts-as-given": ({"vpcId": "vpc-1", "privateSubnetIds": '["subnet-01234567", "subnet-01234568"]'}, [
+        "eks-inferentia:vpcId: 'vpc-1' is not allowed; expected a VPC ID such as vpc-0123456789abcdef0",
+        "eks-inferentia:publicSubnetIds: '' is not allowed; expected a value set together with vpcId and privateSubnetIds "
+        "(all three for an existing VPC, none for a dedicated one)"]),
+    "subnets-alone": ({"privateSubnetIds": '["subnet-1"]', "publicSubnetIds": '["subnet-01234567"]'}, [
+        "eks-inferentia:privateSubnetIds: 'subnet-1' is not allowed; expected subnet IDs such as subnet-0123456789abcdef0",
+        "eks-inferentia:vpcId: '' is not allowed; expected a value set together with privateSubnetIds and publicSubnetIds "
+        "(all three for an existing VPC, none for a dedicated one)"]),
+    "subnets-not-json-alone": ({"privateSubnetIds": "subnet-0123"}, [  # refused, but given: the other two are asked for
+        'eks-inferentia:privateSubnetIds: \'subnet-0123\' is not allowed; expected a JSON list of strings, such as '
+        '["first", "second"]',
+        "eks-inferentia:vpcId: '' is not allowed; expected a value set together with privateSubnetIds and publicSubnetIds "
+        "(all three for an existing VPC, none for a dedicated one)",
+        "eks-inferentia:publicSubnetIds: '' is not allowed; expected a value set together with vpcId and privateSubnetIds "
+        "(all three for an existing VPC, none for a dedicated one)"]),
+    "empty-subnet-list-with-vpc": ({"vpcId": "vpc-01234567", "privateSubnetIds": "[]",
+                                    "publicSubnetIds": '["subnet-01234567"]'}, [
+        "eks-inferentia:privateSubnetIds: '[]' is not allowed; expected a value set together with vpcId and "
+        "publicSubnetIds (all three for an existing VPC, none for a dedicated one)"]),
+    "one-private-subnet": ({"vpcId": "vpc-01234567", "privateSubnetIds": '["subnet-01234567"]',
+                            "publicSubnetIds": '["subnet-01234568"]'}, [
+        'eks-inferentia:privateSubnetIds: ["subnet-01234567"] is not allowed; expected at least two subnets (EKS needs two '
+        'availability zones)']),
+    "public-subnet-id": ({"vpcId": "vpc-01234567", "privateSubnetIds": '["subnet-01234567", "subnet-01234568"]',
+                          "publicSubnetIds": '["subnet-0123456789abcdef01"]'}, [
+        "eks-inferentia:publicSubnetIds: 'subnet-0123456789abcdef01' is not allowed; expected subnet IDs such as "
+        "subnet-0123456789abcdef0"]),
+    "blank-subnets-with-vpc": ({"vpcId": "vpc-01234567", "privateSubnetIds": " ", "publicSubnetIds": '["subnet-01234567"]'}, [
+        'eks-inferentia:privateSubnetIds: \' \' is not allowed; expected a JSON list of strings, such as ["first", "second"]; '
+        "`pulumi config rm eks-inferentia:privateSubnetIds` restores the default ([])"]),
+    "namespace-64": ({"namespace": "n" * 64}, [_refused(
+        "namespace", repr("n" * 64),
+        "a DNS-1123 label: at most 63 lowercase letters, digits and '-', starting and ending alphanumeric")]),
+    "serving-name-upper": ({"servingName": "A"}, [
+        "eks-inferentia:servingName: 'A' is not allowed; expected a DNS-1123 label: at most 63 lowercase letters, digits "
+        "and '-', starting and ending alphanumeric"]),
+    "serving-name-ends-with-dash": ({"servingName": "a-"}, [
+        "eks-inferentia:servingName: 'a-' is not allowed; expected a DNS-1123 label: at most 63 lowercase letters, digits "
+        "and '-', starting and ending alphanumeric"]),
+    "replicas-zero": ({"replicas": "0"}, ["eks-inferentia:replicas: 0 is not allowed; expected 1 or more"]),
+    "devices-zero": ({"neuronDevicesPerReplica": "0"}, [
+        "eks-inferentia:neuronDevicesPerReplica: 0 is not allowed; expected 1 to 1 (the Neuron devices of one inf1.2xlarge)"]),
+    "devices-above-the-node": ({"instanceType": "inf2.48xlarge", "neuronDevicesPerReplica": "13"}, [
+        "eks-inferentia:neuronDevicesPerReplica: 13 is not allowed; expected 1 to 12 (the Neuron devices of one inf2.48xlarge)"]),
+    "trainium-devices": ({"instanceType": "trn2.48xlarge", "neuronDevicesPerReplica": "2", "replicas": "1"}, [
+        "eks-inferentia:neuronDevicesPerReplica: 2 is not allowed; expected one of 1, 4, 8, 16 on Trainium "
+        "(trn2.48xlarge): only those device groups are contiguous"]),
+    "cpu-above-limit": ({"cpuRequest": "5"}, ["eks-inferentia:cpuRequest: '5' is not allowed; expected at most cpuLimit (4)"]),
+    "cpu-above-limit-by-a-milli": ({"cpuRequest": "4001m"}, [
+        "eks-inferentia:cpuRequest: '4001m' is not allowed; expected at most cpuLimit (4)"]),
+    "memory-above-limit": ({"memoryRequest": "5Gi"}, [
+        "eks-inferentia:memoryRequest: '5Gi' is not allowed; expected at most memoryLimit (4Gi)"]),
+    "memory-above-limit-and-node": ({"memoryRequest": "16Gi"}, [
+        "eks-inferentia:memoryRequest: '16Gi' is not allowed; expected at most memoryLimit (4Gi)"]),
+    "quantity": ({"cpuLimit": "lots"}, [
+        "eks-inferentia:cpuLimit: 'lots' is not allowed; expected a Kubernetes quantity such as 500m, 2, 512Mi or 4Gi"]),
+    "quantity-zero": ({"cpuRequest": "0"}, ["eks-inferentia:cpuRequest: '0' is not allowed; expected a quantity above zero"]),
+    "quantity-negative": ({"memoryLimit": "-1Gi"}, [
+        "eks-inferentia:memoryLimit: '-1Gi' is not allowed; expected a quantity above zero"]),
+    "scheduler": ({"neuronScheduler": "on"}, [
+        "eks-inferentia:neuronScheduler: 'on' is not allowed; expected one of auto, enabled, disabled"]),
+    "model-name-129": ({"modelName": "m" * 129}, [_refused(
+        "modelName", repr("m" * 129), "1-128 letters, digits, '_', '.' and '-', starting with a letter or digit")]),
+    "model-path-not-s3": ({"modelBasePath": "https://x/y"}, [
+        "eks-inferentia:modelBasePath: 'https://x/y' is not allowed; expected an S3 URI, s3://bucket/prefix"]),
+    **{f"bucket-{name}": ({"modelBasePath": f"s3://{bucket}/m"}, [_refused(
+        "modelBasePath", repr(f"s3://{bucket}/m"),
+        "s3://bucket/prefix with a valid bucket name (3-63 lowercase letters, digits, '.' and '-')")])
+       for name, bucket in [("2-chars", "ab"), ("64-chars", "b" * 64), ("dots", "a..b"), ("ip-address", "192.168.1.1"),
+                            ("upper", "Models")]},
+    "no-prefix": ({"modelBasePath": "s3://bucket"}, [
+        "eks-inferentia:modelBasePath: 's3://bucket' is not allowed; expected s3://bucket/prefix with a prefix naming "
+        "the model's folder"]),
+    "only-slashes": ({"modelBasePath": "s3://bucket//"}, [
+        "eks-inferentia:modelBasePath: 's3://bucket//' is not allowed; expected s3://bucket/prefix with a prefix naming "
+        "the model's folder"]),
+    "kms": ({"modelKmsKeyArn": "alias/x"}, [
+        "eks-inferentia:modelKmsKeyArn: 'alias/x' is not allowed; expected a KMS key ARN such as "
+        "arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"]),
+    "image": ({"servingImage": "Bad Image"}, [
+        "eks-inferentia:servingImage: 'Bad Image' is not allowed; expected an image reference such as "
+        "registry/repository:tag or registry/repository@sha256:digest"]),
+    "client-namespace": ({"allowedClientNamespaces": '["apps", "Apps"]'}, [
+        "eks-inferentia:allowedClientNamespaces: 'Apps' is not allowed; expected namespace names (DNS-1123 labels)"]),
+    "batching": ({"servingBatching": "true", "batchingParameters": "  junk \n more "}, [
+        "eks-inferentia:batchingParameters: 'junk more' is not allowed; expected TensorFlow Serving batching parameters in "
+        "text format, e.g. 'max_batch_size { value: 8 }', with fields among max_batch_size, batch_timeout_micros, "
+        "num_batch_threads, max_enqueued_batches, thread_pool_name, allowed_batch_sizes, pad_variable_length_inputs, "
+        "enable_large_batch_splitting"]),
+    "api-host-bits": ({"apiAllowedCidrs": '["10.0.0.1/8"]'}, [
+        "eks-inferentia:apiAllowedCidrs: '10.0.0.1/8' is not allowed; expected IPv4 CIDRs with no host bits set, "
+        "such as 203.0.113.0/24"]),
+    "api-ipv6": ({"apiAllowedCidrs": '["::/0", "10.0.0.0/8"]'}, [
+        "eks-inferentia:apiAllowedCidrs: '::/0' is not allowed; expected IPv4 CIDRs (EKS public access CIDRs are IPv4)"]),
+    "api-none": ({"apiAllowedCidrs": "[]"}, [
+        'eks-inferentia:apiAllowedCidrs: [] is not allowed; expected at least one CIDR (["0.0.0.0/0"] for the whole '
+        'internet)']),
+    "api-not-a-list": ({"apiAllowedCidrs": '"10.0.0.0/8"'}, [
+        'eks-inferentia:apiAllowedCidrs: \'"10.0.0.0/8"\' is not allowed; expected a JSON list of strings, such as '
+        '["first", "second"]']),
+    "api-not-strings": ({"apiAllowedCidrs": '["10.0.0.0/8", 1]'}, [
+        'eks-inferentia:apiAllowedCidrs: \'["10.0.0.0/8", 1]\' is not allowed; expected a JSON list of strings, such as '
+        '["first", "second"]']),
+    "system-nodes": ({"systemNodes": "-1"}, [
+        "eks-inferentia:systemNodes: -1 is not allowed; expected 0 (no system node group) or more"]),
+    "system-type": ({"systemNodeInstanceType": "m6i"}, [
+        "eks-inferentia:systemNodeInstanceType: 'm6i' is not allowed; expected an EC2 instance type such as m6i.large"]),
+    "system-type-neuron": ({"systemNodeInstanceType": "inf2.xlarge"}, [
+        "eks-inferentia:systemNodeInstanceType: 'inf2.xlarge' is not allowed; expected a CPU instance type such as "
+        "m6i.large, not a Neuron one"]),
+    "s3-access": ({"s3Access": "read"}, ["eks-inferentia:s3Access: 'read' is not allowed; expected one of bucket, all"]),
+    "chart-version": ({"neuronChartVersion": "1.3"}, [
+        "eks-inferentia:neuronChartVersion: '1.3' is not allowed; expected a chart version such as 1.3.0"]),
+    "ssh-cidrs-each-judged": ({"sshPublicKey": "ssh-ed25519 AAAA u", "sshAllowedCidrs": '["bad", "0.0.0.0/0"]'}, [
+        "eks-inferentia:sshAllowedCidrs: 'bad' is not allowed; expected an IPv4 or IPv6 CIDR such as 203.0.113.10/32",
+        "eks-inferentia:sshAllowedCidrs: '0.0.0.0/0' is not allowed; expected a CIDR narrower than the whole internet; "
+        "use SSM Session Manager for open access"]),
+    "api-cidrs-each-judged": ({"apiAllowedCidrs": '["10.0.0.1/8", "::/0"]'}, [
+        "eks-inferentia:apiAllowedCidrs: '10.0.0.1/8' is not allowed; expected IPv4 CIDRs with no host bits set, "
+        "such as 203.0.113.0/24",
+        "eks-inferentia:apiAllowedCidrs: '::/0' is not allowed; expected IPv4 CIDRs (EKS public access CIDRs are IPv4)"]),
+    "one-bad-private-subnet": ({"vpcId": "vpc-01234567", "privateSubnetIds": '["subnet-1"]',
+                                "publicSubnetIds": '["subnet-01234567"]'}, [
+        "eks-inferentia:privateSubnetIds: 'subnet-1' is not allowed; expected subnet IDs such as subnet-0123456789abcdef0"]),
+    "one-bad-zone": ({"availabilityZones": '["us-west-2-lax-1a"]'}, [
+        "eks-inferentia:availabilityZones: 'us-west-2-lax-1a' is not allowed; expected standard availability zones such "
+        "as us-west-2a (no Local or Wavelength Zones)"]),
+    "integer": ({"replicas": "x"}, ["eks-inferentia:replicas: 'x' is not allowed; expected an integer"]),
+    "boolean": ({"smokeTest": "x"}, ["eks-inferentia:smokeTest: 'x' is not allowed; expected true or false"]),
+}
+
+
+@pytest.mark.parametrize(("raw", "problems"), EXACT_PROBLEMS.values(), ids=EXACT_PROBLEMS.keys())
+def test_each_rule_refuses_with_its_exact_message(raw: dict[str, str], problems: list[str]) -> None:
+    assert _problems(raw) == problems
+
+
+def test_an_unknown_key_is_named_once_bare_or_namespaced_with_every_known_key() -> None:
+    known = ("clusterName, kubernetesVersion, instanceType, desiredNodes, minNodes, maxNodes, capacityType, sshPublicKey, "
+             "sshAllowedCidrs, vpcId, privateSubnetIds, publicSubnetIds, availabilityZones, namespace, servingName, "
+             "replicas, neuronDevicesPerReplica, cpuRequest, cpuLimit, memoryRequest, memoryLimit, neuronScheduler, "
+             "modelName, modelBasePath, modelCompiledFor, modelKmsKeyArn, servingImage, allowedClientNamespaces, "
+             "servingBatching, batchingParameters, smokeTest, s3Access, neuronChartVersion, apiAllowedCidrs, "
+             "systemNodes, systemNodeInstanceType")
+    assert _problems({"replica": "3", "eks-inferentia:zone": "a"}) == [  # sorted as given
+        f"eks-inferentia:zone is not a known key; known keys: {known}",
+        f"eks-inferentia:replica is not a known key; known keys: {known}"]
+
+
+def test_a_region_without_neuron_containers_is_one_exact_line() -> None:
+    assert _problems({}, region="eu-north-1") == [
+        "aws:region: 'eu-north-1' has no Neuron Deep Learning Containers, and eks-inferentia:servingImage is empty; "
+        "expected a region among ap-east-2, ap-northeast-1, ap-south-1, ap-southeast-1, ap-southeast-2, eu-central-1, "
+        "eu-west-1, eu-west-3, sa-east-1, us-east-1, us-east-2, us-west-2, or servingImage set to a TensorFlow Serving "
+        "image for Neuron that the nodes can pull"]
+    # A bad image in such a region is named for what it is, once.
+    assert _problems({"servingImage": "Bad Image"}, region="eu-north-1") == [
+        "eks-inferentia:servingImage: 'Bad Image' is not allowed; expected an image reference such as "
+        "registry/repository:tag or registry/repository@sha256:digest"]
+
+
+def test_the_missing_model_path_is_one_exact_line() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config({})
+    assert caught.value.problems == ["eks-inferentia:modelBasePath is required: S3 location of the Neuron-compiled "
+                                     "SavedModel, s3://bucket/prefix (required)."]
+    assert str(caught.value) == ("invalid configuration (1 problem); nothing was deployed:\n"
+                                 "  - eks-inferentia:modelBasePath is required: S3 location of the Neuron-compiled "
+                                 "SavedModel, s3://bucket/prefix (required).")
+    with pytest.raises(ConfigError) as caught:
+        load_config({"modelBasePath": " "})
+    assert caught.value.problems == ["eks-inferentia:modelBasePath is required (got ' ', which counts as missing): "
+                                     "S3 location of the Neuron-compiled SavedModel, s3://bucket/prefix (required)."]
+
+
+def test_the_error_counts_its_problems_and_lists_each_on_its_own_line() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config({"modelBasePath": MODEL, "replicas": "0", "s3Access": "x"})
+    assert str(caught.value) == (
+        "invalid configuration (2 problems); nothing was deployed:\n"
+        "  - eks-inferentia:replicas: 0 is not allowed; expected 1 or more\n"
+        "  - eks-inferentia:s3Access: 'x' is not allowed; expected one of bucket, all")
+
+
+# A blank value: what the key takes, and how to get its default back (shown as Pulumi.yaml writes it).
+BLANK_KINDS = {"integer": "an integer", "boolean": "true or false",
+               "array": 'a JSON list of strings, such as ["first", "second"]', "string": "a value"}
+SHOWN_DEFAULTS = {
+    "clusterName": "'inferentia'", "kubernetesVersion": "'1.35'", "instanceType": "'inf1.2xlarge'", "desiredNodes": "2",
+    "minNodes": "1", "maxNodes": "4", "capacityType": "'ON_DEMAND'", "sshAllowedCidrs": "[]", "privateSubnetIds": "[]",
+    "publicSubnetIds": "[]", "availabilityZones": "[]", "namespace": "'inference'", "servingName": "'eks-neuron-test'",
+    "replicas": "2", "neuronDevicesPerReplica": "1", "cpuRequest": "'1'", "cpuLimit": "'4'", "memoryRequest": "'1Gi'",
+    "memoryLimit": "'4Gi'", "neuronScheduler": "'auto'", "modelName": "'resnet50_neuron'",
+    "allowedClientNamespaces": "[]", "servingBatching": "false",
+    "batchingParameters": "'max_batch_size { value: 8 } batch_timeout_micros { value: 2000 } num_batch_threads "
+                          "{ value: 4 } max_enqueued_batches { value: 100 }'",
+    "smokeTest": "true", "s3Access": "'bucket'", "neuronChartVersion": "'1.10.0'", "apiAllowedCidrs": '["0.0.0.0/0"]',
+    "systemNodes": "0", "systemNodeInstanceType": "'m6i.large'",
+}
+
+
+@pytest.mark.parametrize("blank", ["", " \t"])
+@pytest.mark.parametrize("key", [key.name for key in CONFIG_KEYS if not key.required], ids=str)
+def test_a_blank_value_says_exactly_what_the_key_takes_and_how_to_restore_its_default(key: str, blank: str) -> None:
+    kind = BLANK_KINDS[next(k.type for k in CONFIG_KEYS if k.name == key)]
+    if key in OFF_WHEN_EMPTY:
+        if blank == "":
+            assert load_config({"modelBasePath": MODEL, key: blank}) == load_config({"modelBasePath": MODEL})
+            return
+        expected = f"{kind}, or '' (the default), not blanks"
+    else:
+        expected = f"{kind}; `pulumi config rm eks-inferentia:{key}` restores the default ({SHOWN_DEFAULTS[key]})"
+    assert _problems({key: blank}) == [f"eks-inferentia:{key}: {blank!r} is not allowed; expected {expected}"]
+
+
+def test_warnings_are_exact_and_in_order() -> None:
+    from eks_inferentia.config import config_warnings
+
+    assert config_warnings(load_config({"modelBasePath": MODEL, "instanceType": "inf1.6xlarge", "replicas": "1",
+                                        "neuronDevicesPerReplica": "2", "neuronScheduler": "disabled",
+                                        "desiredNodes": "1", "minNodes": "1",
+                                        "apiAllowedCidrs": '["203.0.113.0/24", "0.0.0.0/0"]'})) == [
+        "eks-inferentia:replicas: 2 of 4 Neuron devices at desiredNodes stay idle (paid for, unused); lower desiredNodes "
+        "or raise replicas or neuronDevicesPerReplica",
+        "eks-inferentia:apiAllowedCidrs: the cluster's API endpoint is open to 0.0.0.0/0; list your networks' CIDRs to "
+        "close it (authentication still applies)",
+        "eks-inferentia:neuronScheduler: 'disabled' with 2 devices per pod: the default scheduler may pick "
+        "non-contiguous Neuron devices and the pod fails to start; use 'auto'",
+        "eks-inferentia:modelCompiledFor: not set, so nothing checks that the model at modelBasePath was compiled for "
+        "inf1.6xlarge; set it to 'neuron'"]
+    assert config_warnings(load_config({"modelBasePath": MODEL, "instanceType": "inf2.xlarge",
+                                        "apiAllowedCidrs": '["203.0.113.0/24"]', "replicas": "1", "desiredNodes": "1",
+                                        "minNodes": "1"})) == [
+        "eks-inferentia:modelCompiledFor: not set, so nothing checks that the model at modelBasePath was compiled for "
+        "inf2.xlarge; set it to 'neuronx'"]
+    # One device per pod needs no contiguous group: 'disabled' is then fine.
+    assert config_warnings(load_config({"modelBasePath": MODEL, "neuronScheduler": "disabled", "modelCompiledFor": "neuron",
+                                        "apiAllowedCidrs": '["10.0.0.0/8"]'})) == []
+
+
+def test_every_open_cidr_is_named_in_the_warning() -> None:
+    from eks_inferentia.config import config_warnings
+
+    config = load_config({"modelBasePath": MODEL, "apiAllowedCidrs": '["0.0.0.0/0", "203.0.113.0/24", "0.0.0.0/0"]',
+                          "modelCompiledFor": "neuron"})
+    assert config_warnings(config) == [
+        "eks-inferentia:apiAllowedCidrs: the cluster's API endpoint is open to 0.0.0.0/0, 0.0.0.0/0; list your "
+        "networks' CIDRs to close it (authentication still applies)"]
+
+
+def test_the_running_program_reads_its_namespace_region_and_profile() -> None:
+    import pulumi
+    from pulumi.runtime.config import set_all_config
+
+    from eks_inferentia.config import load_stack_config
+    from tools.mock_engine import PROJECT, CloudMocks
+
+    pulumi.runtime.set_mocks(CloudMocks(preview=False, stack="dev", region="eu-north-1"), project=PROJECT, stack="dev",
+                             preview=False)
+    try:
+        set_all_config({"aws:region": "eu-north-1", "aws:profile": "ml-team", "eks-inferentia:modelBasePath": MODEL,
+                        "eks-inferentia:servingImage": "registry.example.com/tfs:1"})
+        config = load_stack_config()
+        assert (config.aws_profile, config.serving_image, config.model_base_path) == (
+            "ml-team", "registry.example.com/tfs:1", MODEL)
+        # The stack's region (what get_region answers) is judged (no Neuron containers in eu-north-1), and a misspelt key is named.
+        set_all_config({"aws:region": "eu-north-1", "eks-inferentia:modelBasePath": MODEL, "eks-inferentia:replica": "1"})
+        with pytest.raises(ConfigError) as caught:
+            load_stack_config()
+        assert [problem.split(" ")[0] for problem in caught.value.problems] == ["aws:region:", "eks-inferentia:replica"]
+        set_all_config({"aws:region": "eu-north-1", "eks-inferentia:modelBasePath": MODEL,
+                        "eks-inferentia:servingImage": "registry.example.com/tfs:1"})
+        assert load_stack_config().aws_profile is None
+    finally:
+        set_all_config({})

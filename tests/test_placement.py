@@ -6,10 +6,11 @@ group takes those VPC zones that offer the type, and a placement that cannot wor
 
 from __future__ import annotations
 
+import pulumi
 import pytest
 
-from eks_inferentia.placement import PlacementError
-from tools.mock_engine import run_program
+from eks_inferentia.placement import Placement, PlacementError, place, standard_zones, zones_offering
+from tools.mock_engine import PROJECT, CloudMocks, run_program
 from tools.render import stack_config
 
 ZONES = ("us-west-2a", "us-west-2b", "us-west-2c", "us-west-2d")
@@ -85,3 +86,46 @@ def test_an_existing_vpc_uses_its_subnets_in_zones_offering_the_type() -> None:
     run = run_program(config, offerings=OFFERINGS, subnet_zones=subnets)
     assert run.of_type("awsx:ec2:Vpc") == []
     assert _node_group(run).inputs["subnetIds"] == ["subnet-0000000000000000a"]
+
+
+class _RecordingMocks(CloudMocks):
+    """The mock cloud, remembering each data source call (token and arguments) the program makes."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(preview=False, stack="dev", **kwargs)
+        self.calls: list[tuple[str, dict]] = []
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        self.calls.append((args.token, args.args))
+        return super().call(args)
+
+
+@pytest.fixture
+def cloud() -> _RecordingMocks:
+    mocks = _RecordingMocks(region="us-west-2", offerings={"inf1.2xlarge": ("us-west-2c", "us-west-2a")})
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack="dev", preview=False)
+    return mocks
+
+
+def test_the_lookups_ask_for_zones_offering_the_type_and_available_standard_zones(cloud: _RecordingMocks) -> None:
+    assert zones_offering("inf1.2xlarge") == ["us-west-2a", "us-west-2c"]
+    assert standard_zones() == ["us-west-2a", "us-west-2b", "us-west-2c", "us-west-2d"]
+    assert cloud.calls == [
+        ("aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings",
+         {"locationType": "availability-zone", "filters": [{"name": "instance-type", "values": ["inf1.2xlarge"]}]}),
+        ("aws:index/getAvailabilityZones:getAvailabilityZones",
+         {"state": "available", "filters": [{"name": "opt-in-status", "values": ["opt-in-not-required"]}]}),
+    ]
+
+
+def test_a_type_offered_nowhere_in_the_region_is_refused_with_the_command_to_check(cloud: _RecordingMocks) -> None:
+    with pytest.raises(PlacementError) as caught:
+        zones_offering("inf2.xlarge")
+    assert str(caught.value) == (
+        "eks-inferentia:instanceType: 'inf2.xlarge' is not offered in any availability zone of us-west-2; pick another "
+        "Neuron instance type or region (aws ec2 describe-instance-type-offerings --location-type availability-zone "
+        "--filters Name=instance-type,Values=inf2.xlarge)")
+
+
+def test_an_existing_vpc_gets_no_zones_of_its_own(cloud: _RecordingMocks) -> None:
+    assert place("inf1.2xlarge", [], existing_vpc=True) == Placement(vpc_zones=(), node_zones=("us-west-2a", "us-west-2c"))

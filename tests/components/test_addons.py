@@ -15,9 +15,12 @@ from eks_inferentia.versions import (
     KUBE_PROXY,
     POD_IDENTITY_AGENT,
     VPC_CNI,
+    PinnedAddons,
     UnpinnedAddonError,
     addon_version_problems,
     addon_versions,
+    kube_scheduler_image,
+    unpinned_addons,
 )
 from tools.mock_engine import ProgramRun, Registration, run_program
 from tools.render import stack_config
@@ -55,6 +58,29 @@ def test_a_version_with_an_unpinned_addon_is_refused_naming_version_and_addon() 
     assert addon_version_problems("1.37") == [
         "kubernetesVersion 1.37: no add-on versions are pinned for it (add a row to ADDON_VERSIONS in eks_inferentia/versions.py)"]
     assert addon_version_problems("1.35") == []
+
+
+def test_each_gap_is_one_exact_line_and_the_error_joins_them() -> None:
+    def gap(addon: str) -> str:
+        return (f"kubernetesVersion 1.36: no verified version of the {addon} add-on is pinned; find one with "
+                f"`aws eks describe-addon-versions --addon-name {addon} --kubernetes-version 1.36` and set it in "
+                "ADDON_VERSIONS (eks_inferentia/versions.py)")
+
+    assert addon_version_problems("1.36") == [gap("vpc-cni"), gap("eks-pod-identity-agent")]
+    with pytest.raises(UnpinnedAddonError) as caught:
+        addon_versions("1.36")
+    assert str(caught.value) == f"{gap('vpc-cni')}; {gap('eks-pod-identity-agent')}"
+    assert unpinned_addons("1.36") == ["vpc-cni", "eks-pod-identity-agent"]
+    assert unpinned_addons("1.37") == list(ADDONS) and unpinned_addons("1.35") == []
+
+
+def test_a_pinned_row_is_read_cell_by_cell() -> None:
+    assert addon_versions("1.35") == PinnedAddons(vpc_cni="v1.21.1-eksbuild.1", kube_proxy="v1.35.3-eksbuild.13",
+                                                  coredns="v1.14.3-eksbuild.3", pod_identity_agent="v1.3.10-eksbuild.2")
+    assert addon_versions("1.32") == PinnedAddons(vpc_cni="v1.20.4-eksbuild.2", kube_proxy="v1.32.13-eksbuild.16",
+                                                  coredns="v1.11.4-eksbuild.40", pod_identity_agent="v1.3.10-eksbuild.2")
+    assert kube_scheduler_image("1.32") == {"repository": "public.ecr.aws/eks-distro/kubernetes/kube-scheduler",
+                                            "tag": "v1.32.13-eks-1-32-41"}
 
 
 def test_a_stack_on_a_version_with_a_gap_deploys_nothing() -> None:
