@@ -34,3 +34,9 @@ def test_formats_for_messages() -> None:
 ])
 def test_memory_is_formatted_in_the_largest_binary_unit_that_fits(amount: int, text: str) -> None:
     assert format_memory(Fraction(amount)) == text
+
+
+def test_the_refusal_names_the_text() -> None:
+    with pytest.raises(QuantityError) as caught:
+        parse_quantity("1GiB")
+    assert str(caught.value) == "'1GiB' is not a Kubernetes quantity"

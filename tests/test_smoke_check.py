@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import email.message
+import io
 import json
 import re
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -179,3 +183,143 @@ def test_inputs_this_check_cannot_fill_fail_with_the_reason(metadata: dict, mess
     with pytest.raises(SmokeTestError) as caught:
         input_spec(metadata)
     assert str(caught.value) == message
+
+
+class _Answer:
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+
+    def __enter__(self) -> _Answer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def read(self) -> bytes:
+        return self.raw
+
+
+def _fake_urlopen(monkeypatch: pytest.MonkeyPatch, outcome: object) -> list[tuple[urllib.request.Request, object]]:
+    """Replace urlopen: record (request, timeout) and answer `outcome` (bytes) or raise it (an exception)."""
+    calls: list[tuple[urllib.request.Request, object]] = []
+
+    def urlopen(request: urllib.request.Request, **kwargs: object) -> _Answer:
+        calls.append((request, kwargs.get("timeout", "no timeout")))
+        if isinstance(outcome, BaseException):
+            raise outcome
+        assert isinstance(outcome, bytes)
+        return _Answer(outcome)
+
+    monkeypatch.setattr(smoke_check.urllib.request, "urlopen", urlopen)
+    return calls
+
+
+def test_a_request_with_a_body_posts_json_and_one_without_sends_no_content_type(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _fake_urlopen(monkeypatch, b'{"ok": 1}')
+    assert smoke_check._request("http://h/p", {"a": 1}) == {"ok": 1}
+    assert smoke_check._request("http://h/q") == {"ok": 1}
+    (posted, posted_timeout), (got, got_timeout) = calls
+    assert (posted.get_method(), posted.data, posted.header_items()) == (
+        "POST", b'{"a": 1}', [("Content-type", "application/json")])
+    assert (got.get_method(), got.data, got.header_items()) == ("GET", None, [])
+    assert posted_timeout == got_timeout == 60
+
+
+def _http_error(body: bytes) -> urllib.error.HTTPError:
+    return urllib.error.HTTPError("http://h/p", 500, "Internal Server Error", email.message.Message(), io.BytesIO(body))
+
+
+@pytest.mark.parametrize(("body", "detail"), [
+    (b'{"error": "Neuron runtime failed"}', "Neuron runtime failed"),
+    (b'{"message": "no error key"}', '{"message": "no error key"}'),  # JSON without "error": the body as it is
+    (b"[1, 2]", "[1, 2]"),  # JSON that is not an object
+    (b"not json", "not json"),
+    (b"bad \xff byte", "bad \ufffd byte"),  # not UTF-8: replaced, not a UnicodeDecodeError
+])
+def test_an_http_error_names_the_servers_error_or_its_body(monkeypatch: pytest.MonkeyPatch, body: bytes, detail: str) -> None:
+    _fake_urlopen(monkeypatch, _http_error(body))
+    with pytest.raises(SmokeTestError) as caught:
+        smoke_check._request("http://h/p")
+    assert str(caught.value) == f"http://h/p answered HTTP 500: {detail}"
+
+
+@pytest.mark.parametrize(("error", "reason"), [
+    (urllib.error.URLError("Connection refused"), "Connection refused"),  # its reason, not "<urlopen error ...>"
+    (ConnectionResetError("reset by peer"), "reset by peer"),  # an OSError without a reason: the error itself
+])
+def test_an_unreachable_server_names_the_reason(monkeypatch: pytest.MonkeyPatch, error: OSError, reason: str) -> None:
+    _fake_urlopen(monkeypatch, error)
+    with pytest.raises(SmokeTestError) as caught:
+        smoke_check._request("http://h/p")
+    assert str(caught.value) == f"cannot reach http://h/p: {reason}"
+
+
+def test_a_base_url_with_a_trailing_slash_requests_the_same_paths() -> None:
+    with StandIn() as server:
+        check(server.url + "/", "resnet50_neuron", wait_seconds=0)
+    assert [path for _, path, _ in server.requests] == [
+        "/v1/models/resnet50_neuron", "/v1/models/resnet50_neuron/metadata", "/v1/models/resnet50_neuron:predict"]
+
+
+def test_an_input_without_dtype_or_shape() -> None:
+    with pytest.raises(SmokeTestError) as caught:
+        input_spec(_metadata({"x": {}}))
+    assert str(caught.value).startswith("input x has dtype unknown, which")
+    assert input_spec(_metadata({"x": {"dtype": "DT_FLOAT"}})) == ("x", "DT_FLOAT", [])
+    assert input_spec(_metadata({"x": {"dtype": "DT_FLOAT", "tensor_shape": {}}})) == ("x", "DT_FLOAT", [])
+    assert input_spec(_metadata({"x": {"dtype": "DT_FLOAT", "tensor_shape": {"dim": [{}, {"size": "4"}]}}})) == (
+        "x", "DT_FLOAT", [1, 4])  # a dimension without a size is unknown: 1
+
+
+def _statuses(monkeypatch: pytest.MonkeyPatch, *answers: dict) -> list[str]:
+    """Answer the status requests with `answers` in turn; more requests than answers fail the test."""
+    urls: list[str] = []
+
+    def request(url: str) -> dict:
+        urls.append(url)
+        assert len(urls) <= len(answers), "polled again"
+        return answers[len(urls) - 1]
+
+    monkeypatch.setattr(smoke_check, "_request", request)
+    return urls
+
+
+def test_it_polls_every_5_seconds_until_a_version_is_available(monkeypatch: pytest.MonkeyPatch) -> None:
+    loading = {"model_version_status": [{"version": "3", "state": "LOADING"}]}
+    available = {"model_version_status": [{"version": "3", "state": "AVAILABLE"}]}
+    urls = _statuses(monkeypatch, loading, loading, available)
+    sleeps: list[object] = []
+    monkeypatch.setattr(smoke_check.time, "sleep", sleeps.append)
+    assert smoke_check.wait_until_available("http://h", "m", wait_seconds=600) == "3"
+    assert urls == ["http://h/v1/models/m"] * 3
+    assert sleeps == [5, 5]
+
+
+def test_it_gives_up_at_the_deadline_naming_each_versions_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    _statuses(monkeypatch, {"model_version_status": [
+        {"version": "1", "state": "LOADING", "status": {"error_message": "no Neuron device"}},
+        {"version": "2", "state": "END"}]})
+    monkeypatch.setattr(smoke_check.time, "monotonic", lambda: 100.0)  # the deadline is now: give up, no sleep
+    monkeypatch.setattr(smoke_check.time, "sleep", lambda seconds: None)
+    with pytest.raises(SmokeTestError) as caught:
+        smoke_check.wait_until_available("http://h", "m", wait_seconds=0)
+    assert str(caught.value) == "model m has no AVAILABLE version (version 1 LOADING: no Neuron device, version 2 END: )"
+
+
+def test_a_model_without_versions_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    _statuses(monkeypatch, {})
+    with pytest.raises(SmokeTestError) as caught:
+        smoke_check.wait_until_available("http://h", "m", wait_seconds=0)
+    assert str(caught.value) == "model m has no AVAILABLE version (no versions)"
+
+
+def test_a_predict_answer_that_is_not_an_object_fails_showing_its_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    answer = [0.5] * 100  # outputs, but not under "outputs" in an object
+    answers = {"http://h/v1/models/m": {"model_version_status": [{"version": "1", "state": "AVAILABLE"}]},
+               "http://h/v1/models/m/metadata": _metadata({"x": {"dtype": "DT_FLOAT", "tensor_shape": {"dim": [{"size": "2"}]}}}),
+               "http://h/v1/models/m:predict": answer}
+    monkeypatch.setattr(smoke_check, "_request", lambda url, body=None: answers[url])
+    with pytest.raises(SmokeTestError) as caught:
+        check("http://h", "m", wait_seconds=0)
+    assert str(caught.value) == f"predict answered without finite numeric outputs: {json.dumps(answer)[:200]}"
+    assert len(json.dumps(answer)) > 200
