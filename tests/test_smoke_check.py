@@ -323,3 +323,20 @@ def test_a_predict_answer_that_is_not_an_object_fails_showing_its_start(monkeypa
         check("http://h", "m", wait_seconds=0)
     assert str(caught.value) == f"predict answered without finite numeric outputs: {json.dumps(answer)[:200]}"
     assert len(json.dumps(answer)) > 200
+
+
+@pytest.mark.parametrize("base", ["http://BOX", "http://BOX/", "http://BOX//"])
+def test_the_base_url_loses_its_trailing_slashes_only(monkeypatch: pytest.MonkeyPatch, base: str) -> None:
+    # Python's http.server (so the stand-in) collapses a leading "//" in a path; libevent, TF Serving's, does not.
+    answers = {"http://BOX/v1/models/m": {"model_version_status": [{"version": "1", "state": "AVAILABLE"}]},
+               "http://BOX/v1/models/m/metadata": _metadata({"x": {"dtype": "DT_FLOAT"}}),
+               "http://BOX/v1/models/m:predict": {"outputs": [0.5]}}
+    urls: list[str] = []
+
+    def request(url: str, body: object = None) -> object:
+        urls.append(url)
+        return answers[url]
+
+    monkeypatch.setattr(smoke_check, "_request", request)
+    assert check(base, "m", wait_seconds=0) == "OK: m version 1 answered a predict of x[] (DT_FLOAT)"
+    assert urls == list(answers)

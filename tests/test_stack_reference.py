@@ -323,3 +323,17 @@ def test_the_stack_name_rule_is_explained_in_full() -> None:
         "'dev' is not a fully qualified stack name: a stack of another project is referenced as "
         "<organization>/<project>/<stack>; on a self-managed backend (file://, s3://) the organization is "
         "'organization', e.g. organization/eks-inferentia/dev")
+
+
+def test_no_output_yields_a_value_when_the_contract_check_fails(infra) -> None:
+    # Each output waits for the check, so nothing built from one is created from a stack that breaks the contract.
+    infra(outputs=sample_outputs(**{VERSION_OUTPUT: CONTRACT_VERSION + 1}))
+    seen: list[Any] = []
+
+    @pulumi.runtime.test
+    def read() -> pulumi.Output[Any]:
+        return _read().rest_endpoint.apply(seen.append)
+
+    with pytest.raises(ContractError):
+        read()
+    assert seen == []
