@@ -100,3 +100,53 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
     for name in fixtures.names_closure:
         for fixturedef in fixtures.name2fixturedefs.get(name, ()):
             state()._stats.update(_hits_by_fixture.get(_fixture_key(fixturedef), set()))
+
+
+# --- each module against its own tests ------------------------------------------------------------
+#
+# Every program run under the mock engine calls config, the components and most of eks_inferentia, so
+# with every covering test a mutant there re-runs the program for test after test in a freshly forked
+# worker (a few mutants a minute). At the end of the stats run the tests of each function of
+# `eks_inferentia` and `components` are cut to the test files that mirror its module (tests/ mirrors
+# the packages), unless that leaves none. Fewer tests can only let more mutants survive: the scores
+# are lower bounds. `client` keeps every covering test (its tests are fast and not one file a module).
+
+OWN_TESTS: dict[str, tuple[str, ...]] = {
+    "eks_inferentia.images": ("tests/components/test_serving.py",),
+    "eks_inferentia.versions": ("tests/components/test_addons.py", "tests/test_config.py",
+                                "tests/components/test_device_plugin.py"),
+    "components.node_parts": ("tests/components/test_node_group.py", "tests/components/test_system_node_group.py"),
+    "components.pod_security": ("tests/components/test_serving.py", "tests/components/test_smoke_test.py"),
+}
+
+
+def own_tests(module: str) -> tuple[str, ...] | None:
+    """The test files a module's mutants run against; None: every test that covers them."""
+    if module in OWN_TESTS:
+        return OWN_TESTS[module]
+    package, _, name = module.partition(".")
+    if package == "eks_inferentia":
+        return (f"tests/test_{name}.py",)
+    if package == "components":
+        return (f"tests/components/test_{name}.py",)
+    return None
+
+
+def cut_to_own_tests(tests_by_function: dict[str, set[str]]) -> None:
+    """Keep, for each mutated function, only the covering tests in its module's own test files."""
+    for function, tests in tests_by_function.items():
+        own = own_tests(".".join(function.split(".")[:2]))
+        if own is None:
+            continue
+        kept = {test for test in tests if test.split("::", 1)[0] in own}
+        if kept:
+            tests.intersection_update(kept)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After the stats run, before mutmut saves it: cut each function's tests to its module's own."""
+    if not _stats_run() or os.environ.get("MUTATION_ALL_TESTS"):
+        return
+    from mutmut.state import state
+
+    cut_to_own_tests(state().tests_by_mangled_function_name)
