@@ -67,10 +67,10 @@ def place(instance_type: str, configured_zones: Sequence[str], existing_vpc: boo
     if existing_vpc:
         return Placement(vpc_zones=(), node_zones=tuple(offered))
     standard = standard_zones()
-    region = aws.get_region().region
     if configured_zones:
         unknown = [zone for zone in configured_zones if zone not in standard]
         if unknown:
+            region = aws.get_region().region  # only for the message: a placement that works never asks
             raise PlacementError(
                 f"eks-inferentia:availabilityZones: {unknown} is not allowed; expected standard zones of {region}: "
                 + ", ".join(standard))
@@ -79,6 +79,7 @@ def place(instance_type: str, configured_zones: Sequence[str], existing_vpc: boo
         vpc_zones = tuple(standard[:VPC_ZONE_COUNT])
     node_zones = tuple(zone for zone in vpc_zones if zone in offered)
     if not node_zones:
+        region = aws.get_region().region
         raise PlacementError(
             f"eks-inferentia:instanceType: {instance_type!r} is not offered in the VPC's zones {', '.join(vpc_zones)} "
             f"(eks-inferentia:availabilityZones: {list(configured_zones)}); zones of {region} that offer it: "
