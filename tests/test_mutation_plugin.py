@@ -7,7 +7,7 @@ from tools.mutation_plugin import cut_to_own_tests, own_tests
 
 def test_each_module_maps_to_the_test_file_that_mirrors_it() -> None:
     assert own_tests("eks_inferentia.capacity") == ("tests/test_capacity.py",)
-    assert own_tests("components.serving") == ("tests/components/test_serving.py",)
+    assert own_tests("components.serving") == ("tests/components/test_serving.py", "tests/test_identities.py")
     assert own_tests("eks_inferentia.images") == ("tests/components/test_serving.py",)
     assert own_tests("client.common") is None  # every covering test
 

@@ -30,7 +30,7 @@ import hashlib
 import json
 import runpy
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,7 @@ PROGRAM = Path(__file__).resolve().parent.parent / "__main__.py"
 UNKNOWN = rpc.UNKNOWN
 SECRET_SIG = rpc._special_sig_key, rpc._special_secret_sig
 COMPUTED = "<computed>"
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 REDACTED = "[secret]"
 
 DEFAULT_REGION = "us-west-2"
@@ -85,6 +86,8 @@ class ProgramRun:
     secret_outputs: set[str]
     unknown_outputs: set[str]
     preview: bool
+    registered_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Each component's `register_outputs`, by URN, as wire values."""
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.resources if r.type == type_]
@@ -383,6 +386,7 @@ class RecordingMonitor(mocks.MockMonitor):
         super().__init__(mocks_)
         mocks_.monitor = self
         self.registrations: list[Registration] = []
+        self.registered_outputs: dict[str, dict[str, Any]] = {}
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
@@ -397,6 +401,22 @@ class RecordingMonitor(mocks.MockMonitor):
                                  for field in ("create", "update", "delete") if getattr(request.customTimeouts, field)},
             ))
         return response
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """URNs as the engine makes them (sdk/go/common/resource/urn.go `NewURN`): the parent's whole
+        qualified type, `$`, the type; a top-level resource's parent (the stack) adds nothing. The SDK's
+        mock keeps only the parent's last type and keeps the stack's, so its URNs differ from real ones."""
+        if parent:
+            parent_type = parent.split("::")[2]
+            if parent_type != ROOT_STACK_TYPE:
+                type_ = f"{parent_type}${type_}"
+        return "urn:pulumi:" + "::".join([settings.get_stack(), settings.get_project(), type_, name])
+
+    def RegisterResourceOutputs(self, request):  # noqa: N802 (gRPC method name)
+        """A component's `register_outputs`; kept as wire values (deserializing a resource reference
+        would rebuild it on this thread's event loop)."""
+        self.registered_outputs[request.urn] = json_format.MessageToDict(request.outputs)
+        return super().RegisterResourceOutputs(request)
 
     def Call(self, request):  # noqa: N802 (gRPC method name)
         """Method calls on remote components (`eks.Cluster.get_kubeconfig`), which the SDK's mock
@@ -474,7 +494,7 @@ def run_program(config: Mapping[str, Any], *, stack: str = "dev", preview: bool 
         if _sync_await(out.is_secret()):
             secret.add(name)
         outputs[name] = plain(resolved)
-    return ProgramRun(monitor.registrations, outputs, secret, unknown, preview)
+    return ProgramRun(monitor.registrations, outputs, secret, unknown, preview, monitor.registered_outputs)
 
 
 def _contains_unknown(value: Any) -> bool:

@@ -111,12 +111,15 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
 # the packages), unless that leaves none. Fewer tests can only let more mutants survive: the scores
 # are lower bounds. `client` keeps every covering test (its tests are fast and not one file a module).
 
+IDENTITY_TESTS = "tests/test_identities.py"
 OWN_TESTS: dict[str, tuple[str, ...]] = {
     "eks_inferentia.images": ("tests/components/test_serving.py",),
     "eks_inferentia.versions": ("tests/components/test_addons.py", "tests/test_config.py",
                                 "tests/components/test_device_plugin.py"),
-    "components.node_parts": ("tests/components/test_node_group.py", "tests/components/test_system_node_group.py"),
-    "components.pod_security": ("tests/components/test_serving.py", "tests/components/test_smoke_test.py"),
+    "components.node_parts": ("tests/components/test_node_group.py", "tests/components/test_system_node_group.py",
+                              IDENTITY_TESTS),
+    "components.pod_security": ("tests/components/test_serving.py", "tests/components/test_smoke_test.py",
+                                IDENTITY_TESTS),
 }
 
 
@@ -128,7 +131,8 @@ def own_tests(module: str) -> tuple[str, ...] | None:
     if package == "eks_inferentia":
         return (f"tests/test_{name}.py",)
     if package == "components":
-        return (f"tests/components/test_{name}.py",)
+        # Every component's resource identities, provider and registered outputs are checked in one place.
+        return (f"tests/components/test_{name}.py", IDENTITY_TESTS)
     return None
 
 
