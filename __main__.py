@@ -143,6 +143,7 @@ if config.smoke_test:
         model_name=config.model_name,
         model_base_path=config.model_base_path,
         serving_image=image,
+        model_versions=config.model_versions,
         provider=cluster.provider,
     ), opts=pulumi.ResourceOptions(depends_on=[serving]))
 
