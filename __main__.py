@@ -129,6 +129,9 @@ serving = TensorFlowServing("serving", TensorFlowServingArgs(
     scheduler_name=device_plugin.pod_scheduler_name,
     client_namespaces=config.allowed_client_namespaces,
     batching_parameters=config.batching_parameters if config.serving_batching else None,
+    model_versions=config.model_versions,
+    model_poll_seconds=config.model_poll_seconds,
+    model_volume_size=config.model_volume_size,
     provider=cluster.provider,
 ), opts=pulumi.ResourceOptions(depends_on=[device_plugin, node_group, model_access]))
 
@@ -140,6 +143,7 @@ if config.smoke_test:
         model_name=config.model_name,
         model_base_path=config.model_base_path,
         serving_image=image,
+        model_versions=config.model_versions,
         provider=cluster.provider,
     ), opts=pulumi.ResourceOptions(depends_on=[serving]))
 

@@ -17,9 +17,11 @@ import pulumi
 import pulumi_aws as aws
 
 from components.node_parts import node_launch_template, node_role
+from eks_inferentia.capacity import NODE_ROOT_VOLUME_GIB
 
 NEURON_AMI_TYPE = "AL2023_x86_64_NEURON"
-ROOT_VOLUME_GIB = 100  # Neuron DLC images are several GiB each.
+# Neuron DLC images are several GiB each, and the pods' model volumes live here too (the capacity rules count them).
+ROOT_VOLUME_GIB = NODE_ROOT_VOLUME_GIB
 # With a system node group, Neuron nodes carry this taint so only accelerator work lands on them.
 NEURON_TAINT = aws.eks.NodeGroupTaintArgs(key="aws.amazon.com/neuron", value="true", effect="NO_SCHEDULE")
 NODE_ROLE_LABEL = "eks-inferentia/role"

@@ -7,6 +7,13 @@ What changed from the walkthrough, and why:
   fails to load. An init container copies `modelBasePath` into a pod-local volume with the
   AWS CLI the image ships (over TLS, verified: the walkthrough's `S3_VERIFY_SSL: "0"` is gone),
   and the server loads it from there.
+- New versions without a redeploy (tensorflow/serving issues 1963, 1794): with `modelPollSeconds` above 0 a
+  native sidecar (an init container with `restartPolicy: Always`, on by default since Kubernetes 1.29) runs
+  `eks_inferentia/model_sync.py` every so often, after the one-shot `fetch-model` copy that runs it once
+  before the server starts. It copies a new version folder into a staging folder and renames it into
+  place, and TensorFlow Serving's own file-system polling (`--file_system_poll_wait_seconds`, 1 s by default
+  in 2.10) loads it and unloads the versions the sidecar removed. `modelVersions` pins the versions with a
+  model config file (`--model_config_file`, which replaces `--model_name`/`--model_base_path`).
 - Port 8500 is gRPC and 9000 is REST; the walkthrough's Service had the names swapped.
 - `AWS_REGION` comes from the stack's region, not a hard-coded us-east-1.
 - Probes: startup and readiness on the REST model status (a model comes from S3 and loads onto
@@ -24,6 +31,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -34,6 +42,10 @@ from eks_inferentia.images import TF_SERVING_BINARY
 GRPC_PORT = 8500
 REST_PORT = 9000
 MODEL_DIR = "/models"
+# The sync script copies a version here, then renames it into MODEL_DIR/<model>/N: the same emptyDir, so the
+# rename is atomic, and outside the model's base path, so TensorFlow Serving never lists it.
+STAGING_DIR = f"{MODEL_DIR}/.sync"
+SYNC_SCRIPT = Path(__file__).resolve().parent.parent / "eks_inferentia" / "model_sync.py"
 CONFIG_DIR = "/etc/tfserving"
 SCRATCH_DIR = "/tmp"
 METRICS_PATH = "/monitoring/prometheus/metrics"
@@ -46,6 +58,7 @@ STARTUP_BUDGET_SECONDS = 600
 # pulling the Deep Learning Container (several GB) and copying the model from S3.
 IMAGE_PULL_ALLOWANCE_SECONDS = 600
 MODEL_COPY_ALLOWANCE_SECONDS = 300
+"""Per version copied at pod start (the highest one, or each of modelVersions)."""
 # Scheduling, container start and the first readiness checks, per wave.
 WAVE_MARGIN_SECONDS = 60
 
@@ -93,6 +106,12 @@ class TensorFlowServingArgs:
     """Namespaces whose pods may call the model besides the serving namespace, which is always admitted."""
     batching_parameters: str | None = None
     """TensorFlow Serving batching parameters (text format); None leaves batching off."""
+    model_versions: Sequence[int] = ()
+    """The versions to serve, exactly (a model config file); empty serves the highest version."""
+    model_poll_seconds: int = 60
+    """How often the sync sidecar looks at S3 for new versions; 0: no sidecar, the model is copied once."""
+    model_volume_size: str = "10Gi"
+    """sizeLimit of the model emptyDir, and the ephemeral storage its writers request."""
 
 
 def rollout_waves(replicas: int, rollout: tuple[int, int]) -> int:
@@ -102,26 +121,31 @@ def rollout_waves(replicas: int, rollout: tuple[int, int]) -> int:
     return -(-replicas // per_wave)
 
 
-def await_timeouts(replicas: int, rollout: tuple[int, int]) -> pulumi.CustomTimeouts:
+def await_timeouts(replicas: int, rollout: tuple[int, int], versions_copied: int = 1) -> pulumi.CustomTimeouts:
     """How long `pulumi up` waits for the Deployment to become ready.
 
     pulumi-kubernetes waits 10 minutes by default (provider/pkg/await/deployment.go,
     `DefaultDeploymentTimeoutMins = 10`; `customTimeouts` wins over it), less than one pod may
-    need: image pull, model copy, the whole startup budget. One wave is that sum plus a margin;
-    a create starts every pod at once (one wave), an update replaces them wave by wave.
+    need: image pull, the first model copy (every version the pod starts with, before the server
+    starts), the whole startup budget. One wave is that sum plus a margin; a create starts every
+    pod at once (one wave), an update replaces them wave by wave.
     """
-    wave = IMAGE_PULL_ALLOWANCE_SECONDS + MODEL_COPY_ALLOWANCE_SECONDS + STARTUP_BUDGET_SECONDS + WAVE_MARGIN_SECONDS
+    wave = (IMAGE_PULL_ALLOWANCE_SECONDS + MODEL_COPY_ALLOWANCE_SECONDS * max(versions_copied, 1)
+            + STARTUP_BUDGET_SECONDS + WAVE_MARGIN_SECONDS)
     create_minutes = -(-wave // 60)
     update_minutes = -(-wave * rollout_waves(replicas, rollout) // 60)
     return pulumi.CustomTimeouts(create=f"{create_minutes}m", update=f"{update_minutes}m")
 
 
-def server_args(model_name: str, batching: bool = False) -> list[str]:
+def server_args(model_name: str, batching: bool = False, pinned_versions: bool = False) -> list[str]:
+    # --model_config_file replaces --model_name and --model_base_path (TF Serving 2.10 main.cc: "If used,
+    # --model_name, --model_base_path are ignored"), so only one of the two is passed.
+    model = ([f"--model_config_file={CONFIG_DIR}/models.config"] if pinned_versions
+             else [f"--model_name={model_name}", f"--model_base_path={MODEL_DIR}/{model_name}"])
     args = [
         f"--port={GRPC_PORT}",
         f"--rest_api_port={REST_PORT}",
-        f"--model_name={model_name}",
-        f"--model_base_path={MODEL_DIR}/{model_name}",
+        *model,
         f"--monitoring_config_file={CONFIG_DIR}/monitoring.config",
     ]
     if batching:
@@ -129,11 +153,43 @@ def server_args(model_name: str, batching: bool = False) -> list[str]:
     return args
 
 
-def config_files(batching_parameters: str | None) -> dict[str, str]:
+def model_config(model_name: str, versions: Sequence[int]) -> str:
+    """A ModelServerConfig (text format) that serves exactly `versions` of the model
+    (tensorflow_serving/config/model_server_config.proto, file_system_storage_path_source.proto)."""
+    listed = "".join(f"        versions: {version}\n" for version in versions)
+    return ("model_config_list {\n"
+            "  config {\n"
+            f'    name: "{model_name}"\n'
+            f'    base_path: "{MODEL_DIR}/{model_name}"\n'
+            '    model_platform: "tensorflow"\n'
+            "    model_version_policy {\n"
+            "      specific {\n"
+            f"{listed}"
+            "      }\n"
+            "    }\n"
+            "  }\n"
+            "}\n")
+
+
+def config_files(batching_parameters: str | None, model_name: str = "", model_versions: Sequence[int] = (),
+                 sync_script: str = "") -> dict[str, str]:
     files = {"monitoring.config": MONITORING_CONFIG}
     if batching_parameters is not None:
         files["batching.config"] = batching_parameters + "\n"
+    if model_versions:
+        files["models.config"] = model_config(model_name, model_versions)
+    if sync_script:
+        files["model_sync.py"] = sync_script
     return files
+
+
+def sync_command(model_base_path: str, model_name: str, versions: Sequence[int], poll_seconds: int) -> list[str]:
+    """The copier's command: once (`poll_seconds` 0, the init container) or every `poll_seconds` (the sidecar)."""
+    command = ["python3", f"{CONFIG_DIR}/model_sync.py", "--source", model_base_path.rstrip("/") + "/",
+               "--dest", f"{MODEL_DIR}/{model_name}", "--staging", STAGING_DIR]
+    if versions:
+        command += ["--versions", ",".join(map(str, versions))]
+    return command + (["--interval", str(poll_seconds)] if poll_seconds else ["--once"])
 
 
 def checkov_skips(image: str) -> dict[str, str]:
@@ -175,9 +231,13 @@ class TensorFlowServing(pulumi.ComponentResource):
         service_account = k8s.core.v1.ServiceAccount(
             f"{name}-sa", metadata=metadata(), automount_service_account_token=False, opts=k8s_opts)
 
-        files = config_files(args.batching_parameters)
+        files = config_files(args.batching_parameters, args.model_name, args.model_versions, SYNC_SCRIPT.read_text())
         config_map = k8s.core.v1.ConfigMap(f"{name}-config", metadata=metadata("-config"), data=files, opts=k8s_opts)
-        # A config change rolls the pods: TensorFlow Serving reads these files only at start.
+        # A config change rolls the pods: TensorFlow Serving reads these files only at start. That includes
+        # modelVersions (models.config): the server could poll it (--model_config_file_poll_wait_seconds), but
+        # then it would drop the old versions before the sidecar had copied the new ones, on its own schedule
+        # after the kubelet refreshed the ConfigMap, where `pulumi up` waits for nothing and the smoke test
+        # sees nothing. A rollout starts each new pod with exactly the new versions, and is awaited and checked.
         config_checksum = hashlib.sha256(repr(sorted(files.items())).encode()).hexdigest()[:16]
 
         region_env = [
@@ -186,6 +246,35 @@ class TensorFlowServing(pulumi.ComponentResource):
         ]
         scratch_env = [k8s.core.v1.EnvVarArgs(name="HOME", value=SCRATCH_DIR),
                        k8s.core.v1.EnvVarArgs(name="TMPDIR", value=SCRATCH_DIR)]
+        copier_env = [*region_env, *scratch_env, k8s.core.v1.EnvVarArgs(name="PYTHONDONTWRITEBYTECODE", value="1")]
+        copier_mounts = [
+            k8s.core.v1.VolumeMountArgs(name="model", mount_path=MODEL_DIR),
+            k8s.core.v1.VolumeMountArgs(name="scratch", mount_path=SCRATCH_DIR),
+            k8s.core.v1.VolumeMountArgs(name="config", mount_path=CONFIG_DIR, read_only=True),
+        ]
+
+        def copier(name: str, poll_seconds: int, requests: dict[str, str], limits: dict[str, str],
+                   restart_policy: str | None = None) -> k8s.core.v1.ContainerArgs:
+            # The model volume's writers request its size: emptyDir usage counts against the pod, and a
+            # sidecar's requests add to the server's, so the scheduler reserves it once for the pod's life.
+            return k8s.core.v1.ContainerArgs(
+                name=name,
+                image=args.image,
+                image_pull_policy="Always",
+                restart_policy=restart_policy,
+                command=sync_command(args.model_base_path, args.model_name, args.model_versions, poll_seconds),
+                env=copier_env,
+                volume_mounts=copier_mounts,
+                security_context=hardened_container(run_as_user=COPIER_UID),
+                resources=k8s.core.v1.ResourceRequirementsArgs(
+                    requests={**requests, "ephemeral-storage": args.model_volume_size}, limits=limits),
+            )
+
+        # First the whole copy, before the server starts; then, when polling, the sidecar that keeps it current.
+        copiers = [copier("fetch-model", 0, {"cpu": "250m", "memory": "256Mi"}, {"cpu": "1", "memory": "512Mi"})]
+        if args.model_poll_seconds:
+            copiers.append(copier("model-sync", args.model_poll_seconds, {"cpu": "50m", "memory": "128Mi"},
+                                  {"cpu": "500m", "memory": "512Mi"}, restart_policy="Always"))
         model_status = k8s.core.v1.HTTPGetActionArgs(path=f"/v1/models/{args.model_name}", port="http")
         neuron = str(args.neuron_devices_per_replica)
         max_surge, max_unavailable = args.rollout
@@ -224,34 +313,20 @@ class TensorFlowServing(pulumi.ComponentResource):
                             for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
                         ],
                         volumes=[
-                            k8s.core.v1.VolumeArgs(name="model", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs()),
+                            k8s.core.v1.VolumeArgs(name="model", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
+                                size_limit=args.model_volume_size)),
                             k8s.core.v1.VolumeArgs(name="scratch", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs()),
                             k8s.core.v1.VolumeArgs(name="config", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
                                 name=config_map.metadata.name)),
                         ],
-                        init_containers=[k8s.core.v1.ContainerArgs(
-                            name="fetch-model",
-                            image=args.image,
-                            image_pull_policy="Always",
-                            command=["aws", "s3", "sync", "--only-show-errors",
-                                     args.model_base_path.rstrip("/") + "/", f"{MODEL_DIR}/{args.model_name}/"],
-                            env=region_env + scratch_env,
-                            volume_mounts=[
-                                k8s.core.v1.VolumeMountArgs(name="model", mount_path=MODEL_DIR),
-                                k8s.core.v1.VolumeMountArgs(name="scratch", mount_path=SCRATCH_DIR),
-                            ],
-                            security_context=hardened_container(run_as_user=COPIER_UID),
-                            resources=k8s.core.v1.ResourceRequirementsArgs(
-                                requests={"cpu": "250m", "memory": "256Mi"},
-                                limits={"cpu": "1", "memory": "512Mi"},
-                            ),
-                        )],
+                        init_containers=copiers,
                         containers=[k8s.core.v1.ContainerArgs(
                             name=CONTAINER_NAME,
                             image=args.image,
                             image_pull_policy="Always",
                             command=[TF_SERVING_BINARY],
-                            args=server_args(args.model_name, batching=args.batching_parameters is not None),
+                            args=server_args(args.model_name, batching=args.batching_parameters is not None,
+                                             pinned_versions=bool(args.model_versions)),
                             ports=[
                                 k8s.core.v1.ContainerPortArgs(name="grpc", container_port=GRPC_PORT),
                                 k8s.core.v1.ContainerPortArgs(name="http", container_port=REST_PORT),
@@ -283,7 +358,7 @@ class TensorFlowServing(pulumi.ComponentResource):
                 ),
             ),
             opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
-                custom_timeouts=await_timeouts(args.replicas, args.rollout))),
+                custom_timeouts=await_timeouts(args.replicas, args.rollout, max(len(args.model_versions), 1)))),
         )
 
         service = k8s.core.v1.Service(

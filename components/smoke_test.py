@@ -11,6 +11,7 @@ runs the check again; `ttlSecondsAfterFinished` cleans it up.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +45,8 @@ class SmokeTestArgs:
     serving_image: pulumi.Input[str]
     """The server's image; a change re-runs the check."""
     provider: k8s.Provider
+    model_versions: Sequence[int] = ()
+    """modelVersions: the check waits for each to be AVAILABLE and asks the highest; a change re-runs it."""
 
 
 class SmokeTest(pulumi.ComponentResource):
@@ -102,7 +105,8 @@ class SmokeTest(pulumi.ComponentResource):
                             name="smoke-test",
                             image=SMOKE_TEST_IMAGE,
                             image_pull_policy="Always",
-                            command=["python", "/smoke/smoke_check.py", args.rest_endpoint, args.model_name],
+                            command=["python", "/smoke/smoke_check.py", args.rest_endpoint, args.model_name,
+                                     *([",".join(map(str, args.model_versions))] if args.model_versions else [])],
                             env=[k8s.core.v1.EnvVarArgs(name="PYTHONDONTWRITEBYTECODE", value="1")],
                             resources=k8s.core.v1.ResourceRequirementsArgs(
                                 requests={"cpu": "100m", "memory": "64Mi"}, limits={"cpu": "500m", "memory": "256Mi"}),

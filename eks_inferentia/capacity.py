@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from eks_inferentia.instance_types import InstanceTypeFacts
-from eks_inferentia.quantity import format_cpu, format_memory
+from eks_inferentia.quantity import GIB, format_cpu, format_memory
+
+# Every Neuron node's root volume (components/node_group.py), which also holds containerd's images and
+# the pods' emptyDirs, the model volumes among them.
+NODE_ROOT_VOLUME_GIB = 100
+# What the model volumes may not take of it, an estimate: the OS (a few GiB), the serving image twice during
+# an image change (the Deep Learning Containers are several GiB each), the add-ons' and the smoke test's
+# images, and the kubelet's default eviction threshold (nodefs.available < 10 %).
+NODE_STORAGE_HEADROOM_GIB = 30
 
 
 @dataclass(frozen=True)
@@ -25,14 +33,22 @@ class ServingShape:
     max_nodes: int
     cpu_request: Fraction
     memory_request: Fraction
+    model_volume: Fraction = Fraction(0)
+    """Bytes of each pod's model volume (modelVolumeSize), requested as ephemeral storage."""
+
+    @property
+    def model_storage(self) -> Fraction:
+        """Bytes of one node's root volume the model volumes may take."""
+        return Fraction((NODE_ROOT_VOLUME_GIB - NODE_STORAGE_HEADROOM_GIB) * GIB)
 
     @property
     def pods_per_node(self) -> int:
-        """Serving pods one node holds, by Neuron devices and by allocatable CPU and memory."""
+        """Serving pods one node holds, by Neuron devices, allocatable CPU and memory, and model volume storage."""
         by_devices = self.instance.neuron_devices // self.devices_per_replica
         by_cpu = int(self.instance.allocatable_cpu // self.cpu_request) if self.cpu_request else by_devices
         by_memory = int(self.instance.allocatable_memory // self.memory_request) if self.memory_request else by_devices
-        return min(by_devices, by_cpu, by_memory)
+        by_storage = int(self.model_storage // self.model_volume) if self.model_volume else by_devices
+        return min(by_devices, by_cpu, by_memory, by_storage)
 
     @property
     def pods_at_desired_size(self) -> int:
@@ -53,13 +69,28 @@ def capacity_problems(shape: ServingShape) -> list[tuple[str, object, str]]:
     if shape.memory_request > facts.allocatable_memory:
         problems.append(("memoryRequest", format_memory(shape.memory_request),
                          f"at most {format_memory(facts.allocatable_memory)} (what one {facts.name} can allocate to pods)"))
+    if shape.model_volume > shape.model_storage:
+        problems.append(("modelVolumeSize", format_memory(shape.model_volume),
+                         f"at most {format_memory(shape.model_storage)} (a node's {NODE_ROOT_VOLUME_GIB} GiB root volume "
+                         f"less {NODE_STORAGE_HEADROOM_GIB} GiB for the OS, images and the kubelet's eviction reserve)"))
     if problems or shape.devices_per_replica > facts.neuron_devices:
         return problems  # no pod fits on a node; the replica count cannot be judged
     if shape.replicas > shape.pods_at_max_size:
         problems.append(("replicas", shape.replicas,
                          f"at most {shape.pods_at_max_size}: {shape.max_nodes} x {facts.name} (maxNodes) hold "
-                         f"{shape.pods_per_node} pod(s) of {shape.devices_per_replica} Neuron device(s) each"))
+                         f"{shape.pods_per_node} pod(s) of {shape.devices_per_replica} Neuron device(s) each"
+                         + _storage_note(shape)))
     return problems
+
+
+def _storage_note(shape: ServingShape) -> str:
+    """Why a node holds fewer pods than its devices allow, when the model volumes are the reason."""
+    by_devices = shape.instance.neuron_devices // shape.devices_per_replica
+    if shape.model_volume and shape.pods_per_node < by_devices and \
+            shape.pods_per_node == int(shape.model_storage // shape.model_volume):
+        return (f", limited by modelVolumeSize ({format_memory(shape.model_volume)} a pod of the "
+                f"{format_memory(shape.model_storage)} a node's root volume leaves for models)")
+    return ""
 
 
 def capacity_warnings(shape: ServingShape) -> list[str]:

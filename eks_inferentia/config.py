@@ -23,7 +23,7 @@ import pulumi
 from eks_inferentia.capacity import ServingShape, capacity_problems, capacity_warnings
 from eks_inferentia.images import NEURON_DLC_REGIONS
 from eks_inferentia.instance_types import INSTANCE_TYPES, TRAINIUM_DEVICE_COUNTS, InstanceTypeFacts, supported_instance_types
-from eks_inferentia.quantity import QuantityError, parse_quantity
+from eks_inferentia.quantity import MIB, QuantityError, parse_quantity
 from eks_inferentia.versions import unpinned_addons
 
 NAMESPACE = "eks-inferentia"
@@ -43,6 +43,12 @@ CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 S3_ACCESS_MODES = ("bucket", "all")
 NEURON_SCHEDULER_MODES = ("auto", "enabled", "disabled")
 OPEN_TO_THE_WORLD = ("0.0.0.0/0", "::/0")
+# modelPollSeconds: 0 copies the model once at pod start; otherwise a sidecar lists the S3 prefix this often
+# (one LIST request and one AWS CLI start a round, so not more often than every 10 s; at least daily).
+MODEL_POLL_MIN_SECONDS = 10
+MODEL_POLL_MAX_SECONDS = 86400
+# modelVersions: every listed version is copied to each pod and loaded onto its NeuronCores at once.
+MAX_MODEL_VERSIONS = 8
 # TensorFlow Serving's BatchingParameters (session_bundle_config.proto), in text format.
 DEFAULT_BATCHING_PARAMETERS = (
     "max_batch_size { value: 8 } batch_timeout_micros { value: 2000 } "
@@ -63,6 +69,8 @@ class ConfigKey:
     default: Any
     description: str
     required: bool = False
+    items: Literal["string", "integer"] = "string"
+    """The type of an array's items (Pulumi.yaml `items: type:`)."""
 
 
 CONFIG_KEYS: tuple[ConfigKey, ...] = (
@@ -107,6 +115,18 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
               "Name TensorFlow Serving serves the model under (clients ask for this name)."),
     ConfigKey("modelBasePath", "string", None,
               "S3 location of the Neuron-compiled SavedModel, s3://bucket/prefix (required).", required=True),
+    ConfigKey("modelVersions", "array", [],
+              "Model versions (the N of s3://.../N/) TensorFlow Serving serves, exactly these: positive integers, each "
+              f"once, at most {MAX_MODEL_VERSIONS}; only they are copied. Empty (default) serves the highest version. "
+              "A change rolls the pods; to roll back, set the previous version.", items="integer"),
+    ConfigKey("modelPollSeconds", "integer", 60,
+              "Seconds between a sidecar's looks at modelBasePath: a new version folder is copied and served without a "
+              f"redeploy, versions gone from S3 are removed. 0 copies once at pod start; else {MODEL_POLL_MIN_SECONDS} "
+              f"to {MODEL_POLL_MAX_SECONDS}."),
+    ConfigKey("modelVolumeSize", "string", "10Gi",
+              "Size of each pod's model volume (emptyDir sizeLimit, requested as ephemeral-storage), a Kubernetes "
+              "quantity: room for the versions served plus one more being copied. Pods on one node must fit its "
+              "root volume."),
     ConfigKey("modelCompiledFor", "string", "",
               "What the model was compiled with: 'neuron' (tensorflow-neuron, for inf1) or 'neuronx' "
               "(tensorflow-neuronx, for inf2, trn1, trn1n, trn2); must match instanceType. Empty (default) skips the "
@@ -168,6 +188,9 @@ class StackConfig:
     neuron_scheduler: str
     model_name: str
     model_base_path: str
+    model_versions: tuple[int, ...]
+    model_poll_seconds: int
+    model_volume_size: str
     model_compiled_for: str | None
     model_kms_key_arn: str | None
     serving_image: str | None
@@ -189,6 +212,7 @@ class StackConfig:
             instance=self.instance, replicas=self.replicas, devices_per_replica=self.neuron_devices_per_replica,
             desired_nodes=self.desired_nodes, max_nodes=self.max_nodes,
             cpu_request=parse_quantity(self.cpu_request), memory_request=parse_quantity(self.memory_request),
+            model_volume=parse_quantity(self.model_volume_size),
         )
 
     @property
@@ -304,7 +328,8 @@ class _Reader:
         """A blank value of a key with a default: say how to get the default back."""
         key = KEYS_BY_NAME[name]
         allowed = {"integer": "an integer", "boolean": "true or false",
-                   "array": 'a JSON list of strings, such as ["first", "second"]'}.get(key.type, "a value")
+                   "array": 'a JSON list of strings, such as ["first", "second"]' if key.items == "string"
+                   else "a JSON list of integers, such as [1, 2]"}.get(key.type, "a value")
         if key.default == "":
             self.problem(name, value, f"{allowed}, or '' (the default), not blanks")
         else:
@@ -389,6 +414,23 @@ class _Reader:
             self.problem(name, value, 'a JSON list of strings, such as ["first", "second"]')
             return None
         return tuple(item.strip() for item in parsed)
+
+    def integers(self, name: str) -> tuple[int, ...] | None:
+        """An array of integers: JSON whole numbers only (no strings, decimals or booleans)."""
+        value = self._raw(name)
+        if value is None:
+            return tuple(KEYS_BY_NAME[name].default)
+        if not value.strip():
+            self._blank(name, value)
+            return None
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            parsed = None
+        if not isinstance(parsed, list) or not all(type(item) is int for item in parsed):
+            self.problem(name, value, "a JSON list of integers, such as [1, 2]")
+            return None
+        return tuple(parsed)
 
     def one_of(self, name: str, allowed: tuple[str, ...]) -> str | None:
         value = self.string(name)
@@ -554,6 +596,10 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
                       f"on Trainium ({instance_type}): only those device groups are contiguous")
 
     requests_and_limits = {name: r.quantity(name) for name in ("cpuRequest", "cpuLimit", "memoryRequest", "memoryLimit")}
+    model_volume = r.quantity("modelVolumeSize")
+    if model_volume is not None and model_volume < MIB:
+        r.problem("modelVolumeSize", r.string("modelVolumeSize"), "at least 1Mi, a quantity such as 10Gi")
+        model_volume = None
     for request, limit in (("cpuRequest", "cpuLimit"), ("memoryRequest", "memoryLimit")):
         asked, most_allowed = requests_and_limits[request], requests_and_limits[limit]
         if asked is not None and most_allowed is not None and asked > most_allowed:
@@ -564,11 +610,12 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
     cpu_request, memory_request = requests_and_limits["cpuRequest"], requests_and_limits["memoryRequest"]
     if (facts is not None and replicas is not None and devices is not None and desired is not None
             and maximum is not None and cpu_request is not None and memory_request is not None
+            and model_volume is not None
             and r.ok("instanceType", "replicas", "neuronDevicesPerReplica", "desiredNodes", "maxNodes",
-                     "cpuRequest", "memoryRequest")):
+                     "cpuRequest", "memoryRequest", "modelVolumeSize")):
         shape = ServingShape(instance=facts, replicas=replicas, devices_per_replica=devices,
                              desired_nodes=desired, max_nodes=maximum,
-                             cpu_request=cpu_request, memory_request=memory_request)
+                             cpu_request=cpu_request, memory_request=memory_request, model_volume=model_volume)
         for name, value, allowed in capacity_problems(shape):
             r.problem(name, value, allowed)
 
@@ -577,6 +624,21 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
                "1-128 letters, digits, '_', '.' and '-', starting with a letter or digit")
     model_base_path = r.string("modelBasePath")
     _check_model_path(r, model_base_path)
+    model_versions = r.integers("modelVersions")
+    if model_versions is not None:
+        if any(version < 1 for version in model_versions):
+            r.problem("modelVersions", model_versions, "positive integers, the version folders (s3://.../N/) to serve")
+        elif len(set(model_versions)) != len(model_versions):
+            r.problem("modelVersions", model_versions, "each version once")
+        elif len(model_versions) > MAX_MODEL_VERSIONS:
+            r.problem("modelVersions", model_versions,
+                      f"at most {MAX_MODEL_VERSIONS} versions (each is copied to every pod and loaded onto its NeuronCores)")
+    model_poll_seconds = r.integer("modelPollSeconds")
+    if model_poll_seconds is not None and model_poll_seconds != 0 and not (
+            MODEL_POLL_MIN_SECONDS <= model_poll_seconds <= MODEL_POLL_MAX_SECONDS):
+        r.problem("modelPollSeconds", model_poll_seconds,
+                  f"0 (copy the model once at pod start) or {MODEL_POLL_MIN_SECONDS} to {MODEL_POLL_MAX_SECONDS} seconds")
+        model_poll_seconds = None
     # A model compiled for one Neuron generation does not load on the other: refuse the pair.
     model_compiled_for = r.string("modelCompiledFor")
     if model_compiled_for not in (None, "", *COMPILERS):
@@ -677,6 +739,9 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
         neuron_scheduler=_accepted(neuron_scheduler),
         model_name=_accepted(model_name),
         model_base_path=_accepted(model_base_path),
+        model_versions=_accepted(model_versions),
+        model_poll_seconds=_accepted(model_poll_seconds),
+        model_volume_size=_accepted(r.string("modelVolumeSize")),
         model_compiled_for=model_compiled_for or None,
         model_kms_key_arn=model_kms_key_arn or None,
         serving_image=serving_image or None,

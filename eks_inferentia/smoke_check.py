@@ -1,11 +1,13 @@
 """Smoke test of a TensorFlow Serving endpoint, run by the SmokeTest Job after every deploy.
 
-    python smoke_check.py REST_URL MODEL_NAME
+    python smoke_check.py REST_URL MODEL_NAME [VERSION,VERSION...]
 
-1. `GET /v1/models/MODEL` until a version is AVAILABLE (the Deployment is ready, so this is quick).
+1. `GET /v1/models/MODEL` until a version is AVAILABLE (the Deployment is ready, so this is quick);
+   with VERSIONS (the stack's modelVersions), until every one of them is.
 2. `GET /v1/models/MODEL/metadata`: the `serving_default` signature's one input, its dtype and shape.
 3. `POST /v1/models/MODEL:predict` with zeros of that shape (unknown dimensions as 1), and check
-   the answer holds outputs that are all finite numbers.
+   the answer holds outputs that are all finite numbers. With VERSIONS, steps 2 and 3 ask the
+   highest of them by name (`/v1/models/MODEL/versions/N`).
 
 Standard library only: it runs in a stock python image. It prints one line and exits 0 on
 success; on failure it prints one line naming what failed, writes it to the container's
@@ -21,6 +23,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from typing import Any
 
 TERMINATION_LOG = "/dev/termination-log"
@@ -52,18 +55,26 @@ def _request(url: str, body: Any = None, timeout: float = 60) -> Any:
         raise SmokeTestError(f"{url} answered with something that is not JSON") from None
 
 
-def wait_until_available(base: str, model: str, wait_seconds: float | None = None) -> str:
-    """The AVAILABLE version of `model`; fails when none is within `wait_seconds`."""
+def wait_until_available(base: str, model: str, wait_seconds: float | None = None,
+                         expected: Sequence[int] = ()) -> str:
+    """The AVAILABLE version of `model` (with `expected`, those versions, comma-separated, once every one
+    is AVAILABLE); fails when that is not so within `wait_seconds`."""
     deadline = time.monotonic() + (WAIT_FOR_AVAILABLE_SECONDS if wait_seconds is None else wait_seconds)
     while True:
         status = _request(f"{base}/v1/models/{model}")
         versions = status.get("model_version_status") or []
-        for version in versions:
-            if version.get("state") == "AVAILABLE":
-                return str(version.get("version"))
+        available = [str(v.get("version")) for v in versions if v.get("state") == "AVAILABLE"]
+        missing = [str(n) for n in expected if str(n) not in available]
+        if expected and not missing:
+            return ", ".join(str(n) for n in expected)
+        if available and not expected:
+            return available[0]
         if time.monotonic() >= deadline:
             states = ", ".join(f"version {v.get('version')} {v.get('state')}: {v.get('status', {}).get('error_message', '')}"
                                for v in versions) or "no versions"
+            if expected:
+                raise SmokeTestError(f"model {model} version(s) {', '.join(missing)} not AVAILABLE ({states}); "
+                                     "are they in modelBasePath?")
             raise SmokeTestError(f"model {model} has no AVAILABLE version ({states})")
         time.sleep(5)
 
@@ -104,24 +115,29 @@ def _all_finite(value: Any) -> bool:
     return False
 
 
-def check(base: str, model: str, wait_seconds: float | None = None) -> str:
+def check(base: str, model: str, wait_seconds: float | None = None, expected: Sequence[int] = ()) -> str:
     """Run the three steps; return the success line or raise `SmokeTestError`."""
     base = base.rstrip("/")
-    version = wait_until_available(base, model, wait_seconds)
-    name, dtype, shape = input_spec(_request(f"{base}/v1/models/{model}/metadata"))
-    answer = _request(f"{base}/v1/models/{model}:predict", {"inputs": {name: zeros(shape, NUMERIC_DTYPES[dtype])}})
+    version = wait_until_available(base, model, wait_seconds, expected)
+    servable = f"{base}/v1/models/{model}" + (f"/versions/{max(expected)}" if expected else "")
+    name, dtype, shape = input_spec(_request(f"{servable}/metadata"))
+    answer = _request(f"{servable}:predict", {"inputs": {name: zeros(shape, NUMERIC_DTYPES[dtype])}})
     outputs = answer.get("outputs") if isinstance(answer, dict) else None
     if not _all_finite(outputs):
         raise SmokeTestError(f"predict answered without finite numeric outputs: {json.dumps(answer)[:200]}")
+    if expected:
+        return (f"OK: {model} version(s) {version} AVAILABLE; version {max(expected)} answered a predict of "
+                f"{name}{shape} ({dtype})")
     return f"OK: {model} version {version} answered a predict of {name}{shape} ({dtype})"
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print("usage: smoke_check.py REST_URL MODEL_NAME", file=sys.stderr)
+    versions = argv[2].split(",") if len(argv) == 3 else []
+    if len(argv) not in (2, 3) or not all(v.isdigit() and int(v) > 0 for v in versions):
+        print("usage: smoke_check.py REST_URL MODEL_NAME [VERSION,VERSION...]", file=sys.stderr)
         return 2
     try:
-        print(check(argv[0], argv[1]))
+        print(check(argv[0], argv[1], expected=[int(v) for v in versions]))
         return 0
     except SmokeTestError as failure:
         message = f"smoke test failed: {failure}"

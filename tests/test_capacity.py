@@ -77,3 +77,28 @@ def test_warnings_say_what_to_change() -> None:
     (idle,) = capacity_warnings(shape(replicas=1))
     assert idle == ("1 of 2 Neuron devices at desiredNodes stay idle (paid for, unused); lower desiredNodes or raise "
                     "replicas or neuronDevicesPerReplica")
+
+
+def test_model_volumes_pack_pods_per_node_within_the_root_volume() -> None:
+    from dataclasses import replace
+
+    from components.node_group import ROOT_VOLUME_GIB
+    from eks_inferentia.capacity import NODE_ROOT_VOLUME_GIB, NODE_STORAGE_HEADROOM_GIB
+
+    assert ROOT_VOLUME_GIB == NODE_ROOT_VOLUME_GIB  # the rule counts the volume the launch template gives nodes
+    big = shape("inf1.24xlarge", replicas=16, maximum=1)  # 16 devices: 16 pods by devices
+    assert big.pods_per_node == 16 and capacity_problems(big) == []
+    gib = Fraction(2**30)
+    models = NODE_ROOT_VOLUME_GIB - NODE_STORAGE_HEADROOM_GIB  # 70 GiB for model volumes
+    assert replace(big, model_volume=models * gib / 16).pods_per_node == 16  # exactly fills the node
+    sized = replace(big, model_volume=10 * gib)
+    assert sized.pods_per_node == 7
+    assert capacity_problems(sized) == [("replicas", 16, "at most 7: 1 x inf1.24xlarge (maxNodes) hold 7 pod(s) of 1 "
+                                         "Neuron device(s) each, limited by modelVolumeSize (10Gi a pod of the 70Gi a "
+                                         "node's root volume leaves for models)")]
+    assert capacity_problems(replace(big, model_volume=(models + 1) * gib)) == [
+        ("modelVolumeSize", "71Gi", "at most 70Gi (a node's 100 GiB root volume less 30 GiB for the OS, images and the "
+                                    "kubelet's eviction reserve)")]
+    # CPU, not storage, limits these pods: the message does not blame modelVolumeSize.
+    cpu_bound = replace(shape("inf1.24xlarge", replicas=16, maximum=1, cpu="20"), model_volume=gib)
+    assert capacity_problems(cpu_bound)[0][2].endswith("hold 4 pod(s) of 1 Neuron device(s) each")

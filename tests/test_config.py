@@ -152,7 +152,7 @@ def test_pulumi_yaml_declares_every_key_with_the_codes_type_and_default() -> Non
         else:
             assert spec["default"] == key.default, key.name
         if key.type == "array":
-            assert spec["items"] == {"type": "string"}
+            assert spec["items"] == {"type": "integer" if key.name == "modelVersions" else "string"}
 
 
 @pytest.mark.parametrize("stack", stack_names())
@@ -278,7 +278,7 @@ def test_an_empty_model_path_is_missing_so_no_bucket_wide_grant_is_ever_built() 
             load_config({"modelBasePath": path})
 
 
-@pytest.mark.parametrize("key", [key.name for key in CONFIG_KEYS if key.type == "array"])
+@pytest.mark.parametrize("key", [key.name for key in CONFIG_KEYS if key.type == "array" and key.items == "string"])
 def test_an_empty_string_inside_a_list_is_refused_naming_the_key(key: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config({"modelBasePath": MODEL, "sshPublicKey": "ssh-ed25519 AAAAC3Nz user", "vpcId": "vpc-0123456789abcdef0",
@@ -409,7 +409,8 @@ def test_the_defaults_are_exactly_the_documented_ones() -> None:
         ssh_public_key=None, ssh_allowed_cidrs=(), vpc_id=None, private_subnet_ids=(), availability_zones=(),
         public_subnet_ids=(), namespace="inference", serving_name="eks-neuron-test", replicas=2,
         neuron_devices_per_replica=1, cpu_request="1", cpu_limit="4", memory_request="1Gi", memory_limit="4Gi",
-        neuron_scheduler="auto", model_name="resnet50_neuron", model_base_path=MODEL, model_compiled_for=None,
+        neuron_scheduler="auto", model_name="resnet50_neuron", model_base_path=MODEL, model_versions=(),
+        model_poll_seconds=60, model_volume_size="10Gi", model_compiled_for=None,
         model_kms_key_arn=None, serving_image=None, s3_access="bucket", neuron_chart_version="1.10.0",
         allowed_client_namespaces=(), serving_batching=False,
         batching_parameters="max_batch_size { value: 8 } batch_timeout_micros { value: 2000 } "
@@ -428,6 +429,7 @@ def test_every_key_is_read_bare_or_namespaced_and_values_are_kept_as_given() -> 
         "namespace": "serving", "servingName": "resnet", "replicas": "3", "neuronDevicesPerReplica": "1",
         "cpuRequest": "500m", "cpuLimit": "2", "memoryRequest": "512Mi", "memoryLimit": "2Gi",
         "neuronScheduler": "enabled", "modelName": "resnet.v2", "modelBasePath": " s3://models/a/b/ ",
+        "modelVersions": "[3, 1]", "modelPollSeconds": "10", "modelVolumeSize": " 20Gi ",
         "modelCompiledFor": "neuronx",
         "modelKmsKeyArn": "arn:aws:kms:us-west-2:123456789012:key/mrk-0123456789abcdef0123456789abcdef",
         "servingImage": "registry.example.com:5000/tfs/serving:2.10", "allowedClientNamespaces": '["apps", "batch"]',
@@ -443,6 +445,7 @@ def test_every_key_is_read_bare_or_namespaced_and_values_are_kept_as_given() -> 
         availability_zones=(), public_subnet_ids=("subnet-0000000c",), namespace="serving", serving_name="resnet",
         replicas=3, neuron_devices_per_replica=1, cpu_request="500m", cpu_limit="2", memory_request="512Mi",
         memory_limit="2Gi", neuron_scheduler="enabled", model_name="resnet.v2", model_base_path="s3://models/a/b/",
+        model_versions=(3, 1), model_poll_seconds=10, model_volume_size="20Gi",
         model_compiled_for="neuronx",
         model_kms_key_arn="arn:aws:kms:us-west-2:123456789012:key/mrk-0123456789abcdef0123456789abcdef",
         serving_image="registry.example.com:5000/tfs/serving:2.10", s3_access="all", neuron_chart_version="1.3.0-rc.1",
@@ -513,6 +516,38 @@ def test_values_at_the_limits_of_their_rules_are_accepted(raw: dict[str, str], a
 
 
 EXACT_PROBLEMS = {
+    "model-versions-not-integers": ({"modelVersions": '["1", 2]'}, [_refused(
+        "modelVersions", repr('["1", 2]'), "a JSON list of integers, such as [1, 2]")]),
+    "model-versions-decimal": ({"modelVersions": "[1.5]"}, [_refused(
+        "modelVersions", "'[1.5]'", "a JSON list of integers, such as [1, 2]")]),
+    "model-versions-boolean": ({"modelVersions": "[true]"}, [_refused(
+        "modelVersions", "'[true]'", "a JSON list of integers, such as [1, 2]")]),
+    "model-versions-not-a-list": ({"modelVersions": "3"}, [_refused(
+        "modelVersions", "'3'", "a JSON list of integers, such as [1, 2]")]),
+    "model-versions-zero": ({"modelVersions": "[2, 0]"}, [_refused(
+        "modelVersions", "[2, 0]", "positive integers, the version folders (s3://.../N/) to serve")]),
+    "model-versions-duplicate": ({"modelVersions": "[2, 3, 2]"}, [_refused(
+        "modelVersions", "[2, 3, 2]", "each version once")]),
+    "model-versions-too-many": ({"modelVersions": "[1, 2, 3, 4, 5, 6, 7, 8, 9]"}, [_refused(
+        "modelVersions", "[1, 2, 3, 4, 5, 6, 7, 8, 9]",
+        "at most 8 versions (each is copied to every pod and loaded onto its NeuronCores)")]),
+    "model-poll-too-often": ({"modelPollSeconds": "9"}, [_refused(
+        "modelPollSeconds", "9", "0 (copy the model once at pod start) or 10 to 86400 seconds")]),
+    "model-poll-negative": ({"modelPollSeconds": "-1"}, [_refused(
+        "modelPollSeconds", "-1", "0 (copy the model once at pod start) or 10 to 86400 seconds")]),
+    "model-poll-over-a-day": ({"modelPollSeconds": "86401"}, [_refused(
+        "modelPollSeconds", "86401", "0 (copy the model once at pod start) or 10 to 86400 seconds")]),
+    "model-volume-not-a-quantity": ({"modelVolumeSize": "10GB"}, [_refused(
+        "modelVolumeSize", "'10GB'", "a Kubernetes quantity such as 500m, 2, 512Mi or 4Gi")]),
+    "model-volume-bytes": ({"modelVolumeSize": "1000"}, [_refused(
+        "modelVolumeSize", "'1000'", "at least 1Mi, a quantity such as 10Gi")]),
+    "model-volume-over-the-root-volume": ({"modelVolumeSize": "71Gi"}, [_refused(
+        "modelVolumeSize", "'71Gi'", "at most 70Gi (a node's 100 GiB root volume less 30 GiB for the OS, images and "
+        "the kubelet's eviction reserve)")]),
+    "model-volumes-of-a-nodes-pods": ({"instanceType": "inf1.6xlarge", "replicas": "16", "maxNodes": "4",
+                                       "modelVolumeSize": "20Gi", "modelCompiledFor": "neuron"}, [_refused(
+        "replicas", "16", "at most 12: 4 x inf1.6xlarge (maxNodes) hold 3 pod(s) of 1 Neuron device(s) each, limited "
+        "by modelVolumeSize (20Gi a pod of the 70Gi a node's root volume leaves for models)")]),
     "cluster-name-101": ({"clusterName": "c" * 101}, [_refused(
         "clusterName", repr("c" * 101), "1-100 characters of letters, digits, '-' and '_', starting with a letter or digit")]),
     "cluster-name-underscore-first": ({"clusterName": "_a"}, [
@@ -709,7 +744,8 @@ def test_an_unknown_key_is_named_once_bare_or_namespaced_with_every_known_key() 
     known = ("clusterName, kubernetesVersion, instanceType, desiredNodes, minNodes, maxNodes, capacityType, sshPublicKey, "
              "sshAllowedCidrs, vpcId, privateSubnetIds, publicSubnetIds, availabilityZones, namespace, servingName, "
              "replicas, neuronDevicesPerReplica, cpuRequest, cpuLimit, memoryRequest, memoryLimit, neuronScheduler, "
-             "modelName, modelBasePath, modelCompiledFor, modelKmsKeyArn, servingImage, allowedClientNamespaces, "
+             "modelName, modelBasePath, modelVersions, modelPollSeconds, modelVolumeSize, modelCompiledFor, "
+             "modelKmsKeyArn, servingImage, allowedClientNamespaces, "
              "servingBatching, batchingParameters, smokeTest, s3Access, neuronChartVersion, apiAllowedCidrs, "
              "systemNodes, systemNodeInstanceType")
     assert _problems({"replica": "3", "eks-inferentia:zone": "a"}) == [  # sorted as given
@@ -754,13 +790,15 @@ def test_the_error_counts_its_problems_and_lists_each_on_its_own_line() -> None:
 
 # A blank value: what the key takes, and how to get its default back (shown as Pulumi.yaml writes it).
 BLANK_KINDS = {"integer": "an integer", "boolean": "true or false",
-               "array": 'a JSON list of strings, such as ["first", "second"]', "string": "a value"}
+               "array": 'a JSON list of strings, such as ["first", "second"]', "string": "a value",
+               "integers": "a JSON list of integers, such as [1, 2]"}
 SHOWN_DEFAULTS = {
     "clusterName": "'inferentia'", "kubernetesVersion": "'1.35'", "instanceType": "'inf1.2xlarge'", "desiredNodes": "2",
     "minNodes": "1", "maxNodes": "4", "capacityType": "'ON_DEMAND'", "sshAllowedCidrs": "[]", "privateSubnetIds": "[]",
     "publicSubnetIds": "[]", "availabilityZones": "[]", "namespace": "'inference'", "servingName": "'eks-neuron-test'",
     "replicas": "2", "neuronDevicesPerReplica": "1", "cpuRequest": "'1'", "cpuLimit": "'4'", "memoryRequest": "'1Gi'",
-    "memoryLimit": "'4Gi'", "neuronScheduler": "'auto'", "modelName": "'resnet50_neuron'",
+    "memoryLimit": "'4Gi'", "neuronScheduler": "'auto'", "modelName": "'resnet50_neuron'", "modelVersions": "[]",
+    "modelPollSeconds": "60", "modelVolumeSize": "'10Gi'",
     "allowedClientNamespaces": "[]", "servingBatching": "false",
     "batchingParameters": "'max_batch_size { value: 8 } batch_timeout_micros { value: 2000 } num_batch_threads "
                           "{ value: 4 } max_enqueued_batches { value: 100 }'",
@@ -772,7 +810,7 @@ SHOWN_DEFAULTS = {
 @pytest.mark.parametrize("blank", ["", " \t"])
 @pytest.mark.parametrize("key", [key.name for key in CONFIG_KEYS if not key.required], ids=str)
 def test_a_blank_value_says_exactly_what_the_key_takes_and_how_to_restore_its_default(key: str, blank: str) -> None:
-    kind = BLANK_KINDS[next(k.type for k in CONFIG_KEYS if k.name == key)]
+    kind = BLANK_KINDS[next("integers" if k.items == "integer" else k.type for k in CONFIG_KEYS if k.name == key)]
     if key in OFF_WHEN_EMPTY:
         if blank == "":
             assert load_config({"modelBasePath": MODEL, key: blank}) == load_config({"modelBasePath": MODEL})

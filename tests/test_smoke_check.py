@@ -142,10 +142,42 @@ def test_main_prints_the_success_line_and_exits_0(capsys) -> None:
     assert err == ""
 
 
-@pytest.mark.parametrize("argv", [[], ["http://127.0.0.1:9"], ["http://127.0.0.1:9", "m", "extra"]])
+@pytest.mark.parametrize("argv", [[], ["http://127.0.0.1:9"], ["http://127.0.0.1:9", "m", "extra"],
+                                  ["http://127.0.0.1:9", "m", "1,0"], ["http://127.0.0.1:9", "m", "1,"],
+                                  ["http://127.0.0.1:9", "m", "1", "2"]])
 def test_main_without_url_and_model_prints_the_usage_and_exits_2(argv: list[str], capsys) -> None:
     assert smoke_check.main(argv) == 2
-    assert capsys.readouterr() == ("", "usage: smoke_check.py REST_URL MODEL_NAME\n")
+    assert capsys.readouterr() == ("", "usage: smoke_check.py REST_URL MODEL_NAME [VERSION,VERSION...]\n")
+
+
+def test_with_pinned_versions_the_highest_is_asked_by_name() -> None:
+    with StandIn(version=3) as server:
+        assert smoke_check.main([server.url, "resnet50_neuron", "3"]) == 0
+    assert [path for _, path, _ in server.requests] == [
+        "/v1/models/resnet50_neuron", "/v1/models/resnet50_neuron/versions/3/metadata",
+        "/v1/models/resnet50_neuron/versions/3:predict"]
+    with StandIn(version=3) as server:
+        assert check(server.url, "resnet50_neuron", wait_seconds=0, expected=[3]) == (
+            "OK: resnet50_neuron version(s) 3 AVAILABLE; version 3 answered a predict of input_1[1, 224, 224, 3] "
+            "(DT_FLOAT)")
+
+
+def test_a_pinned_version_the_server_does_not_have_fails(monkeypatch, tmp_path: Path, capsys) -> None:
+    monkeypatch.setattr(smoke_check, "TERMINATION_LOG", str(tmp_path / "termination-log"))
+    monkeypatch.setattr(smoke_check, "WAIT_FOR_AVAILABLE_SECONDS", 0)
+    with StandIn(version=3) as server:  # still serving 3, but the stack asks for 2 and 3
+        assert smoke_check.main([server.url, "resnet50_neuron", "2,3"]) == 1
+    assert capsys.readouterr().err == ("smoke test failed: model resnet50_neuron version(s) 2 not AVAILABLE "
+                                       "(version 3 AVAILABLE: ); are they in modelBasePath?\n")
+
+
+def test_every_pinned_version_must_be_available(monkeypatch: pytest.MonkeyPatch) -> None:
+    both = {"model_version_status": [{"version": "3", "state": "AVAILABLE"}, {"version": "2", "state": "LOADING"}]}
+    ready = {"model_version_status": [{"version": "3", "state": "AVAILABLE"}, {"version": "2", "state": "AVAILABLE"}]}
+    urls = _statuses(monkeypatch, both, ready)
+    monkeypatch.setattr(smoke_check.time, "sleep", lambda seconds: None)
+    assert smoke_check.wait_until_available("http://h", "m", wait_seconds=600, expected=[2, 3]) == "2, 3"
+    assert len(urls) == 2  # 3 alone was not enough
 
 
 def test_a_failure_still_exits_1_when_there_is_no_termination_log(tmp_path: Path, monkeypatch, capsys) -> None:

@@ -28,7 +28,7 @@ def pulumi_yaml_config() -> str:
     for key in CONFIG_KEYS:
         lines.append(f"  {key.name}:\n    type: {key.type}\n")
         if key.type == "array":
-            lines.append("    items:\n      type: string\n")
+            lines.append(f"    items:\n      type: {key.items}\n")
         lines.append(f"    description: {json.dumps(key.description)}\n")
         if not key.required:
             lines.append(f"    default: {_yaml_scalar(key.default)}\n")

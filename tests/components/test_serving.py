@@ -6,7 +6,15 @@ import hashlib
 
 import pytest
 
-from components.serving import CHECKOV_SKIPS, DIGEST_SKIP, METRICS_PATH, config_files, rollout_waves
+from components.serving import (
+    CHECKOV_SKIPS,
+    DIGEST_SKIP,
+    METRICS_PATH,
+    SYNC_SCRIPT,
+    await_timeouts,
+    config_files,
+    rollout_waves,
+)
 from eks_inferentia.images import INF1_IMAGE, NEURONX_IMAGE, default_serving_image
 from eks_inferentia.instance_types import NeuronFamily
 
@@ -29,16 +37,64 @@ def test_server_listens_on_8500_grpc_and_9000_rest_serving_the_configured_model(
     assert server["ports"] == [{"name": "grpc", "containerPort": 8500}, {"name": "http", "containerPort": 9000}]
 
 
+SYNC = ["python3", "/etc/tfserving/model_sync.py", "--source", "s3://your-bucket-of-models/resnet50_neuron/",
+        "--dest", "/models/resnet50_neuron", "--staging", "/models/.sync"]
+COPIER_ENV = [{"name": "AWS_REGION", "value": "us-west-2"}, {"name": "AWS_DEFAULT_REGION", "value": "us-west-2"},
+              {"name": "HOME", "value": "/tmp"}, {"name": "TMPDIR", "value": "/tmp"},
+              {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"}]
+COPIER_MOUNTS = [{"name": "model", "mountPath": "/models"}, {"name": "scratch", "mountPath": "/tmp"},
+                 {"name": "config", "mountPath": "/etc/tfserving", "readOnly": True}]
+COPIER_SECURITY = {"allowPrivilegeEscalation": False, "privileged": False, "readOnlyRootFilesystem": True,
+                   "runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "capabilities": {"drop": ["ALL"]},
+                   "seccompProfile": {"type": "RuntimeDefault"}}
+
+
 def test_model_is_copied_from_s3_over_verified_tls_before_the_server_starts(run_stack) -> None:
     pod = _pod(run_stack())
-    (fetch,) = pod["initContainers"]
-    assert fetch["command"] == ["aws", "s3", "sync", "--only-show-errors",
-                                "s3://your-bucket-of-models/resnet50_neuron/", "/models/resnet50_neuron/"]
-    for container in (fetch, *pod["containers"]):
+    fetch, sync = pod["initContainers"]
+    assert fetch == {
+        "name": "fetch-model", "image": pod["containers"][0]["image"], "imagePullPolicy": "Always",
+        "command": [*SYNC, "--once"], "env": COPIER_ENV, "volumeMounts": COPIER_MOUNTS,
+        "securityContext": COPIER_SECURITY,
+        "resources": {"requests": {"cpu": "250m", "memory": "256Mi", "ephemeral-storage": "10Gi"},
+                      "limits": {"cpu": "1", "memory": "512Mi"}}}
+    for container in (fetch, sync, *pod["containers"]):
         env = {e["name"]: e["value"] for e in container["env"]}
         assert env["AWS_REGION"] == "us-west-2"  # the stack's region, not a hard-coded one
         assert "S3_VERIFY_SSL" not in env and "--no-verify-ssl" not in container.get("command", [])
-    assert pod["volumes"][:2] == [{"name": "model", "emptyDir": {}}, {"name": "scratch", "emptyDir": {}}]
+    assert pod["volumes"][:2] == [{"name": "model", "emptyDir": {"sizeLimit": "10Gi"}},
+                                  {"name": "scratch", "emptyDir": {}}]
+
+
+def test_a_native_sidecar_keeps_the_copy_in_step_with_s3_after_the_first_copy(run_stack) -> None:
+    pod = _pod(run_stack())
+    fetch, sync = pod["initContainers"]  # in this order: the whole first copy, then the sidecar
+    assert sync == {
+        "name": "model-sync", "image": fetch["image"], "imagePullPolicy": "Always", "restartPolicy": "Always",
+        "command": [*SYNC, "--interval", "60"], "env": COPIER_ENV, "volumeMounts": COPIER_MOUNTS,
+        "securityContext": COPIER_SECURITY,
+        "resources": {"requests": {"cpu": "50m", "memory": "128Mi", "ephemeral-storage": "10Gi"},
+                      "limits": {"cpu": "500m", "memory": "512Mi"}}}
+    # The script both run is the one the ConfigMap carries, tested as ordinary Python (tests/test_model_sync.py).
+    assert _serving_config(run_stack())["model_sync.py"] == SYNC_SCRIPT.read_text()
+    (server,) = pod["containers"]
+    assert {m["mountPath"]: m.get("readOnly", False) for m in server["volumeMounts"]}["/models"] is True
+
+
+def test_poll_seconds_zero_copies_once_and_a_new_period_rolls_the_pods(run_stack) -> None:
+    (fetch,) = _pod(run_stack(modelPollSeconds=0))["initContainers"]
+    assert fetch["command"] == [*SYNC, "--once"] and "restartPolicy" not in fetch
+    _, sync = _pod(run_stack(modelPollSeconds=300))["initContainers"]
+    assert sync["command"] == [*SYNC, "--interval", "300"]
+    # The pod template changes with the period, so a second `pulumi up` rolls the pods to the new sidecar.
+    assert _pod(run_stack(modelPollSeconds=300)) != _pod(run_stack())
+
+
+def test_the_model_volume_size_limits_the_emptydir_and_is_requested_by_its_writers(run_stack) -> None:
+    pod = _pod(run_stack(modelVolumeSize="25Gi"))
+    assert pod["volumes"][0] == {"name": "model", "emptyDir": {"sizeLimit": "25Gi"}}
+    assert [c["resources"]["requests"]["ephemeral-storage"] for c in pod["initContainers"]] == ["25Gi", "25Gi"]
+    assert "ephemeral-storage" not in pod["containers"][0]["resources"]["requests"]  # the server only reads it
 
 
 def test_resources_ipc_lock_and_neuron_devices(run_stack) -> None:
@@ -74,16 +130,17 @@ def test_pods_are_hardened(run_stack) -> None:
     assert pod["automountServiceAccountToken"] is False
     assert pod["serviceAccountName"] == "eks-neuron-test"
     assert pod["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}}
-    (server,), (fetch,) = pod["containers"], pod["initContainers"]
-    for container in (server, fetch):
+    (server,), (fetch, sync) = pod["containers"], pod["initContainers"]
+    for container in (server, fetch, sync):
         context = container["securityContext"]
         assert context["allowPrivilegeEscalation"] is False and context["privileged"] is False
         assert context["readOnlyRootFilesystem"] is True
         assert context["capabilities"]["drop"] == ["ALL"]
         assert container["imagePullPolicy"] == "Always"
-    # Only the server runs as root (for IPC_LOCK); the model copier does not.
-    assert fetch["securityContext"]["runAsNonRoot"] is True and fetch["securityContext"]["runAsUser"] > 10000
-    assert "add" not in fetch["securityContext"]["capabilities"]
+    # Only the server runs as root (for IPC_LOCK); the model copiers do not.
+    for copier in (fetch, sync):
+        assert copier["securityContext"]["runAsNonRoot"] is True and copier["securityContext"]["runAsUser"] > 10000
+        assert "add" not in copier["securityContext"]["capabilities"]
     mounts = {m["mountPath"]: m.get("readOnly", False) for m in server["volumeMounts"]}
     assert mounts == {"/models": True, "/tmp": False, "/etc/tfserving": True}
     service_account = run_stack().one("kubernetes:core/v1:ServiceAccount").inputs
@@ -132,7 +189,8 @@ def test_prometheus_metrics_on_the_rest_port(run_stack) -> None:
     config = _serving_config(run)
     assert "enable: true" in config["monitoring.config"] and METRICS_PATH in config["monitoring.config"]
     annotations = run.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["metadata"]["annotations"]
-    checksum = hashlib.sha256(repr(sorted(config_files(None).items())).encode()).hexdigest()[:16]
+    files = config_files(None, sync_script=SYNC_SCRIPT.read_text())
+    checksum = hashlib.sha256(repr(sorted(files.items())).encode()).hexdigest()[:16]
     assert annotations == {"prometheus.io/scrape": "true", "prometheus.io/port": "9000",
                            "prometheus.io/path": METRICS_PATH, "eks-inferentia/config-checksum": checksum}
 
@@ -218,9 +276,56 @@ def test_pulumi_waits_for_a_whole_rollout_not_the_providers_ten_minutes(run_stac
     assert deployment.custom_timeouts == {"create": "26m", "update": "52m"}  # 2 replicas, one at a time
     deployment = run_stack("prod").one("kubernetes:apps/v1:Deployment")
     assert deployment.custom_timeouts == {"create": "26m", "update": "78m"}
+    # The first copy takes every pinned version before the server starts: 5 minutes each.
+    deployment = run_stack(modelVersions=[1, 2, 3]).one("kubernetes:apps/v1:Deployment")
+    assert deployment.custom_timeouts == {"create": "36m", "update": "72m"}
+    assert await_timeouts(1, (0, 1), 0).create == "26m"
 
 
 def test_rollout_waves_follow_the_strategy() -> None:
     assert rollout_waves(2, (0, 1)) == 2 and rollout_waves(3, (1, 0)) == 3
     assert rollout_waves(4, (2, 0)) == 2 and rollout_waves(5, (0, 2)) == 3
     assert rollout_waves(1, (0, 0)) == 1
+
+
+MODELS_CONFIG = """model_config_list {
+  config {
+    name: "resnet50_neuron"
+    base_path: "/models/resnet50_neuron"
+    model_platform: "tensorflow"
+    model_version_policy {
+      specific {
+        versions: 3
+        versions: 2
+      }
+    }
+  }
+}
+"""
+
+
+def test_pinned_versions_are_served_through_a_model_config_file_and_only_they_are_copied(run_stack) -> None:
+    run = run_stack(modelVersions=[3, 2])
+    assert _serving_config(run)["models.config"] == MODELS_CONFIG
+    (server,) = _pod(run)["containers"]
+    # --model_config_file instead of --model_name/--model_base_path, which TF Serving would ignore beside it.
+    assert server["args"] == ["--port=8500", "--rest_api_port=9000", "--model_config_file=/etc/tfserving/models.config",
+                              "--monitoring_config_file=/etc/tfserving/monitoring.config"]
+    fetch, sync = _pod(run)["initContainers"]
+    assert fetch["command"] == [*SYNC, "--versions", "3,2", "--once"]
+    assert sync["command"] == [*SYNC, "--versions", "3,2", "--interval", "60"]
+    assert "models.config" not in _serving_config(run_stack())
+
+
+def test_a_new_version_list_rolls_the_pods_rather_than_being_polled(run_stack) -> None:
+    key = "eks-inferentia/config-checksum"
+
+    def checksum(**overrides: object) -> str:
+        return run_stack(**overrides).one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["metadata"][
+            "annotations"][key]
+
+    # Rolling back from [3] to [2] is a new pod template: a rollout pulumi waits for, then the smoke test.
+    assert len({checksum(), checksum(modelVersions=[3]), checksum(modelVersions=[2])}) == 3
+    # The server is not told to poll its config file: each pod keeps the versions it started with.
+    (server,) = _pod(run_stack(modelVersions=[3]))["containers"]
+    assert not any(arg.startswith("--model_config_file_poll_wait_seconds") for arg in server["args"])

@@ -88,3 +88,13 @@ def test_a_new_model_or_image_re_runs_the_check(run_stack) -> None:
 def test_smoke_test_can_be_turned_off(run_stack) -> None:
     run = run_stack(smokeTest=False)
     assert run.of_type("eks-inferentia:index:SmokeTest") == [] and run.of_type("kubernetes:batch/v1:Job") == []
+
+
+def test_pinned_versions_are_what_the_check_waits_for_and_a_new_list_re_runs_it(run_stack) -> None:
+    job = _job(run_stack(modelVersions=[2, 3]))
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["python", "/smoke/smoke_check.py",
+                                    "http://eks-neuron-test.inference.svc.cluster.local:9000", "resnet50_neuron", "2,3"]
+    # The command is part of the pod template: a rollback to [2] is a new Job, so the check runs again.
+    (rolled_back,) = _job(run_stack(modelVersions=[2]))["spec"]["template"]["spec"]["containers"]
+    assert rolled_back["command"][-1] == "2"

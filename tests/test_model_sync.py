@@ -1,0 +1,317 @@
+"""The model sync script against a fake `aws` (a stub executable that serves a local folder as S3).
+
+The stub answers `s3api list-objects-v2` and `s3 sync --delete` the way the AWS CLI does for these
+calls (JSON `Contents` with Key, Size, ETag; nothing at all for an empty prefix), copying real files,
+so the staging, rename and removal really happen on disk. It is not the AWS CLI.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from eks_inferentia import model_sync
+from eks_inferentia.model_sync import (
+    Syncer,
+    SyncError,
+    local_versions,
+    parse_listing,
+    removable,
+    run_once,
+    split_source,
+    wanted_versions,
+)
+
+SCRIPT = Path(model_sync.__file__)
+SOURCE = "s3://models-bucket/resnet50/"
+
+FAKE_AWS = r'''#!PYTHON
+import hashlib, json, os, shutil, sys
+root = os.environ["FAKE_S3_ROOT"]
+args = sys.argv[1:]
+with open(os.environ["FAKE_AWS_LOG"], "a") as log:
+    log.write(json.dumps(args) + "\n")
+fail = os.environ.get("FAKE_AWS_FAIL", "")
+if fail and fail == args[1]:
+    sys.stderr.write("\nAn error occurred (AccessDenied) when calling the " + args[1] + " operation: Access Denied\n")
+    sys.exit(255)
+if args[:2] == ["s3api", "list-objects-v2"]:
+    bucket, prefix = args[args.index("--bucket") + 1], args[args.index("--prefix") + 1]
+    contents = []
+    for folder, _, names in os.walk(os.path.join(root, bucket)):
+        for name in names:
+            path = os.path.join(folder, name)
+            key = os.path.relpath(path, os.path.join(root, bucket)).replace(os.sep, "/")
+            if key.startswith(prefix):
+                data = open(path, "rb").read()
+                contents.append({"Key": key, "Size": len(data), "ETag": '"' + hashlib.md5(data).hexdigest() + '"'})
+    if contents:
+        print(json.dumps({"Contents": sorted(contents, key=lambda c: c["Key"])}))
+    sys.exit(0)
+if args[:2] == ["s3", "sync"]:
+    source, dest = args[-2], args[-1]
+    bucket, _, key = source[len("s3://"):].partition("/")
+    source_dir = os.path.join(root, bucket, key)
+    os.makedirs(dest, exist_ok=True)
+    if "--delete" in args:
+        for name in os.listdir(dest):
+            if not os.path.exists(os.path.join(source_dir, name)):
+                target = os.path.join(dest, name)
+                shutil.rmtree(target) if os.path.isdir(target) else os.remove(target)
+    if os.path.isdir(source_dir):
+        shutil.copytree(source_dir, dest, dirs_exist_ok=True)
+    if fail == "truncate":
+        for folder, _, names in os.walk(dest):
+            for name in names:
+                open(os.path.join(folder, name), "wb").close()
+    sys.exit(0)
+sys.stderr.write("fake aws: unexpected call " + " ".join(args) + "\n")
+sys.exit(2)
+'''
+
+
+class FakeS3:
+    def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.root = tmp_path / "s3"
+        self.root.mkdir()
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        self.aws = bin_dir / "aws"
+        self.aws.write_text(FAKE_AWS.replace("PYTHON", sys.executable))
+        self.aws.chmod(0o755)
+        self.log = tmp_path / "aws.log"
+        self.log.touch()
+        monkeypatch.setenv("FAKE_S3_ROOT", str(self.root))
+        monkeypatch.setenv("FAKE_AWS_LOG", str(self.log))
+        monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+        self.monkeypatch = monkeypatch
+
+    def upload(self, version: str, files: dict[str, str] | None = None) -> None:
+        for path, text in (files or {"saved_model.pb": f"graph {version}", "variables/variables.index": "index"}).items():
+            target = self.root / "models-bucket" / "resnet50" / version / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+
+    def delete(self, version: str) -> None:
+        import shutil
+        shutil.rmtree(self.root / "models-bucket" / "resnet50" / version)
+
+    def fail(self, what: str) -> None:
+        self.monkeypatch.setenv("FAKE_AWS_FAIL", what)
+
+    def calls(self) -> list[list[str]]:
+        return [json.loads(line) for line in self.log.read_text().splitlines()]
+
+
+@pytest.fixture
+def s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeS3:
+    return FakeS3(tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def dirs(tmp_path: Path) -> tuple[Path, Path]:
+    models = tmp_path / "models"  # the emptyDir
+    return models / "resnet50", models / ".sync"
+
+
+def served(dest: Path) -> dict[str, list[str]]:
+    """What TensorFlow Serving would see: every entry of the base path, with the files in it."""
+    return {entry.name: sorted(str(p.relative_to(entry)) for p in entry.rglob("*") if p.is_file())
+            for entry in sorted(dest.iterdir())}
+
+
+# -- the pieces, as plain functions --
+
+def test_the_listing_yields_complete_digit_folders_only() -> None:
+    listing = json.dumps({"Contents": [
+        {"Key": "m/1/saved_model.pb", "Size": 10, "ETag": '"a"'},
+        {"Key": "m/1/variables/variables.index", "Size": 3, "ETag": '"b"'},
+        {"Key": "m/1/", "Size": 0, "ETag": '"c"'},  # a folder marker, as the console makes them
+        {"Key": "m/2/variables/variables.index", "Size": 3, "ETag": '"d"'},  # no saved_model.pb (yet)
+        {"Key": "m/2a/saved_model.pb", "Size": 3, "ETag": '"e"'},  # TF Serving would not take 2a as a version
+        {"Key": "m/.staging/saved_model.pb", "Size": 3, "ETag": '"f"'},
+        {"Key": "m/README", "Size": 3, "ETag": '"g"'},
+        {"Key": "m/10/saved_model.pbtxt", "Size": 4, "ETag": '"h"'},
+    ]})
+    versions, incomplete = parse_listing(listing, "m/")
+    assert sorted(versions) == [1, 10]
+    assert versions[1].folder == "1" and versions[1].files == {("saved_model.pb", 10, '"a"'),
+                                                               ("variables/variables.index", 3, '"b"')}
+    assert incomplete == ["2"]
+    assert parse_listing("", "m/") == ({}, [])  # the CLI prints nothing for an empty prefix
+    assert parse_listing('{"RequestCharged": null}', "m/") == ({}, [])
+    for broken in ("not json", '{"Contents": [{"Size": 1}]}', "[1]", '{"Contents": {"Key": "x"}}'):
+        with pytest.raises(SyncError, match="not list-objects-v2 JSON"):
+            parse_listing(broken, "m/")
+
+
+def test_which_versions_are_wanted_and_which_may_go() -> None:
+    available = {n: model_sync.Version(n, str(n), frozenset()) for n in (1, 2, 5)}
+    assert wanted_versions(available, ()) == {5}  # TF Serving's default: the latest
+    assert wanted_versions(available, (2, 1)) == {1, 2}
+    assert wanted_versions(available, (2, 9)) == {2}  # 9 is not in S3
+    assert wanted_versions({}, ()) == set() and wanted_versions({}, (1,)) == set()
+    assert removable({1, 2}, {2}) == {1}
+    assert removable({1}, {2}) == set()  # 2 is not in place yet: keep serving 1
+    assert removable({1, 2}, set()) == set()  # nothing wanted (S3 empty): never remove the last versions
+    assert removable({1, 2}, {1, 2}) == set()
+
+
+def test_source_uris_split_into_bucket_and_slash_terminated_prefix() -> None:
+    assert split_source("s3://b/a/b") == ("b", "a/b/") and split_source("s3://b/a/b/") == ("b", "a/b/")
+    assert split_source("s3://b") == ("b", "")
+    with pytest.raises(SyncError):
+        split_source("/models")
+
+
+def test_the_script_runs_on_the_images_python_3_10() -> None:
+    # The Deep Learning Container runs Python 3.10: no syntax or stdlib names from later versions.
+    tree = ast.parse(SCRIPT.read_text(), feature_version=(3, 10))
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    assert imported <= set(sys.stdlib_module_names) | {"__future__", "collections.abc"}
+
+
+# -- against the fake aws: real copies, renames and deletions --
+
+def test_the_first_copy_takes_the_latest_version_through_staging(s3: FakeS3, dirs: tuple[Path, Path]) -> None:
+    dest, staging = dirs
+    s3.upload("1")
+    s3.upload("2")
+    assert run_once(Syncer(SOURCE, str(dest), str(staging), wait_for_stable=False)) == ["version 2 copied"]
+    assert served(dest) == {"2": ["saved_model.pb", "variables/variables.index"]}
+    assert (dest / "2" / "saved_model.pb").read_text() == "graph 2"
+    assert list(staging.iterdir()) == []  # the staging folder was renamed into place, not copied
+    assert s3.calls() == [
+        ["s3api", "list-objects-v2", "--bucket", "models-bucket", "--prefix", "resnet50/", "--output", "json"],
+        ["s3", "sync", "--only-show-errors", "--delete", "s3://models-bucket/resnet50/2/", f"{staging}/2/"],
+    ]
+
+
+def test_pinned_versions_are_copied_and_a_missing_one_fails_the_first_copy(s3: FakeS3, dirs: tuple[Path, Path]) -> None:
+    dest, staging = dirs
+    for version in ("1", "2", "3"):
+        s3.upload(version)
+    run_once(Syncer(SOURCE, str(dest), str(staging), pinned=(1, 2), wait_for_stable=False))
+    assert sorted(served(dest)) == ["1", "2"]
+    with pytest.raises(SyncError, match=r"modelVersions \[4\]: version\(s\) 4 are not complete folders in "
+                                        r"s3://models-bucket/resnet50/"):
+        run_once(Syncer(SOURCE, str(dest / "other"), str(staging), pinned=(4,), wait_for_stable=False))
+
+
+def test_an_empty_prefix_fails_the_first_copy(s3: FakeS3, dirs: tuple[Path, Path]) -> None:
+    dest, staging = dirs
+    s3.upload("1", {"variables/variables.index": "no graph yet"})
+    with pytest.raises(SyncError, match=r"no version folder \(1/, 2/, ... with saved_model.pb\) in s3://"):
+        run_once(Syncer(SOURCE, str(dest), str(staging), wait_for_stable=False))
+
+
+def test_a_new_version_lands_once_stable_then_the_old_one_goes(s3: FakeS3, dirs: tuple[Path, Path]) -> None:
+    dest, staging = dirs
+    s3.upload("1")
+    run_once(Syncer(SOURCE, str(dest), str(staging), wait_for_stable=False))
+    syncer = Syncer(SOURCE, str(dest), str(staging))
+    assert syncer.round() == []
+    s3.upload("2", {"saved_model.pb": "graph 2"})  # the upload has started
+    assert syncer.round() == ["version 2 is new or still changing in S3; copying it once it is unchanged for one round"]
+    s3.upload("2", {"variables/variables.index": "index"})  # and goes on
+    assert syncer.round()[0].startswith("version 2 is new or still changing")
+    assert sorted(served(dest)) == ["1"]  # nothing half-uploaded reached the server
+    assert syncer.round() == ["version 2 copied", "version 1 removed"]
+    assert served(dest) == {"2": ["saved_model.pb", "variables/variables.index"]}
+    assert list(staging.iterdir()) == []
+    # Steady state: one listing per round, nothing copied again (version folders are immutable).
+    calls = len(s3.calls())
+    assert syncer.round() == []
+    assert [call[:2] for call in s3.calls()[calls:]] == [["s3api", "list-objects-v2"]]
+
+
+def test_rolling_back_by_deleting_the_new_version_in_s3(s3: FakeS3, dirs: tuple[Path, Path]) -> None:
+    dest, staging = dirs
+    s3.upload("1")
+    s3.upload("2")
+    run_once(Syncer(SOURCE, str(dest), str(staging), wait_for_stable=False))
+    syncer = Syncer(SOURCE, str(dest), str(staging))
+    syncer.round()
+    s3.delete("2")
+    # 1 is the latest again, and its listing has not changed since the last round: it comes back at once.
+    assert syncer.round() == ["version 1 copied", "version 2 removed"]
+    assert sorted(served(dest)) == ["1"]
+
+
+def test_a_pinned_version_gone_from_s3_is_removed_but_never_the_last_one(s3: FakeS3, dirs: tuple[Path, Path]) -> None:
+    dest, staging = dirs
+    s3.upload("1")
+    s3.upload("2")
+    syncer = Syncer(SOURCE, str(dest), str(staging), pinned=(1, 2))
+    run_once(Syncer(SOURCE, str(dest), str(staging), pinned=(1, 2), wait_for_stable=False))
+    syncer.round()
+    s3.delete("2")
+    assert syncer.round() == ["version(s) 2 not in s3://models-bucket/resnet50/", "version 2 removed"]
+    s3.delete("1")
+    assert syncer.round() == ["version(s) 1, 2 not in s3://models-bucket/resnet50/",
+                              "no wanted version in s3://models-bucket/resnet50/; keeping version(s) 1"]
+    assert sorted(served(dest)) == ["1"]
+
+
+def test_a_failed_listing_changes_nothing_and_the_loop_goes_on(
+        s3: FakeS3, dirs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    dest, staging = dirs
+    s3.upload("1")
+    run_once(Syncer(SOURCE, str(dest), str(staging), wait_for_stable=False))
+    s3.upload("2")
+    s3.fail("list-objects-v2")
+    slept: list[float] = []
+    argv = ["--source", SOURCE, "--dest", str(dest), "--staging", str(staging), "--interval", "30", "--rounds", "2"]
+    assert model_sync.main(argv, sleep=slept.append) == 0
+    assert slept == [30]
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["model-sync: sync failed, the served copy is unchanged; retrying in 30 s: aws s3api "
+                     "list-objects-v2 exited 255: An error occurred (AccessDenied) when calling the list-objects-v2 "
+                     "operation: Access Denied"] * 2  # one line a round
+    assert sorted(served(dest)) == ["1"]
+
+
+@pytest.mark.parametrize("failure", ["sync", "truncate"])
+def test_a_failed_copy_never_reaches_the_server_and_is_retried(
+        s3: FakeS3, dirs: tuple[Path, Path], failure: str) -> None:
+    dest, staging = dirs
+    s3.upload("1")
+    run_once(Syncer(SOURCE, str(dest), str(staging), wait_for_stable=False))
+    syncer = Syncer(SOURCE, str(dest), str(staging))
+    s3.upload("2")
+    syncer.round()
+    s3.fail(failure)
+    message = ("aws s3 sync exited 255: An error occurred" if failure == "sync"
+               else "version 2: (saved_model.pb|variables/variables.index) did not arrive whole")
+    with pytest.raises(SyncError, match=message):
+        syncer.round()
+    assert served(dest) == {"1": ["saved_model.pb", "variables/variables.index"]}  # 1 kept, no half of 2
+    s3.fail("")
+    assert syncer.round() == ["version 2 copied", "version 1 removed"]  # the next round completes the staging copy
+    assert (dest / "2" / "variables" / "variables.index").read_text() == "index"
+
+
+def test_the_init_container_run_exits_1_with_its_message_in_the_log(
+        s3: FakeS3, dirs: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dest, staging = dirs
+    termination_log = tmp_path / "termination-log"
+    monkeypatch.setattr(model_sync, "TERMINATION_LOG", str(termination_log))
+    s3.fail("list-objects-v2")
+    assert model_sync.main(["--source", SOURCE, "--dest", str(dest), "--staging", str(staging), "--once"]) == 1
+    assert termination_log.read_text().startswith("model copy failed: aws s3api list-objects-v2 exited 255")
+
+
+def test_the_script_runs_as_a_program(s3: FakeS3, dirs: tuple[Path, Path]) -> None:
+    dest, staging = dirs
+    s3.upload("3")
+    done = subprocess.run([sys.executable, str(SCRIPT), "--source", SOURCE, "--dest", str(dest), "--staging",
+                           str(staging), "--versions", "3", "--once"], capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stdout) == (0, "model-sync: version 3 copied\n")
+    assert local_versions(str(dest)) == {3}
