@@ -224,3 +224,36 @@ def test_rollout_waves_follow_the_strategy() -> None:
     assert rollout_waves(2, (0, 1)) == 2 and rollout_waves(3, (1, 0)) == 3
     assert rollout_waves(4, (2, 0)) == 2 and rollout_waves(5, (0, 2)) == 3
     assert rollout_waves(1, (0, 0)) == 1
+
+
+def _policy(run, name: str) -> dict:
+    (found,) = [p for p in run.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+                if p.outputs["metadata"]["name"] == name]
+    return found.inputs["spec"]
+
+
+def _egress_to(spec: dict) -> list[tuple[str, int, str]]:
+    return [(peer.get("ipBlock", {}).get("cidr") or peer["podSelector"]["matchLabels"]["k8s-app"], port["port"],
+             port["protocol"]) for rule in spec["egress"] for peer in rule["to"] for port in rule["ports"]]
+
+
+def test_the_namespace_denies_ingress_to_every_pod_by_default(run_stack) -> None:
+    assert _policy(run_stack(), "default-deny-ingress") == {"podSelector": {}, "policyTypes": ["Ingress"]}
+
+
+def test_serving_pods_reach_dns_https_and_the_pod_identity_agent_only(run_stack) -> None:
+    run = run_stack()
+    spec = _policy(run, "eks-neuron-test-egress")
+    assert spec["podSelector"] == {"matchLabels": {"app": "eks-neuron-test"}} and spec["policyTypes"] == ["Egress"]
+    assert spec["egress"][0]["to"][0]["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}
+    assert _egress_to(spec) == [("kube-dns", 53, "UDP"), ("kube-dns", 53, "TCP"), ("0.0.0.0/0", 443, "TCP"),
+                                ("169.254.170.23/32", 80, "TCP"), ("fd00:ec2::23/128", 80, "TCP")]
+    env = run.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]["initContainers"][0]["env"]
+    assert {"name": "AWS_EC2_METADATA_DISABLED", "value": "true"} in env
+
+
+def test_under_node_role_the_pods_reach_imds_instead_of_the_agent(run_stack) -> None:
+    run = run_stack(modelAccess="node-role")
+    assert _egress_to(_policy(run, "eks-neuron-test-egress"))[3:] == [("169.254.169.254/32", 80, "TCP")]
+    env = run.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]["initContainers"][0]["env"]
+    assert "AWS_EC2_METADATA_DISABLED" not in {e["name"] for e in env}
