@@ -80,6 +80,7 @@ node_group = InferentiaNodeGroup("neuron-nodes", InferentiaNodeGroupArgs(
     ssh_public_key=config.ssh_public_key,
     ssh_allowed_cidrs=config.ssh_allowed_cidrs,
     dedicated=config.has_system_nodes,
+    pods_use_node_role=not config.uses_pod_identity,
     tags=tags,
 ))
 
@@ -92,12 +93,18 @@ ClusterAddons("addons", ClusterAddonsArgs(
     tags=tags,
 ))
 
-# Let the nodes read the trained model from S3 (aws iam attach-role-policy ...).
+# Let the serving pods read the trained model from S3: a role of their own through EKS Pod Identity,
+# or the walkthrough's grant to the node role (aws iam attach-role-policy ...).
 model_access = ModelAccess("model", ModelAccessArgs(
-    role_name=node_group.node_role_name,
+    node_role_name=node_group.node_role_name,
+    cluster_name=cluster.cluster_name,
+    cluster_arn=cluster.cluster_arn,
+    namespace=config.namespace,
+    service_account=config.serving_name,
     bucket=config.model_bucket,
     prefix=config.model_prefix,
     mode=config.s3_access,
+    access=config.model_access,
     kms_key_arn=config.model_kms_key_arn,
     tags=tags,
 ))
@@ -132,6 +139,9 @@ serving = TensorFlowServing("serving", TensorFlowServingArgs(
     model_versions=config.model_versions,
     model_poll_seconds=config.model_poll_seconds,
     model_volume_size=config.model_volume_size,
+    pods_use_node_role=not config.uses_pod_identity,
+    # Pods get Pod Identity credentials only if the association exists when they are created.
+    pods_depend_on=[device_plugin, node_group, model_access],
     provider=cluster.provider,
 ), opts=pulumi.ResourceOptions(depends_on=[device_plugin, node_group, model_access]))
 
@@ -162,6 +172,7 @@ StackOutputs(
     nodeRoleName=node_group.node_role_name,
     instanceType=config.instance_type,
     modelAccessPolicyArn=model_access.policy_arn,
+    modelRoleArn=model_access.role_arn,
     servingNamespace=serving.namespace,
     servingServiceName=serving.service_name,
     grpcEndpoint=serving.grpc_endpoint,

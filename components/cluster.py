@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -50,8 +51,18 @@ class NeuronClusterArgs:
     tags: dict[str, str] = field(default_factory=dict)
 
 
+def route_tables_of(associations: Sequence[Sequence[str]], subnet_ids: Sequence[str]) -> list[str]:
+    """The route tables associated with `subnet_ids`, from (subnet, route table) pairs, once each, in subnet order."""
+    by_subnet = {subnet: route_table for subnet, route_table in associations}
+    missing = [subnet for subnet in subnet_ids if subnet not in by_subnet]
+    if missing:
+        raise ValueError(f"no route table is associated with subnets {missing}")
+    return list(dict.fromkeys(by_subnet[subnet] for subnet in subnet_ids))
+
+
 class NeuronCluster(pulumi.ComponentResource):
     cluster_name: pulumi.Output[str]
+    cluster_arn: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     oidc_provider_arn: pulumi.Output[str]
     oidc_provider_url: pulumi.Output[str]
@@ -89,6 +100,23 @@ class NeuronCluster(pulumi.ComponentResource):
             self.vpc_id = vpc.vpc_id
             self.private_subnet_ids = vpc.private_subnet_ids
             self.public_subnet_ids = vpc.public_subnet_ids
+            def subnet_and_route_table(associations: Sequence[aws.ec2.RouteTableAssociation]) -> pulumi.Output[Any]:
+                return pulumi.Output.all(*[pulumi.Output.all(a.subnet_id, a.route_table_id) for a in associations])
+
+            pairs: pulumi.Output[Any] = vpc.route_table_associations.apply(subnet_and_route_table)
+            partition = aws.get_partition_output()
+            region = aws.get_region_output().region
+            aws.ec2.VpcEndpoint(
+                f"{name}-s3",
+                vpc_id=self.vpc_id,
+                # com.amazonaws.<region>.s3 (cn.com.amazonaws.<region>.s3 in China).
+                service_name=pulumi.Output.concat(partition.reverse_dns_prefix, ".", region, ".s3"),
+                vpc_endpoint_type="Gateway",
+                route_table_ids=pulumi.Output.all(pairs, vpc.private_subnet_ids).apply(
+                    lambda both: route_tables_of(both[0], both[1])),
+                tags={"Name": f"{args.cluster_name}-s3", **args.tags},
+                opts=child,
+            )
         else:
             self.vpc_id = pulumi.Output.from_input(args.vpc_id)
             self.private_subnet_ids = pulumi.Output.from_input(list(args.private_subnet_ids))
@@ -134,6 +162,7 @@ class NeuronCluster(pulumi.ComponentResource):
             opts=child,
         )
         self.cluster_name = cluster.eks_cluster.name
+        self.cluster_arn = cluster.eks_cluster.arn
         self.kubeconfig = pulumi.Output.secret(cluster.kubeconfig_json)
         self.oidc_provider_arn = cluster.oidc_provider_arn
         # pulumi-eks: oidcProviderUrl keeps the issuer's https://, oidcIssuer drops it (cluster.ts).
@@ -157,6 +186,7 @@ class NeuronCluster(pulumi.ComponentResource):
 
         self.register_outputs({
             "cluster_name": self.cluster_name,
+            "cluster_arn": self.cluster_arn,
             "kubeconfig": self.kubeconfig,
             "oidc_provider_arn": self.oidc_provider_arn,
             "oidc_provider_url": self.oidc_provider_url,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.node_parts import node_launch_template, node_role
+from components.node_parts import IMDS_HOP_LIMIT, NODE_ROLE_IMDS_HOP_LIMIT, node_launch_template, node_role
 from eks_inferentia.capacity import NODE_ROOT_VOLUME_GIB
 
 NEURON_AMI_TYPE = "AL2023_x86_64_NEURON"
@@ -49,6 +49,8 @@ class InferentiaNodeGroupArgs:
     ssh_allowed_cidrs: Sequence[str] = ()
     dedicated: bool = False
     """Taint the nodes `aws.amazon.com/neuron=true:NoSchedule` (only when other nodes run CoreDNS and add-ons)."""
+    pods_use_node_role: bool = False
+    """Serving pods read the model with the node role (modelAccess `node-role`): IMDS answers pods (hop limit 2)."""
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -106,7 +108,8 @@ class InferentiaNodeGroup(pulumi.ComponentResource):
         launch_template = node_launch_template(
             name, f"Neuron nodes ({args.instance_type}) of EKS managed node group {name}",
             f"{name}-{args.instance_type}", ROOT_VOLUME_GIB, args.tags, self,
-            key_name=key_name, security_group_ids=security_group_ids)
+            key_name=key_name, security_group_ids=security_group_ids,
+            imds_hop_limit=NODE_ROLE_IMDS_HOP_LIMIT if args.pods_use_node_role else IMDS_HOP_LIMIT)
 
         self.subnet_ids = pulumi.Output.from_input(args.subnet_ids).apply(
             lambda ids: subnets_in_zones(ids, args.zones))

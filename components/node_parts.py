@@ -18,9 +18,12 @@ NODE_POLICIES = (
     "AmazonEC2ContainerRegistryReadOnly",
     "AmazonSSMManagedInstanceCore",
 )
-# Pods read the node role's credentials from IMDS (TensorFlow Serving cannot use IRSA), which
-# takes one more network hop than the host itself; IMDSv2 tokens stay required.
-IMDS_HOP_LIMIT = 2
+# IMDSv2 tokens are always required. A hop limit of 1 answers the host and host-network pods only
+# (the VPC CNI, kube-proxy and the Pod Identity Agent are all hostNetwork): pods in their own network
+# namespace are one hop further and get no token, so no node credentials. Under modelAccess
+# `node-role` the serving pods read the model with the node role, so the Neuron nodes answer them: 2.
+IMDS_HOP_LIMIT = 1
+NODE_ROLE_IMDS_HOP_LIMIT = 2
 
 
 def node_role(name: str, description: pulumi.Input[str], tags: dict[str, str],
@@ -55,8 +58,9 @@ def node_role(name: str, description: pulumi.Input[str], tags: dict[str, str],
 
 def node_launch_template(name: str, description: str, instance_name: str, root_volume_gib: int,
                          tags: dict[str, str], parent: pulumi.Resource, key_name: pulumi.Input[str] | None = None,
-                         security_group_ids: Sequence[pulumi.Input[str]] = ()) -> aws.ec2.LaunchTemplate:
-    """IMDSv2 only (hop limit 2), an encrypted gp3 root volume, instances named `instance_name`."""
+                         security_group_ids: Sequence[pulumi.Input[str]] = (),
+                         imds_hop_limit: int = IMDS_HOP_LIMIT) -> aws.ec2.LaunchTemplate:
+    """IMDSv2 only (hop limit 1 unless told), an encrypted gp3 root volume, instances named `instance_name`."""
     return aws.ec2.LaunchTemplate(
         f"{name}-lt",
         description=description,
@@ -65,7 +69,7 @@ def node_launch_template(name: str, description: str, instance_name: str, root_v
         metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
             http_endpoint="enabled",
             http_tokens="required",
-            http_put_response_hop_limit=IMDS_HOP_LIMIT,
+            http_put_response_hop_limit=imds_hop_limit,
         ),
         block_device_mappings=[aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
             device_name="/dev/xvda",

@@ -24,6 +24,14 @@ What changed from the walkthrough, and why:
   emptyDirs where the server writes; spread over zones and nodes; a PodDisruptionBudget;
   a NetworkPolicy that admits only the client namespaces; Prometheus metrics on the REST port;
   optional server-side batching.
+- Network: the namespace denies all ingress by default (an empty podSelector covers every pod
+  there, the smoke-test Job's too), and the serving pods' egress is limited to what they need
+  (see `egress_rules`).
+- Credentials: under modelAccess `pod-identity` the EKS webhook injects the Pod Identity
+  variables into every container (its token is a projected volume of its own,
+  `eks-pod-identity-token`, audience `pods.eks.amazonaws.com`: `automountServiceAccountToken:
+  false` keeps only the Kubernetes API token off the pod), and `AWS_EC2_METADATA_DISABLED` keeps
+  the AWS CLI from waiting on a metadata service that does not answer pods (hop limit 1).
 """
 
 from __future__ import annotations
@@ -70,6 +78,23 @@ CHECKOV_SKIPS = {
     "CKV_K8S_40": "the Neuron runtime runs as root so that IPC_LOCK takes effect",
     "CKV_K8S_25": "IPC_LOCK is added, and only it: the Neuron runtime locks its DMA buffers in memory",
 }
+# Where the serving pods may connect (NetworkPolicy egress), each with why:
+# - DNS: CoreDNS (the kube-dns pods in kube-system), UDP and TCP 53.
+DNS_PORT = 53
+# - S3 and STS over HTTPS. A NetworkPolicy takes CIDRs, not names or the S3 managed prefix list
+#   (pl-...), and S3's addresses change, so this is any address on port 443; the S3 gateway endpoint
+#   (components/cluster.py) keeps that traffic off the NAT gateway in a dedicated VPC.
+HTTPS_PORT = 443
+# - The EKS Pod Identity Agent (hostNetwork on every node), HTTP on its link-local addresses
+#   (EKS user guide, "Set up the Amazon EKS Pod Identity Agent": 169.254.170.23 and [fd00:ec2::23]).
+#   The VPC CNI's network policy agent always admits the node's own IP (aws/aws-network-policy-agent#65),
+#   but these are not the node's IP, so they are allowed by name; with Cilium the same policy is
+#   known to need it (cilium/cilium#34387).
+POD_IDENTITY_AGENT_CIDRS = ("169.254.170.23/32", "fd00:ec2::23/128")
+# - Under modelAccess `node-role` only: the instance metadata service, for the node role's credentials.
+IMDS_CIDR = "169.254.169.254/32"
+HTTP_PORT = 80
+
 DIGEST_SKIP = {"CKV_K8S_43": "the Deep Learning Container is pinned by its versioned tag; "
                              "set servingImage to an @sha256 reference to pin by digest"}
 
@@ -112,6 +137,36 @@ class TensorFlowServingArgs:
     """How often the sync sidecar looks at S3 for new versions; 0: no sidecar, the model is copied once."""
     model_volume_size: str = "10Gi"
     """sizeLimit of the model emptyDir, and the ephemeral storage its writers request."""
+    pods_use_node_role: bool = False
+    """modelAccess `node-role`: the pods read the model with the node role through IMDS, not Pod Identity."""
+    pods_depend_on: Sequence[pulumi.Resource] = ()
+    """What the Deployment is created after (the Pod Identity association, the device plugin). A component's
+    `depends_on` does not reach its children, so the component's own options would not order the pods."""
+
+
+def egress_rules(pods_use_node_role: bool) -> list[k8s.networking.v1.NetworkPolicyEgressRuleArgs]:
+    """Where the serving pods may connect: DNS, HTTPS, and the credentials' source (see the constants above)."""
+    policy_port = k8s.networking.v1.NetworkPolicyPortArgs
+    rules = [
+        k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+            to=[k8s.networking.v1.NetworkPolicyPeerArgs(
+                namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                    match_labels={"kubernetes.io/metadata.name": "kube-system"}),
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"k8s-app": "kube-dns"}))],
+            ports=[policy_port(port=DNS_PORT, protocol="UDP"), policy_port(port=DNS_PORT, protocol="TCP")],
+        ),
+        k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+            to=[k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr="0.0.0.0/0"))],
+            ports=[policy_port(port=HTTPS_PORT, protocol="TCP")],
+        ),
+    ]
+    credentials = (IMDS_CIDR,) if pods_use_node_role else POD_IDENTITY_AGENT_CIDRS
+    rules.append(k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+        to=[k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=cidr))
+            for cidr in credentials],
+        ports=[policy_port(port=HTTP_PORT, protocol="TCP")],
+    ))
+    return rules
 
 
 def rollout_waves(replicas: int, rollout: tuple[int, int]) -> int:
@@ -246,6 +301,9 @@ class TensorFlowServing(pulumi.ComponentResource):
         ]
         scratch_env = [k8s.core.v1.EnvVarArgs(name="HOME", value=SCRATCH_DIR),
                        k8s.core.v1.EnvVarArgs(name="TMPDIR", value=SCRATCH_DIR)]
+        if not args.pods_use_node_role:
+            # Pod Identity only: a missing association fails at once instead of after IMDS time-outs.
+            region_env.append(k8s.core.v1.EnvVarArgs(name="AWS_EC2_METADATA_DISABLED", value="true"))
         copier_env = [*region_env, *scratch_env, k8s.core.v1.EnvVarArgs(name="PYTHONDONTWRITEBYTECODE", value="1")]
         copier_mounts = [
             k8s.core.v1.VolumeMountArgs(name="model", mount_path=MODEL_DIR),
@@ -358,7 +416,8 @@ class TensorFlowServing(pulumi.ComponentResource):
                 ),
             ),
             opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
-                custom_timeouts=await_timeouts(args.replicas, args.rollout, max(len(args.model_versions), 1)))),
+                custom_timeouts=await_timeouts(args.replicas, args.rollout, max(len(args.model_versions), 1)),
+                depends_on=list(args.pods_depend_on))),
         )
 
         service = k8s.core.v1.Service(
@@ -397,6 +456,25 @@ class TensorFlowServing(pulumi.ComponentResource):
                     ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=port, protocol="TCP")
                            for port in (GRPC_PORT, REST_PORT)],
                 )],
+            ),
+            opts=k8s_opts,
+        )
+
+        # Every pod in the namespace admits nothing unless a policy of its own says so (the one above does).
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-default-deny-ingress",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="default-deny-ingress", namespace=namespace_name,
+                                                labels={"app.kubernetes.io/managed-by": "pulumi"}),
+            spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(), policy_types=["Ingress"]),
+            opts=k8s_opts,
+        )
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-egress", metadata=metadata("-egress"),
+            spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                policy_types=["Egress"],
+                egress=egress_rules(args.pods_use_node_role),
             ),
             opts=k8s_opts,
         )

@@ -3,7 +3,10 @@
 With it, the Neuron nodes can carry the `aws.amazon.com/neuron=true:NoSchedule` taint, so no
 CPU-only pod takes the memory and CPU that serving pods on a paid accelerator need. Runs the
 EKS-optimized Amazon Linux 2023 AMI across all private subnets, with the same IMDSv2-only,
-encrypted-root launch template as the Neuron nodes.
+encrypted-root launch template as the Neuron nodes. Its metadata hop limit is always 1 (the EKS
+best practice): what runs here and calls AWS with the node role (the VPC CNI's aws-node,
+kube-proxy, the Pod Identity Agent) is hostNetwork, and CoreDNS and the Neuron scheduler call no
+AWS API; serving pods, the only ones that may use the node role, never run here.
 """
 
 from __future__ import annotations

@@ -41,6 +41,8 @@ DEFAULT_NEURON_CHART_VERSION = "1.10.0"
 
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 S3_ACCESS_MODES = ("bucket", "all")
+# Whose credentials read the model: a role of the serving pods' own (EKS Pod Identity), or the node role.
+MODEL_ACCESS_MODES = ("pod-identity", "node-role")
 NEURON_SCHEDULER_MODES = ("auto", "enabled", "disabled")
 OPEN_TO_THE_WORLD = ("0.0.0.0/0", "::/0")
 # modelPollSeconds: 0 copies the model once at pod start; otherwise a sidecar lists the S3 prefix this often
@@ -134,6 +136,11 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("modelKmsKeyArn", "string", "",
               "ARN of the customer-managed KMS key that encrypts the model's objects (SSE-KMS); the nodes get "
               "kms:Decrypt on it through S3 only. Empty (default) for SSE-S3 or unencrypted objects."),
+    ConfigKey("modelAccess", "string", "pod-identity",
+              "Whose credentials read the model: 'pod-identity' (default: an IAM role for the serving ServiceAccount "
+              "only, through EKS Pod Identity; the node role gets no S3 access and pods cannot reach the node's "
+              "metadata service) or 'node-role' (the walkthrough's: the node role reads the model, with a warning). "
+              "Changing it rolls the Neuron nodes."),
     ConfigKey("servingImage", "string", "",
               "TensorFlow Serving image; empty (default) picks the Deep Learning Container for the instance family and region."),
     ConfigKey("allowedClientNamespaces", "array", [],
@@ -145,7 +152,8 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("smokeTest", "boolean", True,
               "After the Deployment is ready, a Job asks the model's status and one prediction; `pulumi up` fails if they fail."),
     ConfigKey("s3Access", "string", "bucket",
-              "Model access for the node role: 'bucket' (read only the model prefix) or 'all' (AmazonS3ReadOnlyAccess)."),
+              "What the model's credentials may read (the pods' role, or the node role under modelAccess 'node-role'): "
+              "'bucket' (only the model prefix) or 'all' (AmazonS3ReadOnlyAccess)."),
     ConfigKey("neuronChartVersion", "string", DEFAULT_NEURON_CHART_VERSION,
               "Version of the Neuron Helm chart (oci://public.ecr.aws/neuron/neuron-helm-chart)."),
     ConfigKey("apiAllowedCidrs", "array", list(OPEN_TO_THE_WORLD[:1]),
@@ -193,6 +201,7 @@ class StackConfig:
     model_volume_size: str
     model_compiled_for: str | None
     model_kms_key_arn: str | None
+    model_access: str
     serving_image: str | None
     s3_access: str
     neuron_chart_version: str
@@ -241,6 +250,11 @@ class StackConfig:
     @property
     def model_prefix(self) -> str:
         return split_s3_uri(self.model_base_path)[1]
+
+    @property
+    def uses_pod_identity(self) -> bool:
+        """The serving pods read the model with a role of their own, not the node role's."""
+        return self.model_access == "pod-identity"
 
 
 class ConfigError(pulumi.RunError):
@@ -656,6 +670,8 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
         r.matching("modelKmsKeyArn", model_kms_key_arn, _KMS_KEY_ARN,
                    "a KMS key ARN such as arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")
 
+    model_access = r.one_of("modelAccess", MODEL_ACCESS_MODES)
+
     serving_image = r.string("servingImage")
     if serving_image == "" and region is not None and region not in NEURON_DLC_REGIONS:
         # Not a problem of one key alone: either of the two may change.
@@ -744,6 +760,7 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
         model_volume_size=_accepted(r.string("modelVolumeSize")),
         model_compiled_for=model_compiled_for or None,
         model_kms_key_arn=model_kms_key_arn or None,
+        model_access=_accepted(model_access),
         serving_image=serving_image or None,
         s3_access=_accepted(s3_access),
         neuron_chart_version=_accepted(neuron_chart_version),
@@ -769,6 +786,10 @@ def config_warnings(config: StackConfig) -> list[str]:
         warnings.append(f"{full_key('neuronScheduler')}: 'disabled' with {config.neuron_devices_per_replica} devices per "
                         "pod: the default scheduler may pick non-contiguous Neuron devices and the pod fails to start; "
                         "use 'auto'")
+    if config.model_access == "node-role":
+        warnings.append(f"{full_key('modelAccess')}: 'node-role' gives the model's S3 read access to the Neuron node "
+                        "role, so every pod on those nodes can use it (the metadata service answers pods, hop limit 2); "
+                        "'pod-identity' (the default) gives it to the serving ServiceAccount only")
     if config.model_compiled_for is None:
         warnings.append(f"{full_key('modelCompiledFor')}: not set, so nothing checks that the model at modelBasePath was "
                         f"compiled for {config.instance_type}; set it to "

@@ -37,7 +37,12 @@ OUTPUTS: tuple[OutputSpec, ...] = (
     OutputSpec("nodeRoleArn", "string", "ARN of the Neuron nodes' IAM role."),
     OutputSpec("nodeRoleName", "string", "Name of the Neuron nodes' IAM role."),
     OutputSpec("instanceType", "string", "EC2 instance type of the Neuron nodes."),
-    OutputSpec("modelAccessPolicyArn", "string", "ARN of the IAM policy that lets the nodes read the model from S3."),
+    OutputSpec("modelAccessPolicyArn", "string",
+               "ARN of the IAM policy that grants the model's S3 read access (to `modelRoleArn`, or to the node role "
+               "under `modelAccess: node-role`)."),
+    OutputSpec("modelRoleArn", "string",
+               "ARN of the IAM role the serving pods read the model with (EKS Pod Identity); empty under "
+               "`modelAccess: node-role`."),
     OutputSpec("servingNamespace", "string", "Kubernetes namespace of TensorFlow Serving."),
     OutputSpec("servingServiceName", "string", "Name of the TensorFlow Serving Service."),
     OutputSpec("grpcEndpoint", "string", "In-cluster gRPC endpoint, `<service>.<namespace>.svc.cluster.local:8500`."),
@@ -64,6 +69,7 @@ class StackOutputs:
     nodeRoleName: pulumi.Input[str]
     instanceType: pulumi.Input[str]
     modelAccessPolicyArn: pulumi.Input[str]
+    modelRoleArn: pulumi.Input[str]
     servingNamespace: pulumi.Input[str]
     servingServiceName: pulumi.Input[str]
     grpcEndpoint: pulumi.Input[str]

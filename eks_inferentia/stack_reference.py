@@ -200,6 +200,7 @@ class InferenceStack:
     node_role_name: pulumi.Output[str]
     instance_type: pulumi.Output[str]
     model_access_policy_arn: pulumi.Output[str]
+    model_role_arn: pulumi.Output[str]
     serving_namespace: pulumi.Output[str]
     serving_service_name: pulumi.Output[str]
     grpc_endpoint: pulumi.Output[str]

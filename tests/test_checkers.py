@@ -71,7 +71,8 @@ def _identity_policies(run) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(("stack", "overrides"), [*((s, {}) for s in STACKS), ("dev", {"modelKmsKeyArn": KMS_KEY}),
-                                                   ("dev", {"modelKmsKeyArn": KMS_KEY, "s3Access": "all"})])
+                                                   ("dev", {"modelKmsKeyArn": KMS_KEY, "s3Access": "all"}),
+                                                   ("dev", {"modelAccess": "node-role"})])
 def test_parliament_finds_nothing_in_the_policies_the_program_writes(run_stack, stack: str, overrides: dict) -> None:
     policies = _identity_policies(run_stack(stack, **overrides))
     assert policies, "the model access policy is missing"
@@ -85,3 +86,22 @@ def test_parliament_would_flag_object_reads_on_the_bucket_arn() -> None:
     document = json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::your-bucket-of-models"}]})
     assert [finding["issue"] for finding in run_parliament(document)] == ["RESOURCE_MISMATCH"]
+
+
+def _as_identity_statement(trust: str) -> dict:
+    """The trust policy's actions and conditions as an identity policy parliament can read: a trust policy has
+    a Principal and no Resource by design, and parliament stops at that (MALFORMED) before looking further."""
+    document = json.loads(trust)
+    for statement in document["Statement"]:
+        statement.pop("Principal")
+        statement["Resource"] = "*"
+    return document
+
+
+def test_parliament_knows_the_pod_identity_trust_policys_actions_and_condition_keys(run_stack) -> None:
+    trust = next(r for r in run_stack().resources if r.name == "model-role").inputs["assumeRolePolicy"]
+    document = _as_identity_statement(trust)
+    # Only the placeholder Resource "*" is reported: the actions exist and take the aws:RequestTag keys.
+    assert [f["issue"] for f in run_parliament(json.dumps(document))] == ["RESOURCE_STAR"]
+    document["Statement"][0]["Action"] = ["sts:AssumeRole", "sts:TagSessions"]
+    assert "UNKNOWN_ACTION" in [f["issue"] for f in run_parliament(json.dumps(document))]

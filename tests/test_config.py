@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from eks_inferentia.config import CONFIG_KEYS, ConfigError, StackConfig, load_config
+from eks_inferentia.config import CONFIG_KEYS, ConfigError, StackConfig, config_warnings, load_config
 from eks_inferentia.instance_types import INSTANCE_TYPES
 from tools.mock_engine import config_env
 from tools.render import stack_config, stack_names
@@ -411,7 +411,8 @@ def test_the_defaults_are_exactly_the_documented_ones() -> None:
         neuron_devices_per_replica=1, cpu_request="1", cpu_limit="4", memory_request="1Gi", memory_limit="4Gi",
         neuron_scheduler="auto", model_name="resnet50_neuron", model_base_path=MODEL, model_versions=(),
         model_poll_seconds=60, model_volume_size="10Gi", model_compiled_for=None,
-        model_kms_key_arn=None, serving_image=None, s3_access="bucket", neuron_chart_version="1.10.0",
+        model_kms_key_arn=None, model_access="pod-identity", serving_image=None, s3_access="bucket",
+        neuron_chart_version="1.10.0",
         allowed_client_namespaces=(), serving_batching=False,
         batching_parameters="max_batch_size { value: 8 } batch_timeout_micros { value: 2000 } "
                             "num_batch_threads { value: 4 } max_enqueued_batches { value: 100 }",
@@ -432,6 +433,7 @@ def test_every_key_is_read_bare_or_namespaced_and_values_are_kept_as_given() -> 
         "modelVersions": "[3, 1]", "modelPollSeconds": "10", "modelVolumeSize": " 20Gi ",
         "modelCompiledFor": "neuronx",
         "modelKmsKeyArn": "arn:aws:kms:us-west-2:123456789012:key/mrk-0123456789abcdef0123456789abcdef",
+        "modelAccess": "node-role",
         "servingImage": "registry.example.com:5000/tfs/serving:2.10", "allowedClientNamespaces": '["apps", "batch"]',
         "servingBatching": "true", "batchingParameters": "max_batch_size { value: 4 }", "smokeTest": "false",
         "s3Access": "all", "neuronChartVersion": "1.3.0-rc.1", "apiAllowedCidrs": '["203.0.113.0/24", "198.51.100.0/24"]',
@@ -448,6 +450,7 @@ def test_every_key_is_read_bare_or_namespaced_and_values_are_kept_as_given() -> 
         model_versions=(3, 1), model_poll_seconds=10, model_volume_size="20Gi",
         model_compiled_for="neuronx",
         model_kms_key_arn="arn:aws:kms:us-west-2:123456789012:key/mrk-0123456789abcdef0123456789abcdef",
+        model_access="node-role",
         serving_image="registry.example.com:5000/tfs/serving:2.10", s3_access="all", neuron_chart_version="1.3.0-rc.1",
         allowed_client_namespaces=("apps", "batch"), serving_batching=True,
         batching_parameters="max_batch_size { value: 4 }", smoke_test=False,
@@ -476,6 +479,7 @@ def test_a_bare_key_wins_over_its_namespaced_spelling() -> None:
     ({"minNodes": "+2"}, "min_nodes", 2),
     *[({"neuronScheduler": mode}, "neuron_scheduler", mode) for mode in ("auto", "enabled", "disabled")],
     *[({"s3Access": mode}, "s3_access", mode) for mode in ("bucket", "all")],
+    *[({"modelAccess": mode}, "model_access", mode) for mode in ("pod-identity", "node-role")],
     ({"namespace": "a" * 63}, "namespace", "a" * 63),
     ({"servingName": "a-1"}, "serving_name", "a-1"),
     ({"servingName": "a"}, "serving_name", "a"),
@@ -714,6 +718,8 @@ EXACT_PROBLEMS = {
         "eks-inferentia:systemNodeInstanceType: 'inf2.xlarge' is not allowed; expected a CPU instance type such as "
         "m6i.large, not a Neuron one"]),
     "s3-access": ({"s3Access": "read"}, ["eks-inferentia:s3Access: 'read' is not allowed; expected one of bucket, all"]),
+    "model-access": ({"modelAccess": "irsa"}, [
+        "eks-inferentia:modelAccess: 'irsa' is not allowed; expected one of pod-identity, node-role"]),
     "chart-version": ({"neuronChartVersion": "1.3"}, [
         "eks-inferentia:neuronChartVersion: '1.3' is not allowed; expected a chart version such as 1.3.0"]),
     "ssh-cidrs-each-judged": ({"sshPublicKey": "ssh-ed25519 AAAA u", "sshAllowedCidrs": '["bad", "0.0.0.0/0"]'}, [
@@ -745,7 +751,7 @@ def test_an_unknown_key_is_named_once_bare_or_namespaced_with_every_known_key() 
              "sshAllowedCidrs, vpcId, privateSubnetIds, publicSubnetIds, availabilityZones, namespace, servingName, "
              "replicas, neuronDevicesPerReplica, cpuRequest, cpuLimit, memoryRequest, memoryLimit, neuronScheduler, "
              "modelName, modelBasePath, modelVersions, modelPollSeconds, modelVolumeSize, modelCompiledFor, "
-             "modelKmsKeyArn, servingImage, allowedClientNamespaces, "
+             "modelKmsKeyArn, modelAccess, servingImage, allowedClientNamespaces, "
              "servingBatching, batchingParameters, smokeTest, s3Access, neuronChartVersion, apiAllowedCidrs, "
              "systemNodes, systemNodeInstanceType")
     assert _problems({"replica": "3", "eks-inferentia:zone": "a"}) == [  # sorted as given
@@ -802,7 +808,8 @@ SHOWN_DEFAULTS = {
     "allowedClientNamespaces": "[]", "servingBatching": "false",
     "batchingParameters": "'max_batch_size { value: 8 } batch_timeout_micros { value: 2000 } num_batch_threads "
                           "{ value: 4 } max_enqueued_batches { value: 100 }'",
-    "smokeTest": "true", "s3Access": "'bucket'", "neuronChartVersion": "'1.10.0'", "apiAllowedCidrs": '["0.0.0.0/0"]',
+    "smokeTest": "true", "modelAccess": "'pod-identity'", "s3Access": "'bucket'", "neuronChartVersion": "'1.10.0'",
+    "apiAllowedCidrs": '["0.0.0.0/0"]',
     "systemNodes": "0", "systemNodeInstanceType": "'m6i.large'",
 }
 
@@ -881,3 +888,10 @@ def test_the_running_program_reads_its_namespace_region_and_profile() -> None:
         assert load_stack_config().aws_profile is None
     finally:
         set_all_config({})
+
+
+def test_node_role_model_access_is_warned_about_naming_the_key() -> None:
+    assert not [w for w in config_warnings(load_config({"modelBasePath": MODEL})) if "modelAccess" in w]
+    (warning,) = [w for w in config_warnings(load_config({"modelBasePath": MODEL, "modelAccess": "node-role"}))
+                  if "modelAccess" in w]
+    assert warning.startswith("eks-inferentia:modelAccess: 'node-role' gives the model's S3 read access to the Neuron node role")

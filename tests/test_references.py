@@ -44,8 +44,10 @@ def dev_manifests(run_stack) -> list[dict[str, Any]]:
 
 
 def _one(manifests: list[dict[str, Any]], kind: str, app: str = "tensorflow-serving") -> dict[str, Any]:
+    # The serving pods have two NetworkPolicies: the clients' (ingress) one is the one edited here.
     (found,) = [m for m in manifests if m["kind"] == kind
-                and (m["metadata"].get("labels") or {}).get("app.kubernetes.io/name") == app]
+                and (m["metadata"].get("labels") or {}).get("app.kubernetes.io/name") == app
+                and not m["metadata"]["name"].endswith("-egress")]
     return found
 
 
@@ -124,3 +126,20 @@ def test_a_deployment_whose_selector_misses_its_own_pods_is_caught(dev_manifests
         deployment["spec"]["selector"]["matchLabels"] = {"app": "other"}
     problems = _broken(dev_manifests, "Deployment", edit)
     assert any("does not match its own pod template's labels" in p for p in problems)
+
+
+def test_a_null_pod_selector_of_the_default_deny_policy_is_caught(dev_manifests) -> None:
+    manifests = copy.deepcopy(dev_manifests)
+    (deny,) = [m for m in manifests if m["kind"] == "NetworkPolicy" and m["metadata"]["name"] == "default-deny-ingress"]
+    assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
+    deny["spec"]["podSelector"] = None
+    assert reference_problems(manifests) == [
+        "NetworkPolicy inference/default-deny-ingress: .spec.podSelector is null"]
+
+
+def test_an_egress_policy_that_misses_the_serving_pods_is_caught(dev_manifests) -> None:
+    manifests = copy.deepcopy(dev_manifests)
+    (egress,) = [m for m in manifests if m["kind"] == "NetworkPolicy" and m["metadata"]["name"].endswith("-egress")]
+    egress["spec"]["podSelector"]["matchLabels"] = {"app": "eks-neuron"}
+    (problem,) = reference_problems(manifests)
+    assert "selects no pod the stack declares in inference" in problem

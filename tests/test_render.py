@@ -40,7 +40,7 @@ def test_manifests_pass_strict_schema_validation_for_the_stacks_kubernetes_versi
     manifests = sorted((rendered[stack] / "manifests").glob("*.yaml"))
     assert [m.name.split("-", 2)[1] for m in manifests] == [
         "namespace", "serviceaccount", "configmap", "configmap", "deployment", "service", "poddisruptionbudget",
-        "networkpolicy", "networkpolicy", "job"]
+        "networkpolicy", "networkpolicy", "networkpolicy", "networkpolicy", "job"]
     for path in manifests:
         manifest = yaml.safe_load(path.read_text())
         kubernetes_validate.validate(manifest, f"{version}.0", strict=True)

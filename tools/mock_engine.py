@@ -314,7 +314,23 @@ class CloudMocks(pulumi.runtime.Mocks):
             public = [f"subnet-{_stable_hex(name, 'public', z)}" for z in zones]
             for subnet, zone in zip(private + public, zones + zones, strict=True):
                 self.subnet_zones[subnet] = zone
-            return {"vpcId": f"vpc-{_stable_hex(name)}", "privateSubnetIds": private, "publicSubnetIds": public}
+            vpc_id = f"vpc-{_stable_hex(name)}"
+            # awsx/ec2/vpc.ts: every subnet gets an aws.ec2.RouteTable of its own (child of the subnet) and an
+            # aws.ec2.RouteTableAssociation (child of the route table); `routeTables` and
+            # `routeTableAssociations` are references to them, public and private alike, in subnet order.
+            assert self.monitor is not None
+            route_tables, associations = [], []
+            for subnet, kind in [(s, "private") for s in private] + [(s, "public") for s in public]:
+                table_id = f"rtb-{_stable_hex(name, subnet)}"
+                route_tables.append(self.monitor.register_child(
+                    "aws:ec2/routeTable:RouteTable", f"{name}-{kind}-{subnet}", table_id,
+                    {"id": table_id, "vpcId": vpc_id}))
+                association_id = f"rtbassoc-{_stable_hex(name, subnet, 'association')}"
+                associations.append(self.monitor.register_child(
+                    "aws:ec2/routeTableAssociation:RouteTableAssociation", f"{name}-{kind}-{subnet}", association_id,
+                    {"id": association_id, "subnetId": subnet, "routeTableId": table_id}))
+            return {"vpcId": vpc_id, "privateSubnetIds": private, "publicSubnetIds": public,
+                    "routeTables": route_tables, "routeTableAssociations": associations}
         if typ == "eks:index:Cluster":
             return self._eks_cluster_outputs(name, inputs)
         if typ == "aws:iam/role:Role":
@@ -340,6 +356,20 @@ class CloudMocks(pulumi.runtime.Mocks):
             return {"id": f"{cluster_name}:{addon_name}", "arn": self._arn(
                 "eks", f"addon/{cluster_name}/{addon_name}/{_stable_hex(name, length=8)}").replace(
                 "::", f":{self.region}:", 1)}
+        if typ == "aws:eks/podIdentityAssociation:PodIdentityAssociation":
+            # terraform-provider-aws internal/service/eks/pod_identity_association.go: the ID is the association ID
+            # (`data.ID = data.AssociationID`); EKS assigns `a-` and 17 characters, and an ARN
+            # arn:aws:eks:<region>:<account>:podidentityassociation/<cluster>/<association ID>.
+            association_id = f"a-{_stable_hex(name, 'association')}"
+            return {"id": association_id, "associationId": association_id,
+                    "associationArn": f"arn:aws:eks:{self.region}:123456789012:podidentityassociation/"
+                                      f"{inputs.get('clusterName')}/{association_id}",
+                    "externalId": _stable_hex(name, "external", length=32), "disableSessionTags": False}
+        if typ == "aws:ec2/vpcEndpoint:VpcEndpoint":
+            # A gateway endpoint's ID, and the managed prefix list of the service that the route tables get.
+            return {"id": f"vpce-{_stable_hex(name)}", "prefixListId": f"pl-{_stable_hex(name, length=8)}",
+                    "arn": f"arn:aws:ec2:{self.region}:123456789012:vpc-endpoint/vpce-{_stable_hex(name)}",
+                    "state": "available"}
         if typ == "aws:eks/nodeGroup:NodeGroup":
             node_group_name = inputs.get("nodeGroupName") or f"{name}-{_stable_hex(name, length=7)}"
             return {"nodeGroupName": node_group_name, "status": "ACTIVE",

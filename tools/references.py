@@ -203,7 +203,8 @@ def reference_problems(manifests: Sequence[Manifest]) -> list[str]:
         elif kind == "PodDisruptionBudget":
             problems += _selector_problems(index, manifest, namespace, (spec.get("selector") or {}).get("matchLabels"),
                                            "selector")
-        elif kind == "NetworkPolicy":
+        elif kind == "NetworkPolicy" and spec.get("podSelector") not in ({}, None):
+            # `podSelector: {}` selects every pod of the namespace (a default-deny policy); null is reported above.
             problems += _selector_problems(index, manifest, namespace, (spec.get("podSelector") or {}).get("matchLabels"),
                                            "podSelector")
         elif kind in ("HorizontalPodAutoscaler", "ScaledObject"):

@@ -35,6 +35,12 @@ REPLACE_ON_CHANGE: dict[str, tuple[str, ...]] = {
     # internal/service/eks/addon.go (verified in a stored version): addon_name and cluster_name are
     # ForceNew; addon_version, configuration_values and resolve_conflicts_* update in place.
     "aws:eks/addon:Addon": ("addonName", "clusterName"),
+    # internal/service/eks/pod_identity_association.go (verified in a stored version): cluster_name, namespace
+    # and service_account RequiresReplace; role_arn, disable_session_tags and target_role_arn update in place.
+    "aws:eks/podIdentityAssociation:PodIdentityAssociation": ("clusterName", "namespace", "serviceAccount"),
+    # internal/service/ec2/vpc_endpoint.go (not verified here): service_name, vpc_id and vpc_endpoint_type are
+    # ForceNew; route_table_ids and tags update in place.
+    "aws:ec2/vpcEndpoint:VpcEndpoint": ("serviceName", "vpcEndpointType", "vpcId"),
     # internal/service/ec2/ec2_launch_template.go (verified for update_default_version, user_data,
     # vpc_security_group_ids: no ForceNew): only name / name_prefix replace, and the program lets
     # pulumi auto-name it. Every other change makes a new template version.

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
-from components.cluster import CLUSTER_LOG_TYPES
+import pytest
+
+from components.cluster import CLUSTER_LOG_TYPES, route_tables_of
 from eks_inferentia.versions import ADDON_VERSIONS, KUBE_PROXY, VPC_CNI
-from tools.mock_engine import REDACTED, plain, run_program
+from tools.mock_engine import REDACTED, _stable_hex, plain, run_program
 from tools.render import stack_config
 
 
@@ -109,3 +111,32 @@ def test_vpc_cni_and_kube_proxy_are_pinned_to_the_clusters_row(run_stack) -> Non
 def test_pulumi_eks_makes_no_coredns_addon_of_its_own(run_stack) -> None:
     # CoreDNS is ClusterAddons' add-on, created after the nodes; pulumi-eks must not make a second one.
     assert run_stack().one("eks:index:Cluster").inputs["corednsAddonOptions"]["enabled"] is False
+
+
+def test_dedicated_vpc_gets_an_s3_gateway_endpoint_on_its_private_route_tables(run_stack) -> None:
+    run = run_stack()
+    endpoint = run.one("aws:ec2/vpcEndpoint:VpcEndpoint").inputs
+    vpc = run.one("awsx:ec2:Vpc")
+    # The mock's awsx answer: one route table per subnet, rtb-<hash of VPC and subnet> (tools/mock_engine.py).
+    tables = {subnet: f"rtb-{_stable_hex(vpc.name, subnet)}"
+              for subnet in run.outputs["privateSubnetIds"] + vpc.outputs["publicSubnetIds"]}
+    assert len(vpc.outputs["routeTableAssociations"]) == len(tables) == 4
+    assert endpoint["serviceName"] == "com.amazonaws.us-west-2.s3"
+    assert endpoint["vpcEndpointType"] == "Gateway"
+    assert endpoint["vpcId"] == run.outputs["vpcId"]
+    # The private subnets' tables only: the public ones reach S3 through the internet gateway anyway.
+    assert endpoint["routeTableIds"] == [tables[s] for s in run.outputs["privateSubnetIds"]]
+
+
+def test_existing_vpc_gets_no_endpoint(run_stack) -> None:
+    run = run_stack(vpcId="vpc-0123456789abcdef0",
+                    privateSubnetIds=["subnet-0000000000000000a", "subnet-0000000000000000b"],
+                    publicSubnetIds=["subnet-0000000000000000c", "subnet-0000000000000000d"])
+    assert run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") == []
+
+
+def test_route_tables_of_keeps_the_private_subnets_tables_in_order() -> None:
+    pairs = [["subnet-a", "rtb-1"], ["subnet-b", "rtb-2"], ["subnet-p", "rtb-3"]]
+    assert route_tables_of(pairs, ["subnet-b", "subnet-a"]) == ["rtb-2", "rtb-1"]
+    with pytest.raises(ValueError, match="subnet-x"):
+        route_tables_of(pairs, ["subnet-a", "subnet-x"])

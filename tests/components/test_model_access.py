@@ -1,10 +1,13 @@
-"""ModelAccess: the node role may read the model prefix, and nothing more by default."""
+"""ModelAccess: the serving ServiceAccount's own role (or the node role) may read the model prefix, and nothing more."""
 
 from __future__ import annotations
 
 import json
 
-from components.model_access import model_read_policy
+from components.model_access import model_read_policy, pod_identity_trust_policy
+
+ROLE = "aws:iam/role:Role"
+ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
 
 
 def test_bucket_mode_grants_list_on_the_prefix_and_get_below_it(run_stack) -> None:
@@ -20,8 +23,56 @@ def test_bucket_mode_grants_list_on_the_prefix_and_get_below_it(run_stack) -> No
     ]}
     attachment = next(a for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
                       if a.name == "model-attach")
-    assert attachment.inputs["role"] == run.outputs["nodeRoleName"]
+    model_role = run.named(ROLE, "model-role")
+    assert attachment.inputs["role"] == model_role.outputs["name"] != run.outputs["nodeRoleName"]
     assert attachment.inputs["policyArn"] == run.outputs["modelAccessPolicyArn"]
+    assert run.outputs["modelRoleArn"] == model_role.outputs["arn"]
+
+
+def test_pod_identity_role_trusts_eks_pod_identity_for_the_serving_service_account_only(run_stack) -> None:
+    run = run_stack()
+    trust = json.loads(run.named(ROLE, "model-role").inputs["assumeRolePolicy"])
+    assert trust == {"Version": "2012-10-17", "Statement": [{
+        "Sid": "EksPodIdentityForTheServingServiceAccount", "Effect": "Allow",
+        "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"],
+        "Condition": {"StringEquals": {
+            "aws:RequestTag/eks-cluster-arn": "arn:aws:eks:us-west-2:123456789012:cluster/inferentia-dev",
+            "aws:RequestTag/kubernetes-namespace": "inference",
+            "aws:RequestTag/kubernetes-service-account": "eks-neuron-test"}}}]}
+    association = run.one(ASSOCIATION)
+    assert association.inputs == {"clusterName": "inferentia-dev", "namespace": "inference",
+                                  "serviceAccount": "eks-neuron-test", "roleArn": run.outputs["modelRoleArn"],
+                                  "tags": {"project": "eks-inferentia", "cluster": "inferentia-dev"}}
+    # The association waits for the grant, and the serving Deployment waits for the association.
+    grants = {a.urn for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") if a.name == "model-attach"}
+    assert grants <= set(association.dependencies)
+    deployment = run.one("kubernetes:apps/v1:Deployment")
+    assert association.urn in deployment.dependencies
+
+
+def test_pod_identity_leaves_the_node_role_without_s3(run_stack) -> None:
+    run = run_stack(modelKmsKeyArn=KEY, s3Access="all")
+    node_role_grants = [a.inputs["policyArn"] for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+                        if a.inputs["role"] == run.outputs["nodeRoleName"]]
+    assert node_role_grants and not [arn for arn in node_role_grants if "S3" in arn or "policy/model" in arn]
+
+
+def test_node_role_mode_is_the_walkthroughs(run_stack) -> None:
+    run = run_stack(modelAccess="node-role")
+    assert run.named(ROLE, "neuron-nodes-node-role")
+    assert [r.name for r in run.of_type(ROLE) if r.name == "model-role"] == []
+    assert run.of_type(ASSOCIATION) == []
+    attachment = next(a for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+                      if a.name == "model-attach")
+    assert attachment.inputs["role"] == run.outputs["nodeRoleName"]
+    assert run.outputs["modelRoleArn"] == ""
+
+
+def test_trust_policy_names_its_three_tags() -> None:
+    condition = json.loads(pod_identity_trust_policy("arn:c", "ns", "sa"))["Statement"][0]["Condition"]
+    assert condition == {"StringEquals": {"aws:RequestTag/eks-cluster-arn": "arn:c",
+                                          "aws:RequestTag/kubernetes-namespace": "ns",
+                                          "aws:RequestTag/kubernetes-service-account": "sa"}}
 
 
 def test_all_mode_attaches_s3_read_only_as_the_walkthrough_does(run_stack) -> None:

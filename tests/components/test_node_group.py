@@ -7,7 +7,7 @@ import json
 import pytest
 
 from components.node_group import NEURON_AMI_TYPE
-from components.node_parts import IMDS_HOP_LIMIT, NODE_POLICIES
+from components.node_parts import NODE_POLICIES
 from eks_inferentia.placement import PlacementError
 from tools.mock_engine import run_program
 from tools.render import stack_config
@@ -64,8 +64,9 @@ def test_node_role_has_the_node_policies_and_no_more(run_stack) -> None:
 
 def test_launch_template_requires_imdsv2_and_encrypts_the_root_volume(run_stack) -> None:
     template = run_stack().one("aws:ec2/launchTemplate:LaunchTemplate").inputs
+    # Pod Identity (the default): pods get no IMDS token, so no node credentials.
     assert template["metadataOptions"] == {"httpEndpoint": "enabled", "httpTokens": "required",
-                                           "httpPutResponseHopLimit": IMDS_HOP_LIMIT}
+                                           "httpPutResponseHopLimit": 1}
     (root,) = template["blockDeviceMappings"]
     assert root["ebs"]["encrypted"] == "true" and root["ebs"]["volumeType"] == "gp3"
     assert "keyName" not in template and "vpcSecurityGroupIds" not in template
@@ -103,3 +104,9 @@ def test_neuron_nodes_are_tainted_only_when_system_nodes_run_coredns(run_stack) 
     groups = {n.inputs["amiType"]: n.inputs for n in run_stack(systemNodes=2).of_type("aws:eks/nodeGroup:NodeGroup")}
     assert groups[NEURON_AMI_TYPE]["taints"] == [{"key": "aws.amazon.com/neuron", "value": "true", "effect": "NO_SCHEDULE"}]
     assert "taints" not in groups["AL2023_x86_64_STANDARD"]
+
+
+def test_node_role_model_access_lets_pods_reach_imds_one_hop_further(run_stack) -> None:
+    template = run_stack(modelAccess="node-role").one("aws:ec2/launchTemplate:LaunchTemplate").inputs
+    assert template["metadataOptions"] == {"httpEndpoint": "enabled", "httpTokens": "required",
+                                           "httpPutResponseHopLimit": 2}

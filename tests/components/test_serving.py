@@ -39,8 +39,9 @@ def test_server_listens_on_8500_grpc_and_9000_rest_serving_the_configured_model(
 
 SYNC = ["python3", "/etc/tfserving/model_sync.py", "--source", "s3://your-bucket-of-models/resnet50_neuron/",
         "--dest", "/models/resnet50_neuron", "--staging", "/models/.sync"]
+# Pod Identity (the default): no instance metadata, so a missing association fails at once.
 COPIER_ENV = [{"name": "AWS_REGION", "value": "us-west-2"}, {"name": "AWS_DEFAULT_REGION", "value": "us-west-2"},
-              {"name": "HOME", "value": "/tmp"}, {"name": "TMPDIR", "value": "/tmp"},
+              {"name": "AWS_EC2_METADATA_DISABLED", "value": "true"}, {"name": "HOME", "value": "/tmp"}, {"name": "TMPDIR", "value": "/tmp"},
               {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"}]
 COPIER_MOUNTS = [{"name": "model", "mountPath": "/models"}, {"name": "scratch", "mountPath": "/tmp"},
                  {"name": "config", "mountPath": "/etc/tfserving", "readOnly": True}]
@@ -329,3 +330,36 @@ def test_a_new_version_list_rolls_the_pods_rather_than_being_polled(run_stack) -
     # The server is not told to poll its config file: each pod keeps the versions it started with.
     (server,) = _pod(run_stack(modelVersions=[3]))["containers"]
     assert not any(arg.startswith("--model_config_file_poll_wait_seconds") for arg in server["args"])
+
+
+def _policy(run, name: str) -> dict:
+    (found,) = [p for p in run.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+                if p.outputs["metadata"]["name"] == name]
+    return found.inputs["spec"]
+
+
+def _egress_to(spec: dict) -> list[tuple[str, int, str]]:
+    return [(peer.get("ipBlock", {}).get("cidr") or peer["podSelector"]["matchLabels"]["k8s-app"], port["port"],
+             port["protocol"]) for rule in spec["egress"] for peer in rule["to"] for port in rule["ports"]]
+
+
+def test_the_namespace_denies_ingress_to_every_pod_by_default(run_stack) -> None:
+    assert _policy(run_stack(), "default-deny-ingress") == {"podSelector": {}, "policyTypes": ["Ingress"]}
+
+
+def test_serving_pods_reach_dns_https_and_the_pod_identity_agent_only(run_stack) -> None:
+    run = run_stack()
+    spec = _policy(run, "eks-neuron-test-egress")
+    assert spec["podSelector"] == {"matchLabels": {"app": "eks-neuron-test"}} and spec["policyTypes"] == ["Egress"]
+    assert spec["egress"][0]["to"][0]["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}
+    assert _egress_to(spec) == [("kube-dns", 53, "UDP"), ("kube-dns", 53, "TCP"), ("0.0.0.0/0", 443, "TCP"),
+                                ("169.254.170.23/32", 80, "TCP"), ("fd00:ec2::23/128", 80, "TCP")]
+    env = run.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]["initContainers"][0]["env"]
+    assert {"name": "AWS_EC2_METADATA_DISABLED", "value": "true"} in env
+
+
+def test_under_node_role_the_pods_reach_imds_instead_of_the_agent(run_stack) -> None:
+    run = run_stack(modelAccess="node-role")
+    assert _egress_to(_policy(run, "eks-neuron-test-egress"))[3:] == [("169.254.169.254/32", 80, "TCP")]
+    env = run.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]["initContainers"][0]["env"]
+    assert "AWS_EC2_METADATA_DISABLED" not in {e["name"] for e in env}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components.node_parts import IMDS_HOP_LIMIT, NODE_POLICIES
+from components.node_parts import NODE_POLICIES
 from components.system_node_group import STANDARD_AMI_TYPE
 
 
@@ -24,7 +24,8 @@ def test_system_node_group_runs_the_standard_ami_on_the_configured_type(run_stac
     assert group.inputs["subnetIds"] == run.outputs["privateSubnetIds"]
     template = next(t for t in run.of_type("aws:ec2/launchTemplate:LaunchTemplate") if t.parent == component.urn)
     assert template.inputs["metadataOptions"]["httpTokens"] == "required"
-    assert template.inputs["metadataOptions"]["httpPutResponseHopLimit"] == IMDS_HOP_LIMIT
+    # Always 1: only hostNetwork pods here call AWS with the node role, whatever modelAccess is.
+    assert template.inputs["metadataOptions"]["httpPutResponseHopLimit"] == 1
     attached = {a.inputs["policyArn"].rsplit("/", 1)[1] for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
                 if a.parent == component.urn}
     assert attached == set(NODE_POLICIES)
