@@ -41,7 +41,8 @@ SYNC = ["python3", "/etc/tfserving/model_sync.py", "--source", "s3://your-bucket
         "--dest", "/models/resnet50_neuron", "--staging", "/models/.sync"]
 # Pod Identity (the default): no instance metadata, so a missing association fails at once.
 COPIER_ENV = [{"name": "AWS_REGION", "value": "us-west-2"}, {"name": "AWS_DEFAULT_REGION", "value": "us-west-2"},
-              {"name": "AWS_EC2_METADATA_DISABLED", "value": "true"}, {"name": "HOME", "value": "/tmp"}, {"name": "TMPDIR", "value": "/tmp"},
+              {"name": "AWS_EC2_METADATA_DISABLED", "value": "true"},
+              {"name": "HOME", "value": "/tmp"}, {"name": "TMPDIR", "value": "/tmp"},
               {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"}]
 COPIER_MOUNTS = [{"name": "model", "mountPath": "/models"}, {"name": "scratch", "mountPath": "/tmp"},
                  {"name": "config", "mountPath": "/etc/tfserving", "readOnly": True}]
