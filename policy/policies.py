@@ -678,8 +678,9 @@ eks_api_endpoint_not_public = ResourceValidationPolicy(
 def _s3_read_all_arns(arns: Any) -> Iterator[str]:
     for arn in as_list(arns):
         if isinstance(arn, str) and S3_READ_ONLY_ACCESS.match(arn):
-            yield (f"{arn} lets every pod on nodes with this role read every bucket of the account; "
-                   f"eks-inferentia:s3Access \"bucket\" grants only the model's prefix")
+            yield (f"{arn} lets whoever gets this role read every bucket of the account (the serving pods, for "
+                   f"the Pod Identity role; every pod on the nodes, for a node role); eks-inferentia:s3Access "
+                   f"\"bucket\" grants only the model's prefix")
 
 
 def _s3_read_all_role(_type: str, props: dict[str, Any], _config: Mapping[str, Any]) -> Iterator[str]:
@@ -698,7 +699,7 @@ def _s3_read_all_exclusive(_type: str, props: dict[str, Any], _config: Mapping[s
 
 roles_not_reading_every_bucket = ResourceValidationPolicy(
     name="roles-not-reading-every-bucket",
-    description="No role gets AmazonS3ReadOnlyAccess (s3Access: all); node roles read only the model's prefix.",
+    description="No role gets AmazonS3ReadOnlyAccess (s3Access: all); the model's role reads only the model's prefix.",
     enforcement_level=EnforcementLevel.ADVISORY,
     validate=_validate({
         IAM_ROLE: _s3_read_all_role,

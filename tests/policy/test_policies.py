@@ -436,6 +436,8 @@ def test_s3_read_only_access_is_advisory() -> None:
     [message] = violations(roles_not_reading_every_bucket, IAM_ROLE_POLICY_ATTACHMENT,
                            {"role": "nodes", "policyArn": S3_READ_ALL})
     assert "s3Access" in message
+    # The grant is on the Pod Identity role by default (modelAccess), on the node role under node-role.
+    assert "the serving pods, for the Pod Identity role" in message and "every pod on the nodes, for a node role" in message
     assert len(violations(roles_not_reading_every_bucket, IAM_ROLE, {"managedPolicyArns": [S3_READ_ALL]})) == 1
     assert len(violations(roles_not_reading_every_bucket, IAM_ROLE_POLICY_ATTACHMENTS_EXCLUSIVE,
                           {"policyArns": [S3_READ_ALL]})) == 1
