@@ -21,6 +21,7 @@ component's inputs as well as its child's: the offline mock engine sees only the
 
 from __future__ import annotations
 
+import fnmatch
 import ipaddress
 import json
 import re
@@ -34,6 +35,8 @@ from pulumi_policy import (
     ResourceValidationArgs,
     ResourceValidationPolicy,
     Secret,
+    StackValidationArgs,
+    StackValidationPolicy,
 )
 from pulumi_policy.proxy import (
     UNKNOWN_ARCHIVE_VALUE,
@@ -60,6 +63,7 @@ IAM_POLICY = "aws:iam/policy:Policy"
 IAM_ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 IAM_POLICY_ATTACHMENT = "aws:iam/policyAttachment:PolicyAttachment"
 IAM_ROLE_POLICY_ATTACHMENTS_EXCLUSIVE = "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive"
+POD_IDENTITY_ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
 
 # --- facts the rules rely on ------------------------------------------------------------------
 # EC2 instance families with Inferentia or Trainium (Neuron) devices.
@@ -81,6 +85,13 @@ _AWS_MANAGED_POLICY = r"^arn:[a-z0-9-]+:iam::aws:policy/{name}$"
 ADMINISTRATOR_ACCESS = re.compile(_AWS_MANAGED_POLICY.format(name="AdministratorAccess"))
 S3_READ_ONLY_ACCESS = re.compile(_AWS_MANAGED_POLICY.format(name="AmazonS3ReadOnlyAccess"))
 _WILDCARD_ACTIONS = frozenset({"*", "*:*"})
+# AWS-managed policies that allow S3 actions: the S3 family (AmazonS3ReadOnlyAccess, AmazonS3FullAccess, ...) and
+# the job-function policies that cover every service (AdministratorAccess "*", PowerUserAccess NotAction iam/
+# organizations/account, ReadOnlyAccess "s3:Get*" and "s3:List*").
+AWS_MANAGED_S3_POLICY = re.compile(_AWS_MANAGED_POLICY.format(
+    name=r"(?:AmazonS3[A-Za-z0-9_-]*|AdministratorAccess|PowerUserAccess|ReadOnlyAccess)"))
+# The service principal a node role trusts (EC2; `.com.cn` in the China regions).
+NODE_ROLE_PRINCIPALS = frozenset({"ec2.amazonaws.com", "ec2.amazonaws.com.cn"})
 
 # Kubernetes kinds that carry a pod spec, and where it is.
 POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
@@ -471,6 +482,170 @@ eks_control_plane_logs = ResourceValidationPolicy(
 )
 
 
+# --- 7. Pod Identity: node roles get no S3 access ------------------------------------------------------
+# How the rule knows the model is read through EKS Pod Identity: from the stack's resources, not from its
+# config. A PodIdentityAssociation in the stack means pods get credentials of their own, so no role
+# trusted by EC2 (a node role, whose credentials every pod on the node can take from the instance metadata
+# service) needs S3. The stack's config would also reach the pack (the engine hands it over as
+# PULUMI_CONFIG, which pulumi_policy loads before each call), but not everywhere the pack runs (pulumi's
+# engine/check.go, a policy check of a stack's state, passes no config), and `modelAccess`'s default would
+# have to be repeated here; the association is what actually gives pods their identity.
+#
+# A stack policy sees every resource's *output* state: a role's `name`, `assumeRolePolicy`,
+# `managedPolicyArns`, `inlinePolicies`; a policy's `arn` and `policy`; attachments' `role`/`roles`/`roleName`
+# and `policyArn(s)`. During a preview what the cloud assigns (a new policy's ARN) is unknown: a property whose
+# value is unknown is followed to the resources it was computed from (`property_dependencies`).
+def _excludes_every_s3_action(pattern: Any) -> bool:
+    """Whether a `NotAction` pattern (`*`, `s3:*`) leaves out every S3 action."""
+    if not isinstance(pattern, str):
+        return False
+    service, _, action = pattern.strip().lower().partition(":")
+    return (service == "*" and not action) or (fnmatch.fnmatchcase("s3", service) and action == "*")
+
+
+def _s3_action(pattern: Any) -> bool:
+    """Whether an IAM action pattern (`*`, `s3:*`, `s3:Get*`, `S3:GetObject`) matches some S3 action."""
+    if not isinstance(pattern, str):
+        return False
+    text = pattern.strip().lower()
+    if text == "*":
+        return True
+    service, _, action = text.partition(":")
+    return fnmatch.fnmatchcase("s3", service) and bool(action)
+
+
+def s3_statements(document: Any) -> list[str]:
+    """Statements that allow some S3 action, by Sid or index: an `Action` matching an S3 action, or a
+    `NotAction` that does not exclude every S3 action."""
+    found = []
+    for index, statement in enumerate(_statements(document)):
+        if statement.get("Effect", "Allow") != "Allow":
+            continue
+        if "NotAction" in statement:
+            grants = not any(_excludes_every_s3_action(a) for a in as_list(statement.get("NotAction")))
+        else:
+            grants = any(_s3_action(a) for a in as_list(statement.get("Action")))
+        if grants:
+            sid = statement.get("Sid")
+            found.append(f"statement {sid!r}" if isinstance(sid, str) and sid else f"statement {index}")
+    return found
+
+
+def _allow_s3(statements: list[str]) -> str:
+    """`statement 'A' allows` or `statements 'A', 'B' allow` S3 actions."""
+    if len(statements) == 1:
+        return f"{statements[0]} allows S3 actions"
+    return f"statements {', '.join(s.removeprefix('statement ') for s in statements)} allow S3 actions"
+
+
+def trusts_ec2(assume_role_policy: Any) -> bool:
+    """Whether a trust policy lets EC2 instances assume the role (a node role)."""
+    for statement in _statements(assume_role_policy):
+        if statement.get("Effect", "Allow") != "Allow":
+            continue
+        services = as_list(dig(statement.get("Principal"), "Service"))
+        if any(isinstance(s, str) and s.strip().lower() in NODE_ROLE_PRINCIPALS for s in services):
+            return True
+    return False
+
+
+class _Stack:
+    """The stack's resources, their plain output state, and what the rule looks up in them."""
+
+    def __init__(self, resources: Sequence[Any]) -> None:
+        self.resources = [(r, plain(r.props)) for r in resources]
+        self.policies = [(r, props) for r, props in self.resources if r.resource_type == IAM_POLICY]
+
+    def of_type(self, type_: str) -> list[tuple[Any, dict[str, Any]]]:
+        return [(r, props) for r, props in self.resources if r.resource_type == type_]
+
+    @staticmethod
+    def sources(resource: Any, key: str, type_: str) -> list[Any]:
+        """Resources of `type_` the property `key` of `resource` was computed from."""
+        return [d for d in resource.property_dependencies.get(key, []) if d.resource_type == type_]
+
+    def refers_to_role(self, resource: Any, key: str, value: Any, role: Any, role_name: str) -> bool:
+        """Whether `value`, the property `key` of `resource` (a role name or a list of them), names `role`."""
+        values = as_list(value)
+        if role_name in values:
+            return True
+        if any(v is UNKNOWN for v in values) or value is UNKNOWN:
+            return role in self.sources(resource, key, IAM_ROLE)
+        return False
+
+    def policy_grants(self, resource: Any, key: str, arn: Any) -> Iterator[str]:
+        """What S3 access the policy ARN `arn` (property `key` of `resource`) gives, in words."""
+        if isinstance(arn, str) and AWS_MANAGED_S3_POLICY.match(arn):
+            yield f"the AWS-managed policy {arn}"
+            return
+        if arn is UNKNOWN:
+            candidates = [(p, props) for p, props in self.policies if p in self.sources(resource, key, IAM_POLICY)]
+        else:
+            candidates = [(p, props) for p, props in self.policies if isinstance(arn, str) and props.get("arn") == arn]
+        for policy, props in candidates:
+            statements = s3_statements(props.get("policy"))
+            if statements:
+                shown = arn if isinstance(arn, str) else "its ARN not known yet"
+                yield f"policy {policy.name} ({shown}), whose {_allow_s3(statements)}"
+
+    def node_role_grants(self, role: Any, props: dict[str, Any]) -> Iterator[tuple[Any, str]]:
+        """(resource to blame, grant) for each way `role` gets S3 access."""
+        name = props.get("name")
+        if not isinstance(name, str):
+            return
+        for arn in as_list(props.get("managedPolicyArns")):
+            for grant in self.policy_grants(role, "managedPolicyArns", arn):
+                yield role, f"its managedPolicyArns list {grant}"
+        for inline in as_list(props.get("inlinePolicies")):
+            statements = s3_statements(dig(inline, "policy"))
+            if statements:
+                yield role, f"its inline policy {dig(inline, 'name')!r}, whose {_allow_s3(statements)}"
+        for resource, attached in self.of_type(IAM_ROLE_POLICY):
+            if self.refers_to_role(resource, "role", attached.get("role"), role, name):
+                statements = s3_statements(attached.get("policy"))
+                if statements:
+                    yield resource, f"the role policy {resource.name}, whose {_allow_s3(statements)}"
+        for type_, role_key in ((IAM_ROLE_POLICY_ATTACHMENT, "role"), (IAM_POLICY_ATTACHMENT, "roles")):
+            for resource, attached in self.of_type(type_):
+                if self.refers_to_role(resource, role_key, attached.get(role_key), role, name):
+                    for grant in self.policy_grants(resource, "policyArn", attached.get("policyArn")):
+                        yield resource, f"the attachment {resource.name} attaches {grant}"
+        for resource, attached in self.of_type(IAM_ROLE_POLICY_ATTACHMENTS_EXCLUSIVE):
+            if self.refers_to_role(resource, "roleName", attached.get("roleName"), role, name):
+                for arn in as_list(attached.get("policyArns")):
+                    for grant in self.policy_grants(resource, "policyArns", arn):
+                        yield resource, f"the exclusive attachments {resource.name} attach {grant}"
+
+
+def _node_roles_without_s3(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    stack = _Stack(args.resources)
+    associations = [r.name for r, _ in stack.of_type(POD_IDENTITY_ASSOCIATION)]
+    if not associations:
+        args.not_applicable("no EKS Pod Identity association in the stack (eks-inferentia:modelAccess node-role): "
+                            "the node role is how pods read the model")
+    for role, props in stack.of_type(IAM_ROLE):
+        if not trusts_ec2(props.get("assumeRolePolicy")):
+            continue
+        for resource, grant in stack.node_role_grants(role, props):
+            report_violation(
+                f"node role {props['name']} (trusted by EC2) gets S3 access: {grant}. The stack gives pods their "
+                f"own identity through EKS Pod Identity ({', '.join(associations)}), yet every pod on these nodes "
+                f"can take the node role's credentials from the instance metadata service; the model's grant "
+                f"belongs on the Pod Identity role: remove this one from the node role (or set "
+                f"eks-inferentia:modelAccess to node-role to read the model through the node role instead)",
+                resource.urn)
+
+
+node_roles_without_s3_under_pod_identity = StackValidationPolicy(
+    name="node-roles-without-s3-under-pod-identity",
+    description="When the stack reads the model through EKS Pod Identity (a PodIdentityAssociation exists), no role "
+                "trusted by EC2 (a node role) gets S3 access: no AmazonS3* (or admin, power-user, read-only) "
+                "policy, and no attached or inline policy allowing s3: actions.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_node_roles_without_s3,
+)
+
+
 # --- advisory: the API endpoint open to the internet -------------------------------------------------------
 def _open_endpoint(type_: str, props: dict[str, Any], _config: Mapping[str, Any]) -> Iterator[str]:
     access = props.get("vpcConfig") if type_ == EKS_CLUSTER else props
@@ -503,8 +678,9 @@ eks_api_endpoint_not_public = ResourceValidationPolicy(
 def _s3_read_all_arns(arns: Any) -> Iterator[str]:
     for arn in as_list(arns):
         if isinstance(arn, str) and S3_READ_ONLY_ACCESS.match(arn):
-            yield (f"{arn} lets every pod on nodes with this role read every bucket of the account; "
-                   f"eks-inferentia:s3Access \"bucket\" grants only the model's prefix")
+            yield (f"{arn} lets whoever gets this role read every bucket of the account (the serving pods, for "
+                   f"the Pod Identity role; every pod on the nodes, for a node role); eks-inferentia:s3Access "
+                   f"\"bucket\" grants only the model's prefix")
 
 
 def _s3_read_all_role(_type: str, props: dict[str, Any], _config: Mapping[str, Any]) -> Iterator[str]:
@@ -523,7 +699,7 @@ def _s3_read_all_exclusive(_type: str, props: dict[str, Any], _config: Mapping[s
 
 roles_not_reading_every_bucket = ResourceValidationPolicy(
     name="roles-not-reading-every-bucket",
-    description="No role gets AmazonS3ReadOnlyAccess (s3Access: all); node roles read only the model's prefix.",
+    description="No role gets AmazonS3ReadOnlyAccess (s3Access: all); the model's role reads only the model's prefix.",
     enforcement_level=EnforcementLevel.ADVISORY,
     validate=_validate({
         IAM_ROLE: _s3_read_all_role,
@@ -541,6 +717,7 @@ POLICIES: list[Policy] = [
     containers_not_privileged,
     iam_no_administrator_roles,
     eks_control_plane_logs,
+    node_roles_without_s3_under_pod_identity,
     eks_api_endpoint_not_public,
     roles_not_reading_every_bucket,
 ]

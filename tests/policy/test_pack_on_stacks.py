@@ -27,13 +27,16 @@ from pulumi.runtime.proto import analyzer_pb2_grpc
 from eks_inferentia.config import KEYS_BY_NAME
 from policy.policies import (
     EKS_CLUSTER_COMPONENT,
+    IAM_POLICY,
+    IAM_ROLE,
     IAM_ROLE_POLICY_ATTACHMENT,
     LAUNCH_TEMPLATE,
     NODE_GROUP,
+    POD_IDENTITY_ASSOCIATION,
     POLICIES,
     is_neuron_instance_type,
 )
-from tests.policy.harness import PACK_NAME, Diagnostic, analyze, urn_of
+from tests.policy.harness import PACK_NAME, Diagnostic, analyze, analyze_stack, urn_of
 from tools.mock_engine import ProgramRun, Registration
 from tools.render import stack_names
 
@@ -64,6 +67,61 @@ def test_stack_breaks_no_mandatory_policy(run_stack: Callable[..., ProgramRun], 
     assert mandatory == []
     # A policy that reads an unknown value through the SDK's proxy is reported "can't run ... during preview".
     assert [d.message for d in diagnostics if "can't run policy" in d.message] == []
+    # The stack policies, on every resource's state at the end of the preview or update.
+    report = analyze_stack(run.resources)
+    assert report.diagnostics == []
+    assert report.not_applicable == {}
+
+
+# --- node roles without S3 under Pod Identity -------------------------------------------------------
+POD_IDENTITY_RULE = "node-roles-without-s3-under-pod-identity"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("preview", [False, True], ids=["update", "preview"])
+def test_node_role_reading_the_model_is_fine_without_pod_identity(run_stack: Callable[..., ProgramRun], stack: str,
+                                                                  preview: bool) -> None:
+    assert KEYS_BY_NAME["modelAccess"].default == "pod-identity"
+    run = run_stack(stack, preview=preview, modelAccess="node-role")
+    assert not run.of_type(POD_IDENTITY_ASSOCIATION)
+    attachment = run.named(IAM_ROLE_POLICY_ATTACHMENT, "model-attach")
+    assert attachment.outputs["role"] == _node_role(run).outputs["name"]
+    report = analyze_stack(run.resources)
+    assert report.diagnostics == []
+    assert POD_IDENTITY_RULE in report.not_applicable
+
+
+def _node_role(run: ProgramRun) -> Registration:
+    return run.named(IAM_ROLE, "neuron-nodes-node-role")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("preview", [False, True], ids=["update", "preview"])
+def test_model_policy_on_the_node_role_under_pod_identity_fails(run_stack: Callable[..., ProgramRun], stack: str,
+                                                                preview: bool) -> None:
+    # The model's attachment moved from the Pod Identity role to the node role, as a mistaken change would do.
+    run = run_stack(stack, preview=preview)
+    node_role = _node_role(run)
+    attachment = run.named(IAM_ROLE_POLICY_ATTACHMENT, "model-attach")
+    moved = dataclasses.replace(
+        attachment, outputs={**attachment.outputs, "role": node_role.outputs["name"]},
+        property_dependencies={**attachment.property_dependencies, "role": [node_role.urn]})
+    resources = [moved if r is attachment else r for r in run.resources]
+    policy = run.named(IAM_POLICY, "model-read-model")
+    arn = "its ARN not known yet" if preview else policy.outputs["arn"]
+    association = run.one(POD_IDENTITY_ASSOCIATION)
+    report = analyze_stack(resources)
+    assert [(d.policy, d.level, d.urn) for d in report.diagnostics] == [(POD_IDENTITY_RULE, "mandatory", attachment.urn)]
+    assert report.diagnostics[0].message == (
+        "When the stack reads the model through EKS Pod Identity (a PodIdentityAssociation exists), no role trusted "
+        "by EC2 (a node role) gets S3 access: no AmazonS3* (or admin, power-user, read-only) policy, and no attached "
+        "or inline policy allowing s3: actions.\n"
+        f"node role {node_role.outputs['name']} (trusted by EC2) gets S3 access: the attachment model-attach attaches "
+        f"policy model-read-model ({arn}), whose statements 'ListModelPrefix', 'ReadModelObjects' allow S3 actions. "
+        f"The stack gives pods their own identity through EKS Pod Identity ({association.name}), yet every pod on "
+        "these nodes can take the node role's credentials from the instance metadata service; the model's grant "
+        "belongs on the Pod Identity role: remove this one from the node role (or set eks-inferentia:modelAccess to "
+        "node-role to read the model through the node role instead)")
 
 
 def test_bucket_wide_s3_access_is_advisory(run_stack: Callable[..., ProgramRun]) -> None:

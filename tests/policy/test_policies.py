@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 import pytest
-from pulumi_policy import EnforcementLevel
+from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
 from pulumi_policy.proxy import UNKNOWN_ARRAY_VALUE, UNKNOWN_STRING_VALUE
 
 from policy.policies import (
@@ -44,6 +44,7 @@ from tests.policy.harness import violations
 MANDATORY = {
     "neuron-nodes-use-neuron-ami", "launch-templates-require-imdsv2", "no-world-open-ssh-or-all-ports",
     "containers-not-privileged", "iam-no-administrator-roles", "eks-control-plane-logs",
+    "node-roles-without-s3-under-pod-identity",
 }
 ADVISORY = {"eks-api-endpoint-not-world-open", "roles-not-reading-every-bucket"}
 
@@ -57,7 +58,8 @@ def test_the_pack_has_the_mandatory_and_advisory_policies() -> None:
 
 def test_policies_ignore_resource_types_they_do_not_govern() -> None:
     for policy in POLICIES:
-        assert violations(policy, "aws:s3/bucket:Bucket", {"bucket": "models", "acl": "private"}) == []
+        if isinstance(policy, ResourceValidationPolicy):  # stack policies: tests/policy/test_stack_policies.py
+            assert violations(policy, "aws:s3/bucket:Bucket", {"bucket": "models", "acl": "private"}) == []
 
 
 # --- 1. Neuron AMI ---------------------------------------------------------------------------------
@@ -434,6 +436,8 @@ def test_s3_read_only_access_is_advisory() -> None:
     [message] = violations(roles_not_reading_every_bucket, IAM_ROLE_POLICY_ATTACHMENT,
                            {"role": "nodes", "policyArn": S3_READ_ALL})
     assert "s3Access" in message
+    # The grant is on the Pod Identity role by default (modelAccess), on the node role under node-role.
+    assert "the serving pods, for the Pod Identity role" in message and "every pod on the nodes, for a node role" in message
     assert len(violations(roles_not_reading_every_bucket, IAM_ROLE, {"managedPolicyArns": [S3_READ_ALL]})) == 1
     assert len(violations(roles_not_reading_every_bucket, IAM_ROLE_POLICY_ATTACHMENTS_EXCLUSIVE,
                           {"policyArns": [S3_READ_ALL]})) == 1
