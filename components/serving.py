@@ -238,10 +238,13 @@ def config_files(batching_parameters: str | None, model_name: str = "", model_ve
     return files
 
 
-def sync_command(model_base_path: str, model_name: str, versions: Sequence[int], poll_seconds: int) -> list[str]:
-    """The copier's command: once (`poll_seconds` 0, the init container) or every `poll_seconds` (the sidecar)."""
+def sync_command(model_base_path: str, model_name: str, versions: Sequence[int], poll_seconds: int,
+                 pods_use_node_role: bool = False) -> list[str]:
+    """The copier's command: once (`poll_seconds` 0, the init container) or every `poll_seconds` (the sidecar).
+    Under Pod Identity it first checks the pod got its credentials, with a message that says what to do."""
     command = ["python3", f"{CONFIG_DIR}/model_sync.py", "--source", model_base_path.rstrip("/") + "/",
-               "--dest", f"{MODEL_DIR}/{model_name}", "--staging", STAGING_DIR]
+               "--dest", f"{MODEL_DIR}/{model_name}", "--staging", STAGING_DIR,
+               "--credentials", "node-role" if pods_use_node_role else "pod-identity"]
     if versions:
         command += ["--versions", ",".join(map(str, versions))]
     return command + (["--interval", str(poll_seconds)] if poll_seconds else ["--once"])
@@ -320,7 +323,8 @@ class TensorFlowServing(pulumi.ComponentResource):
                 image=args.image,
                 image_pull_policy="Always",
                 restart_policy=restart_policy,
-                command=sync_command(args.model_base_path, args.model_name, args.model_versions, poll_seconds),
+                command=sync_command(args.model_base_path, args.model_name, args.model_versions, poll_seconds,
+                                     args.pods_use_node_role),
                 env=copier_env,
                 volume_mounts=copier_mounts,
                 security_context=hardened_container(run_as_user=COPIER_UID),

@@ -41,7 +41,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 TERMINATION_LOG = "/dev/termination-log"
@@ -209,6 +209,29 @@ class Syncer:
         return notes
 
 
+# What the EKS Pod Identity webhook injects into every container of a pod whose ServiceAccount has an
+# association (aws/amazon-eks-pod-identity-webhook, pkg/handler/handler.go: the container-credentials
+# variables and its own projected token volume, whatever `automountServiceAccountToken` says).
+POD_IDENTITY_VARIABLES = ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+
+
+def credentials_problem(credentials: str, environ: Mapping[str, str]) -> str | None:
+    """Why this pod cannot have the credentials it was built for, or None.
+
+    The webhook mutates a pod only when it is created, so a pod created before its association took
+    effect never gets them: say so, instead of letting the AWS CLI report "Unable to locate credentials".
+    """
+    if credentials != "pod-identity":
+        return None
+    missing = [name for name in POD_IDENTITY_VARIABLES if not environ.get(name)]
+    if not missing:
+        return None
+    return (f"no EKS Pod Identity credentials in this pod ({', '.join(missing)} not set): EKS injects them when a "
+            f"pod is created, so a pod created before its ServiceAccount's association took effect never has them; "
+            f"check the association (aws eks list-pod-identity-associations), then delete this pod: its "
+            f"replacement gets them")
+
+
 def run_once(syncer: Syncer) -> list[str]:
     """The init container's copy: every wanted version must arrive, or it fails."""
     notes = syncer.round()
@@ -232,6 +255,7 @@ def main(argv: Sequence[str], sleep: Callable[[float], None] = time.sleep) -> in
     parser.add_argument("--staging", required=True)
     parser.add_argument("--versions", default="")
     parser.add_argument("--aws", default="aws")
+    parser.add_argument("--credentials", choices=("pod-identity", "node-role"), default="node-role")
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--once", action="store_true")
     mode.add_argument("--interval", type=int)
@@ -241,6 +265,8 @@ def main(argv: Sequence[str], sleep: Callable[[float], None] = time.sleep) -> in
     syncer = Syncer(args.source, args.dest, args.staging, pinned, aws=args.aws, wait_for_stable=not args.once)
     if args.once:
         try:
+            if problem := credentials_problem(args.credentials, os.environ):
+                raise SyncError(problem)
             for note in run_once(syncer):
                 log(note)
             return 0
@@ -253,6 +279,8 @@ def main(argv: Sequence[str], sleep: Callable[[float], None] = time.sleep) -> in
     rounds = 0
     while True:
         try:
+            if problem := credentials_problem(args.credentials, os.environ):
+                raise SyncError(problem)
             for note in syncer.round():
                 log(note)
         except (SyncError, OSError) as error:

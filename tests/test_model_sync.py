@@ -315,3 +315,37 @@ def test_the_script_runs_as_a_program(s3: FakeS3, dirs: tuple[Path, Path]) -> No
                            str(staging), "--versions", "3", "--once"], capture_output=True, text=True, check=False)
     assert (done.returncode, done.stdout) == (0, "model-sync: version 3 copied\n")
     assert local_versions(str(dest)) == {3}
+
+
+def test_pod_identity_credentials_must_have_been_injected() -> None:
+    injected = {"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://169.254.170.23/v1/credentials",
+                "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE":
+                    "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token"}
+    assert model_sync.credentials_problem("pod-identity", injected) is None
+    assert model_sync.credentials_problem("node-role", {}) is None
+    problem = model_sync.credentials_problem("pod-identity", {"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://x"})
+    assert problem is not None and problem.startswith(
+        "no EKS Pod Identity credentials in this pod (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE not set): ")
+    assert "delete this pod" in problem
+
+
+def test_a_pod_without_its_pod_identity_credentials_fails_before_calling_aws(
+        s3: FakeS3, dirs: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dest, staging = dirs
+    termination_log = tmp_path / "termination-log"
+    monkeypatch.setattr(model_sync, "TERMINATION_LOG", str(termination_log))
+    for name in model_sync.POD_IDENTITY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    s3.upload("1")
+    args = ["--source", SOURCE, "--dest", str(dest), "--staging", str(staging), "--credentials", "pod-identity"]
+    assert model_sync.main([*args, "--once"]) == 1
+    assert termination_log.read_text().startswith("model copy failed: no EKS Pod Identity credentials in this pod")
+    assert not s3.log.exists() or s3.calls() == []  # the AWS CLI was never run
+    # The sidecar says the same each round and changes nothing.
+    assert model_sync.main([*args, "--interval", "10", "--rounds", "1"], sleep=lambda _: None) == 0
+    assert not dest.exists()
+    # With the variables present, the same run copies the model.
+    monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://169.254.170.23/v1/credentials")
+    monkeypatch.setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", str(tmp_path / "token"))
+    assert model_sync.main([*args, "--once"]) == 0
+    assert local_versions(str(dest)) == {1}

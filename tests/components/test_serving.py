@@ -38,7 +38,8 @@ def test_server_listens_on_8500_grpc_and_9000_rest_serving_the_configured_model(
 
 
 SYNC = ["python3", "/etc/tfserving/model_sync.py", "--source", "s3://your-bucket-of-models/resnet50_neuron/",
-        "--dest", "/models/resnet50_neuron", "--staging", "/models/.sync"]
+        "--dest", "/models/resnet50_neuron", "--staging", "/models/.sync",
+        "--credentials", "pod-identity"]
 # Pod Identity (the default): no instance metadata, so a missing association fails at once.
 COPIER_ENV = [{"name": "AWS_REGION", "value": "us-west-2"}, {"name": "AWS_DEFAULT_REGION", "value": "us-west-2"},
               {"name": "AWS_EC2_METADATA_DISABLED", "value": "true"},
@@ -364,3 +365,5 @@ def test_under_node_role_the_pods_reach_imds_instead_of_the_agent(run_stack) -> 
     assert _egress_to(_policy(run, "eks-neuron-test-egress"))[3:] == [("169.254.169.254/32", 80, "TCP")]
     env = run.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]["initContainers"][0]["env"]
     assert "AWS_EC2_METADATA_DISABLED" not in {e["name"] for e in env}
+    for copier in run.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]["initContainers"]:
+        assert copier["command"][8:10] == ["--credentials", "node-role"]
