@@ -711,7 +711,7 @@ def test_an_unknown_key_is_named_once_bare_or_namespaced_with_every_known_key() 
              "replicas, neuronDevicesPerReplica, cpuRequest, cpuLimit, memoryRequest, memoryLimit, neuronScheduler, "
              "modelName, modelBasePath, modelCompiledFor, modelKmsKeyArn, servingImage, allowedClientNamespaces, "
              "servingBatching, batchingParameters, smokeTest, s3Access, neuronChartVersion, apiAllowedCidrs, "
-             "systemNodes, systemNodeInstanceType")
+             "systemNodes, systemNodeInstanceType, monitoring, latencyObjectiveMs, alertEmail, scraperSubnetIds")
     assert _problems({"replica": "3", "eks-inferentia:zone": "a"}) == [  # sorted as given
         f"eks-inferentia:zone is not a known key; known keys: {known}",
         f"eks-inferentia:replica is not a known key; known keys: {known}"]
@@ -766,6 +766,7 @@ SHOWN_DEFAULTS = {
                           "{ value: 4 } max_enqueued_batches { value: 100 }'",
     "smokeTest": "true", "s3Access": "'bucket'", "neuronChartVersion": "'1.10.0'", "apiAllowedCidrs": '["0.0.0.0/0"]',
     "systemNodes": "0", "systemNodeInstanceType": "'m6i.large'",
+    "monitoring": "true", "latencyObjectiveMs": "100", "scraperSubnetIds": "[]",
 }
 
 
