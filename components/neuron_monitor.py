@@ -57,6 +57,8 @@ CHECKOV_SKIPS = {
     "CKV_K8S_22": "not verified that neuron-monitor's entrypoint writes nothing to its image; a read-only root "
                   "adds little to a privileged container",
     "CKV_K8S_23": "privileged device access needs root",
+    "CKV_K8S_28": "a privileged container has every capability; dropping some would not take effect",
+    "CKV_K8S_37": "a privileged container has every capability; dropping some would not take effect",
     "CKV_K8S_40": "privileged device access needs root",
     "CKV_K8S_43": "pinned by its versioned tag (the digest could not be read from ECR Public here)",
 }
