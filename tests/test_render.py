@@ -38,9 +38,10 @@ def _floats(value) -> list:
 def test_manifests_pass_strict_schema_validation_for_the_stacks_kubernetes_version(rendered, stack: str) -> None:
     version = stack_config(stack)["eks-inferentia:kubernetesVersion"]
     manifests = sorted((rendered[stack] / "manifests").glob("*.yaml"))
+    # Two namespaces, service accounts and one more NetworkPolicy, and the DaemonSet: neuron-monitor's.
     assert [m.name.split("-", 2)[1] for m in manifests] == [
-        "namespace", "serviceaccount", "configmap", "configmap", "deployment", "service", "poddisruptionbudget",
-        "networkpolicy", "networkpolicy", "job"]
+        "namespace", "namespace", "serviceaccount", "serviceaccount", "configmap", "configmap", "deployment",
+        "service", "poddisruptionbudget", "networkpolicy", "networkpolicy", "networkpolicy", "job", "daemonset"]
     for path in manifests:
         manifest = yaml.safe_load(path.read_text())
         kubernetes_validate.validate(manifest, f"{version}.0", strict=True)
