@@ -2,7 +2,7 @@
 
 Read top to bottom, it follows the walkthrough: configuration, the cluster (and, if asked, a
 system node group), the Inferentia node group, the EKS add-ons, model access in S3, the Neuron
-device plugin, TensorFlow Serving, the client's check as a smoke-test Job, and the outputs.
+device plugin, monitoring, TensorFlow Serving, the client's check as a smoke-test Job, and the outputs.
 """
 
 import pulumi
@@ -15,10 +15,14 @@ from components import (
     InferentiaNodeGroupArgs,
     ModelAccess,
     ModelAccessArgs,
+    Monitoring,
+    MonitoringArgs,
     NeuronCluster,
     NeuronClusterArgs,
     NeuronDevicePlugin,
     NeuronDevicePluginArgs,
+    NeuronMonitor,
+    NeuronMonitorArgs,
     SmokeTest,
     SmokeTestArgs,
     SystemNodeGroup,
@@ -26,11 +30,13 @@ from components import (
     TensorFlowServing,
     TensorFlowServingArgs,
 )
+from components.neuron_monitor import NEURON_MONITOR_NAMESPACE
 from components.serving import Resources
 from eks_inferentia.capacity import rollout_strategy
 from eks_inferentia.config import load_stack_config
 from eks_inferentia.contract import CONTRACT_VERSION, StackOutputs
 from eks_inferentia.images import serving_image
+from eks_inferentia.metrics import RuleTargets
 from eks_inferentia.placement import place
 from eks_inferentia.versions import addon_versions
 
@@ -118,6 +124,27 @@ device_plugin = NeuronDevicePlugin("neuron-device-plugin", NeuronDevicePluginArg
     neuron_scheduler=config.uses_neuron_scheduler,
 ), opts=pulumi.ResourceOptions(depends_on=[node_group] + ([system_nodes] if system_nodes else [])))
 
+# Monitoring: an Amazon Managed Service for Prometheus workspace and managed collector, neuron-monitor on
+# every Neuron node, recording rules, and alerts to an SNS topic (README, "Monitoring").
+monitoring = Monitoring("monitoring", MonitoringArgs(
+    cluster_name=cluster.cluster_name,
+    vpc_id=cluster.vpc_id,
+    cluster_security_group_id=cluster.cluster_security_group_id,
+    serving_namespace=config.namespace,
+    neuron_monitor_namespace=NEURON_MONITOR_NAMESPACE,
+    rule_targets=RuleTargets(model_name=config.model_name, latency_objective_ms=config.latency_objective_ms),
+    zones=placement.vpc_zones,
+    scraper_subnet_ids=config.collector_subnet_ids,
+    alert_email=config.alert_email,
+    tags=tags,
+)) if config.monitoring else None
+if monitoring:
+    NeuronMonitor("neuron-monitor", NeuronMonitorArgs(
+        instance_types=[config.instance_type],
+        scraper_cidrs=monitoring.scraper_cidrs,
+        provider=cluster.provider,
+    ))
+
 # Deploy TensorFlow Serving (rn50_deployment.yaml, rn50_service.yaml).
 region = aws.get_region_output().region
 image = serving_image(config.serving_image, config.instance.family, region)
@@ -143,6 +170,7 @@ serving = TensorFlowServing("serving", TensorFlowServingArgs(
     # Pods get Pod Identity credentials only if the association exists when they are created.
     pods_depend_on=[device_plugin, node_group, model_access],
     provider=cluster.provider,
+    metrics_scraper_cidrs=monitoring.scraper_cidrs if monitoring else None,
 ), opts=pulumi.ResourceOptions(depends_on=[device_plugin, node_group, model_access]))
 
 # Run the walkthrough's client check in the cluster: a model that does not load or answer fails `pulumi up`.
@@ -179,4 +207,8 @@ StackOutputs(
     restEndpoint=serving.rest_endpoint,
     modelName=config.model_name,
     replicas=config.replicas,
+    # Empty strings when monitoring is false: the contract's outputs are always there.
+    prometheusWorkspaceArn=monitoring.workspace_arn if monitoring else "",
+    prometheusQueryEndpoint=monitoring.query_endpoint if monitoring else "",
+    alertTopicArn=monitoring.alert_topic_arn if monitoring else "",
 ).export()

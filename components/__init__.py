@@ -4,6 +4,8 @@ from components.addons import ClusterAddons, ClusterAddonsArgs
 from components.cluster import NeuronCluster, NeuronClusterArgs
 from components.device_plugin import NeuronDevicePlugin, NeuronDevicePluginArgs
 from components.model_access import ModelAccess, ModelAccessArgs
+from components.monitoring import Monitoring, MonitoringArgs
+from components.neuron_monitor import NeuronMonitor, NeuronMonitorArgs
 from components.node_group import InferentiaNodeGroup, InferentiaNodeGroupArgs
 from components.serving import TensorFlowServing, TensorFlowServingArgs
 from components.smoke_test import SmokeTest, SmokeTestArgs
@@ -16,10 +18,14 @@ __all__ = [
     "InferentiaNodeGroupArgs",
     "ModelAccess",
     "ModelAccessArgs",
+    "Monitoring",
+    "MonitoringArgs",
     "NeuronCluster",
     "NeuronClusterArgs",
     "NeuronDevicePlugin",
     "NeuronDevicePluginArgs",
+    "NeuronMonitor",
+    "NeuronMonitorArgs",
     "SmokeTest",
     "SmokeTestArgs",
     "SystemNodeGroup",

@@ -142,6 +142,8 @@ class TensorFlowServingArgs:
     pods_depend_on: Sequence[pulumi.Resource] = ()
     """What the Deployment is created after (the Pod Identity association, the device plugin). A component's
     `depends_on` does not reach its children, so the component's own options would not order the pods."""
+    metrics_scraper_cidrs: pulumi.Input[Sequence[str]] | None = None
+    """CIDRs of the managed Prometheus collector's subnets, admitted to the REST port (metrics); None: none."""
 
 
 def egress_rules(pods_use_node_role: bool) -> list[k8s.networking.v1.NetworkPolicyEgressRuleArgs]:
@@ -459,7 +461,13 @@ class TensorFlowServing(pulumi.ComponentResource):
                                 key="kubernetes.io/metadata.name", operator="In", values=client_namespaces)]))],
                     ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=port, protocol="TCP")
                            for port in (GRPC_PORT, REST_PORT)],
-                )],
+                )] + ([] if args.metrics_scraper_cidrs is None else [k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                    # The collector, by its subnets' CIDRs (it is not a pod), on the port that serves the metrics.
+                    from_=pulumi.Output.from_input(args.metrics_scraper_cidrs).apply(
+                        lambda cidrs: [k8s.networking.v1.NetworkPolicyPeerArgs(
+                            ip_block=k8s.networking.v1.IPBlockArgs(cidr=cidr)) for cidr in cidrs]),
+                    ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=REST_PORT, protocol="TCP")],
+                )]),
             ),
             opts=k8s_opts,
         )

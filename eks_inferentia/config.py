@@ -163,6 +163,18 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
               "Size of a small CPU node group for CoreDNS and add-ons; when above 0, Neuron nodes get the "
               "aws.amazon.com/neuron=true:NoSchedule taint so only accelerator work lands on them."),
     ConfigKey("systemNodeInstanceType", "string", "m6i.large", "EC2 instance type of the system node group."),
+    # Monitoring (issue 10): Amazon Managed Service for Prometheus, neuron-monitor, alerts to SNS.
+    ConfigKey("monitoring", "boolean", True,
+              "An Amazon Managed Service for Prometheus workspace and managed collector scraping TensorFlow Serving and "
+              "neuron-monitor (a DaemonSet on the Neuron nodes), recording rules, alerts to an SNS topic; false declares none of it."),
+    ConfigKey("latencyObjectiveMs", "integer", 100,
+              "p99 prediction latency objective in milliseconds (1 to 600000): above it for 10 minutes, an alert fires."),
+    ConfigKey("alertEmail", "string", "",
+              "Email address subscribed to the alerts' SNS topic (it must confirm SNS's mail); empty (default): none."),
+    ConfigKey("scraperSubnetIds", "array", [],
+              "With vpcId: two or more subnets of it, in two zones, for the managed collector's network interfaces; "
+              "the NetworkPolicies admit their CIDRs to the metrics ports, so use subnets without pods. Empty (default): "
+              "privateSubnetIds, with a warning. Without vpcId leave it empty: the dedicated VPC gets two /28s for it."),
 )
 
 KEYS_BY_NAME: dict[str, ConfigKey] = {key.name: key for key in CONFIG_KEYS}
@@ -214,6 +226,10 @@ class StackConfig:
     system_node_instance_type: str
     aws_profile: str | None = None
     """`aws:profile` of the stack: the Kubernetes provider signs its requests with it too."""
+    monitoring: bool = True
+    latency_objective_ms: int = 100
+    alert_email: str | None = None
+    scraper_subnet_ids: tuple[str, ...] = ()
 
     @property
     def serving_shape(self) -> ServingShape:
@@ -242,6 +258,14 @@ class StackConfig:
     @property
     def uses_existing_vpc(self) -> bool:
         return self.vpc_id is not None
+
+    @property
+    def collector_subnet_ids(self) -> tuple[str, ...]:
+        """Subnets of an existing VPC for the managed collector: scraperSubnetIds, else the private subnets;
+        () with the dedicated VPC, which gets subnets of the collector's own."""
+        if not self.uses_existing_vpc:
+            return ()
+        return self.scraper_subnet_ids or self.private_subnet_ids
 
     @property
     def model_bucket(self) -> str:
@@ -296,6 +320,10 @@ _SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 # Wavelength Zones (us-east-1-wl1-bos-wlz-1) carry more, and have no EKS control plane or Neuron types.
 _STANDARD_ZONE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")
 COMPILERS = {"neuron": "tensorflow-neuron", "neuronx": "tensorflow-neuronx"}
+# One address: a local part and a dotted domain, no blanks, commas or angle brackets (SNS takes one address).
+_EMAIL_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_EMAIL_LABEL}(?:\.{_EMAIL_LABEL})+$")
+MAX_LATENCY_OBJECTIVE_MS = 600_000
 _VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 
 
@@ -721,6 +749,25 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
     r.matching("neuronChartVersion", neuron_chart_version,
                re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$"), "a chart version such as 1.3.0")
 
+    monitoring = r.boolean("monitoring")
+    latency_objective_ms = r.integer("latencyObjectiveMs")
+    if latency_objective_ms is not None and not 1 <= latency_objective_ms <= MAX_LATENCY_OBJECTIVE_MS:
+        r.problem("latencyObjectiveMs", latency_objective_ms,
+                  f"an integer from 1 to {MAX_LATENCY_OBJECTIVE_MS} (milliseconds)")
+        latency_objective_ms = None
+    alert_email = r.string("alertEmail")
+    if alert_email:
+        r.matching("alertEmail", alert_email, _EMAIL, "one email address such as oncall@example.com (or '' for none)")
+    scraper_subnet_ids = r.array("scraperSubnetIds")
+    for subnet in scraper_subnet_ids or ():
+        r.matching("scraperSubnetIds", subnet, _SUBNET_ID, "subnet IDs such as subnet-0123456789abcdef0")
+    if scraper_subnet_ids and not vpc_id:
+        r.problem("scraperSubnetIds", list(scraper_subnet_ids),
+                  "[] without vpcId: the dedicated VPC gets two subnets for the collector")
+    elif scraper_subnet_ids is not None and len(scraper_subnet_ids) == 1 and r.ok("scraperSubnetIds"):
+        r.problem("scraperSubnetIds", list(scraper_subnet_ids),
+                  "[] or at least two subnets of vpcId in two zones (the managed collector needs two zones)")
+
     unknown = sorted(k for k in raw if k.removeprefix(f"{NAMESPACE}:") not in KEYS_BY_NAME)
     for key in unknown:
         r.problems.append(f"{full_key(key.removeprefix(f'{NAMESPACE}:'))} is not a known key; known keys: "
@@ -772,6 +819,10 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
         system_nodes=_accepted(system_nodes),
         system_node_instance_type=_accepted(system_node_instance_type),
         aws_profile=aws_profile or None,
+        monitoring=_accepted(monitoring),
+        latency_objective_ms=_accepted(latency_objective_ms),
+        alert_email=alert_email or None,
+        scraper_subnet_ids=_accepted(scraper_subnet_ids),
     )
 
 
@@ -790,6 +841,11 @@ def config_warnings(config: StackConfig) -> list[str]:
         warnings.append(f"{full_key('modelAccess')}: 'node-role' gives the model's S3 read access to the Neuron node "
                         "role, so every pod on those nodes can use it (the metadata service answers pods, hop limit 2); "
                         "'pod-identity' (the default) gives it to the serving ServiceAccount only")
+    if config.monitoring and config.uses_existing_vpc and not config.scraper_subnet_ids:
+        warnings.append(f"{full_key('scraperSubnetIds')}: not set, so the managed Prometheus collector uses "
+                        "privateSubnetIds, and the NetworkPolicies admit those subnets' CIDRs, which hold every pod, to "
+                        "the metrics ports (9000, TensorFlow Serving's REST port, and 8000); give the collector two "
+                        "small subnets without pods")
     if config.model_compiled_for is None:
         warnings.append(f"{full_key('modelCompiledFor')}: not set, so nothing checks that the model at modelBasePath was "
                         f"compiled for {config.instance_type}; set it to "

@@ -49,6 +49,11 @@ OUTPUTS: tuple[OutputSpec, ...] = (
     OutputSpec("restEndpoint", "string", "In-cluster REST endpoint, `http://<service>.<namespace>.svc.cluster.local:9000`."),
     OutputSpec("modelName", "string", "Name the model is served under."),
     OutputSpec("replicas", "integer", "Number of TensorFlow Serving pods."),
+    OutputSpec("prometheusWorkspaceArn", "string",
+               "ARN of the Amazon Managed Service for Prometheus workspace; empty when `monitoring` is false."),
+    OutputSpec("prometheusQueryEndpoint", "string",
+               "The workspace's PromQL query URL (`.../workspaces/<id>/api/v1/query`, SigV4); empty when `monitoring` is false."),
+    OutputSpec("alertTopicArn", "string", "ARN of the SNS topic the alerts go to; empty when `monitoring` is false."),
 )
 
 
@@ -76,6 +81,9 @@ class StackOutputs:
     restEndpoint: pulumi.Input[str]
     modelName: pulumi.Input[str]
     replicas: pulumi.Input[int]
+    prometheusWorkspaceArn: pulumi.Input[str]
+    prometheusQueryEndpoint: pulumi.Input[str]
+    alertTopicArn: pulumi.Input[str]
 
     def export(self) -> None:
         """`pulumi.export` every output, marking the secret ones secret."""

@@ -207,6 +207,9 @@ class InferenceStack:
     rest_endpoint: pulumi.Output[str]
     model_name: pulumi.Output[str]
     replicas: pulumi.Output[int]
+    prometheus_workspace_arn: pulumi.Output[str]
+    prometheus_query_endpoint: pulumi.Output[str]
+    alert_topic_arn: pulumi.Output[str]
 
     stack_name: pulumi.Output[str] = field(metadata=_EXTRA)
     """Name of the referenced stack."""

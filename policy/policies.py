@@ -359,6 +359,19 @@ def _capability(name: Any) -> str:
     return text.removeprefix("CAP_")
 
 
+# The one exception: neuron-monitor, the Neuron project's own image, as a DaemonSet (components/neuron_monitor.py).
+# It reads every Neuron device of its node through the driver's device files, which a container reaches
+# only privileged (the official manifest and the AWS Neuron Operator run it so). Only this repository, only
+# in a DaemonSet's regular containers.
+PRIVILEGED_DAEMON_SET_IMAGE = re.compile(r"^public\.ecr\.aws/neuron/neuron-monitor(:[\w][\w.-]*|@sha256:[0-9a-f]{64})$")
+
+
+def _privilege_allowed(kind: str, field: str, container: Mapping[str, Any]) -> bool:
+    image = container.get("image")
+    return (kind == "DaemonSet" and field == "containers" and isinstance(image, str)
+            and PRIVILEGED_DAEMON_SET_IMAGE.match(image) is not None)
+
+
 def _container_privileges(kind: str, pod_spec: Mapping[str, Any]) -> Iterator[str]:
     for field in _CONTAINER_LISTS:
         for container in as_list(pod_spec.get(field)):
@@ -367,7 +380,7 @@ def _container_privileges(kind: str, pod_spec: Mapping[str, Any]) -> Iterator[st
             name = container.get("name") or "?"
             where = f"{kind} {field[:-1]} {name!r}" if isinstance(name, str) else f"{kind} {field[:-1]}"
             context = container.get("securityContext")
-            if dig(context, "privileged") is True:
+            if dig(context, "privileged") is True and not _privilege_allowed(kind, field, container):
                 yield f"{where} is privileged: it gets every device and capability of the node; remove privileged: true"
             added = [c for c in as_list(dig(context, "capabilities", "add")) if c is not UNKNOWN]
             extra = sorted({_capability(c) for c in added} - ALLOWED_CAPABILITIES)
@@ -379,7 +392,8 @@ def _container_privileges(kind: str, pod_spec: Mapping[str, Any]) -> Iterator[st
 containers_not_privileged = ResourceValidationPolicy(
     name="containers-not-privileged",
     description="Containers (Pods, Deployments, StatefulSets, DaemonSets, Jobs, CronJobs) are never privileged and add "
-                "no Linux capability beyond IPC_LOCK.",
+                "no Linux capability beyond IPC_LOCK; the one exception is the neuron-monitor image "
+                "(public.ecr.aws/neuron/neuron-monitor) in a DaemonSet, which reads the node's Neuron devices.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_validate_kubernetes_pods(_container_privileges),
 )

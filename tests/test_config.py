@@ -753,7 +753,7 @@ def test_an_unknown_key_is_named_once_bare_or_namespaced_with_every_known_key() 
              "modelName, modelBasePath, modelVersions, modelPollSeconds, modelVolumeSize, modelCompiledFor, "
              "modelKmsKeyArn, modelAccess, servingImage, allowedClientNamespaces, "
              "servingBatching, batchingParameters, smokeTest, s3Access, neuronChartVersion, apiAllowedCidrs, "
-             "systemNodes, systemNodeInstanceType")
+             "systemNodes, systemNodeInstanceType, monitoring, latencyObjectiveMs, alertEmail, scraperSubnetIds")
     assert _problems({"replica": "3", "eks-inferentia:zone": "a"}) == [  # sorted as given
         f"eks-inferentia:zone is not a known key; known keys: {known}",
         f"eks-inferentia:replica is not a known key; known keys: {known}"]
@@ -811,6 +811,7 @@ SHOWN_DEFAULTS = {
     "smokeTest": "true", "modelAccess": "'pod-identity'", "s3Access": "'bucket'", "neuronChartVersion": "'1.10.0'",
     "apiAllowedCidrs": '["0.0.0.0/0"]',
     "systemNodes": "0", "systemNodeInstanceType": "'m6i.large'",
+    "monitoring": "true", "latencyObjectiveMs": "100", "scraperSubnetIds": "[]",
 }
 
 

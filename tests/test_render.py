@@ -38,9 +38,12 @@ def _floats(value) -> list:
 def test_manifests_pass_strict_schema_validation_for_the_stacks_kubernetes_version(rendered, stack: str) -> None:
     version = stack_config(stack)["eks-inferentia:kubernetesVersion"]
     manifests = sorted((rendered[stack] / "manifests").glob("*.yaml"))
+    # Serving's and neuron-monitor's namespaces and service accounts; NetworkPolicies: the namespace's default deny,
+    # serving's clients and egress, the smoke test's, neuron-monitor's; the DaemonSet: neuron-monitor's.
     assert [m.name.split("-", 2)[1] for m in manifests] == [
-        "namespace", "serviceaccount", "configmap", "configmap", "deployment", "service", "poddisruptionbudget",
-        "networkpolicy", "networkpolicy", "networkpolicy", "networkpolicy", "job"]
+        "namespace", "namespace", "serviceaccount", "serviceaccount", "configmap", "configmap", "deployment",
+        "service", "poddisruptionbudget", "networkpolicy", "networkpolicy", "networkpolicy", "networkpolicy",
+        "networkpolicy", "job", "daemonset"]
     for path in manifests:
         manifest = yaml.safe_load(path.read_text())
         kubernetes_validate.validate(manifest, f"{version}.0", strict=True)

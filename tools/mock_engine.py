@@ -120,7 +120,7 @@ def _aws_autoname(name: str) -> str:
 
 
 # Resources whose name property pulumi-aws auto-names when it is not given (the program relies on these).
-_AWS_AUTONAMED = {"aws:iam/role:Role": "name", "aws:iam/policy:Policy": "name"}
+_AWS_AUTONAMED = {"aws:iam/role:Role": "name", "aws:iam/policy:Policy": "name", "aws:sns/topic:Topic": "name"}
 
 AUTONAMED_ANNOTATION = "pulumi.com/autonamed"
 
@@ -270,7 +270,12 @@ class CloudMocks(pulumi.runtime.Mocks):
         if token == "aws:ec2/getSubnet:getSubnet":
             subnet_id = inputs["id"]
             zone = self.subnet_zones.get(subnet_id) or self.zones[int(_stable_hex(subnet_id), 16) % len(self.zones)]
-            return {"id": subnet_id, "availabilityZone": zone, "vpcId": "vpc-" + _stable_hex("vpc")}
+            third_octet = int(_stable_hex(subnet_id, "cidr", length=2), 16)
+            return {"id": subnet_id, "availabilityZone": zone, "vpcId": "vpc-" + _stable_hex("vpc"),
+                    "cidrBlock": f"172.31.{third_octet}.0/24"}
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"id": "123456789012", "accountId": "123456789012", "userId": "AIDAEXAMPLEUSERID",
+                    "arn": "arn:aws:iam::123456789012:user/mock"}
         if token == "aws:iam/getPolicyDocument:getPolicyDocument":
             document = policy_document_json(inputs)
             return {"id": str(int(_stable_hex(document, length=8), 16)), "json": document}
@@ -309,6 +314,14 @@ class CloudMocks(pulumi.runtime.Mocks):
 
     def _arn(self, service: str, resource: str) -> str:
         return f"arn:aws:{service}::123456789012:{resource}"
+
+    def _regional_arn(self, service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{self.region}:123456789012:{resource}"
+
+    @staticmethod
+    def _uuid(name: str) -> str:
+        h = _stable_hex(name, "uuid", length=32)
+        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-8{h[17:20]}-{h[20:32]}"
 
     def _outputs(self, typ: str, name: str, inputs: dict) -> dict[str, Any]:
         if typ == "awsx:ec2:Vpc":
@@ -373,6 +386,36 @@ class CloudMocks(pulumi.runtime.Mocks):
             return {"id": f"vpce-{_stable_hex(name)}", "prefixListId": f"pl-{_stable_hex(name, length=8)}",
                     "arn": f"arn:aws:ec2:{self.region}:123456789012:vpc-endpoint/vpce-{_stable_hex(name)}",
                     "state": "available"}
+        # Amazon Managed Service for Prometheus and SNS, as pulumi-aws 7.51.1 documents them (amp/*.py, sns/*.py):
+        # workspace IDs `ws-<uuid>` and an endpoint ending in "/", scraper IDs `s-<uuid>` with a service-linked
+        # role, rule group namespaces imported by ARN, topics by ARN (their ID), subscriptions `<topic arn>:<uuid>`.
+        if typ == "aws:amp/workspace:Workspace":
+            workspace_id = f"ws-{self._uuid(name)}"
+            return {"id": workspace_id, "arn": self._regional_arn("aps", f"workspace/{workspace_id}"),
+                    "prometheusEndpoint": f"https://aps-workspaces.{self.region}.amazonaws.com/workspaces/{workspace_id}/"}
+        if typ == "aws:amp/scraper:Scraper":
+            scraper_id = f"s-{self._uuid(name)}"
+            return {"id": scraper_id, "arn": self._regional_arn("aps", f"scraper/{scraper_id}"),
+                    "roleArn": "arn:aws:iam::123456789012:role/aws-service-role/scraper.aps.amazonaws.com/"
+                               f"AWSServiceRoleForAmazonPrometheusScraper_{_stable_hex(name, length=7)}"}
+        if typ == "aws:amp/ruleGroupNamespace:RuleGroupNamespace":
+            arn = self._regional_arn("aps", f"rulegroupsnamespace/{self._uuid(name)}/{inputs.get('name')}")
+            return {"id": arn, "arn": arn}
+        if typ == "aws:amp/alertManagerDefinition:AlertManagerDefinition":
+            return {"id": inputs.get("workspaceId")}
+        if typ == "aws:sns/topic:Topic":
+            topic_name = inputs.get("name") or _aws_autoname(name)
+            arn = self._regional_arn("sns", topic_name)
+            return {"id": arn, "arn": arn, "name": topic_name}
+        if typ == "aws:sns/topicPolicy:TopicPolicy":
+            return {"id": inputs.get("arn"), "owner": "123456789012"}
+        if typ == "aws:sns/topicSubscription:TopicSubscription":
+            arn = f"{inputs.get('topic')}:{self._uuid(name)}"
+            return {"id": arn, "arn": arn, "pendingConfirmation": True}
+        if typ == "aws:ec2/subnet:Subnet":
+            subnet_id = f"subnet-{_stable_hex(name)}"
+            self.subnet_zones[subnet_id] = str(inputs.get("availabilityZone"))
+            return {"id": subnet_id, "arn": self._regional_arn("ec2", f"subnet/{subnet_id}")}
         if typ == "aws:eks/nodeGroup:NodeGroup":
             node_group_name = inputs.get("nodeGroupName") or f"{name}-{_stable_hex(name, length=7)}"
             return {"nodeGroupName": node_group_name, "status": "ACTIVE",

@@ -107,6 +107,20 @@ REPLACE_ON_CHANGE: dict[str, tuple[str, ...]] = {
     "kubernetes:policy/v1:PodDisruptionBudget": _K8S_IDENTITY,
     # networking.k8s.io has no entry in diff.go (verified).
     "kubernetes:networking.k8s.io/v1:NetworkPolicy": _K8S_IDENTITY,
+    # diff.go `var daemonset = ... ".spec.selector"` (apps/v1, verified @ 94977969).
+    "kubernetes:apps/v1:DaemonSet": (*_K8S_IDENTITY, "spec.selector"),
+    # Monitoring (components/monitoring.py). Scraper: pulumi_aws 7.51.1 amp/scraper.py (verified): "If you
+    # change a Scraper's source ..., Terraform will delete the current Scraper and create a new one."
+    # Workspace: only kms_key_arn replaces, unset here (pulumi_aws docs; not verified in the provider source).
+    # The others: the fields that name the parent object (not verified in terraform-provider-aws here).
+    "aws:amp/workspace:Workspace": (),
+    "aws:amp/scraper:Scraper": ("source",),
+    "aws:amp/ruleGroupNamespace:RuleGroupNamespace": ("name", "workspaceId"),
+    "aws:amp/alertManagerDefinition:AlertManagerDefinition": ("workspaceId",),
+    "aws:ec2/subnet:Subnet": ("availabilityZone", "cidrBlock", "vpcId"),
+    "aws:sns/topic:Topic": (),
+    "aws:sns/topicPolicy:TopicPolicy": ("arn",),
+    "aws:sns/topicSubscription:TopicSubscription": ("endpoint", "protocol", "topic"),
 }
 
 # What the table cannot say by itself: printed under the comparison when the input changed.

@@ -146,7 +146,7 @@ def test_pods_are_hardened(run_stack) -> None:
         assert "add" not in copier["securityContext"]["capabilities"]
     mounts = {m["mountPath"]: m.get("readOnly", False) for m in server["volumeMounts"]}
     assert mounts == {"/models": True, "/tmp": False, "/etc/tfserving": True}
-    service_account = run_stack().one("kubernetes:core/v1:ServiceAccount").inputs
+    service_account = run_stack().named("kubernetes:core/v1:ServiceAccount", "serving-sa").inputs
     assert service_account["automountServiceAccountToken"] is False
 
 
@@ -173,7 +173,8 @@ def test_pods_spread_over_zones_and_nodes_and_tolerate_the_neuron_taint(run_stac
 
 
 def test_network_policy_admits_only_client_namespaces_on_the_serving_ports(run_stack) -> None:
-    policy = run_stack(allowedClientNamespaces=["apps", "inference"]).named(
+    # Without monitoring: its collector's rule is tested in tests/components/test_monitoring.py.
+    policy = run_stack(allowedClientNamespaces=["apps", "inference"], monitoring=False).named(
         "kubernetes:networking.k8s.io/v1:NetworkPolicy", "serving-clients").inputs["spec"]
     assert policy["policyTypes"] == ["Ingress"]
     (rule,) = policy["ingress"]
@@ -239,7 +240,7 @@ def test_names_namespace_and_replicas_come_from_config(run_stack) -> None:
     deployment = run.one("kubernetes:apps/v1:Deployment").inputs
     assert deployment["metadata"] == {**deployment["metadata"], "name": "rn50", "namespace": "ml"}
     assert deployment["spec"]["replicas"] == 3
-    assert run.one("kubernetes:core/v1:Namespace").inputs["metadata"]["name"] == "ml"
+    assert run.named("kubernetes:core/v1:Namespace", "serving-ns").inputs["metadata"]["name"] == "ml"
     assert run.outputs["grpcEndpoint"] == "rn50.ml.svc.cluster.local:8500"
     assert run.outputs["restEndpoint"] == "http://rn50.ml.svc.cluster.local:9000"
 

@@ -278,6 +278,24 @@ def test_capability_beyond_ipc_lock_fails(resource_type: str) -> None:
     assert "NET_ADMIN, SYS_ADMIN" in message and "IPC_LOCK" in message.split("only", 1)[1]
 
 
+def _neuron_monitor_pod(image: str) -> dict:
+    return {"containers": [{"name": "neuron-monitor", "image": image, "securityContext": {"privileged": True}}]}
+
+
+def test_only_the_neuron_monitor_image_in_a_daemon_set_may_be_privileged() -> None:
+    daemon_set = WORKLOADS["kubernetes:apps/v1:DaemonSet"]
+    for image in ("public.ecr.aws/neuron/neuron-monitor:1.3.0", "public.ecr.aws/neuron/neuron-monitor@sha256:" + "a" * 64):
+        assert violations(containers_not_privileged, "kubernetes:apps/v1:DaemonSet",
+                          daemon_set(_neuron_monitor_pod(image))) == []
+    # Another image, a look-alike repository, or the image in another kind of workload: refused.
+    for image in ("public.ecr.aws/neuron/neuron-device-plugin:2.32.0.0", "evil.example/neuron/neuron-monitor:1.3.0",
+                  "public.ecr.aws/neuron/neuron-monitor-extra:1", "public.ecr.aws/neuron/neuron-monitor"):
+        assert len(violations(containers_not_privileged, "kubernetes:apps/v1:DaemonSet",
+                              daemon_set(_neuron_monitor_pod(image)))) == 1, image
+    deployment = WORKLOADS["kubernetes:apps/v1:Deployment"](_neuron_monitor_pod("public.ecr.aws/neuron/neuron-monitor:1.3.0"))
+    assert len(violations(containers_not_privileged, "kubernetes:apps/v1:Deployment", deployment)) == 1
+
+
 def test_init_containers_are_checked_too() -> None:
     props = WORKLOADS["kubernetes:apps/v1:Deployment"](pod_spec(init={"privileged": True,
                                                                       "capabilities": {"add": ["ALL"]}}))

@@ -1,0 +1,109 @@
+"""Monitoring and NeuronMonitor as the program declares them."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from tools.checkers import run_parliament
+
+AMP = ("aws:amp/workspace:Workspace", "aws:amp/scraper:Scraper", "aws:amp/ruleGroupNamespace:RuleGroupNamespace",
+       "aws:amp/alertManagerDefinition:AlertManagerDefinition", "aws:sns/topic:Topic", "aws:sns/topicPolicy:TopicPolicy")
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+SUBNETS = '["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]'
+EXISTING_VPC = {"vpcId": "vpc-0123456789abcdef0", "privateSubnetIds": SUBNETS,
+                "publicSubnetIds": '["subnet-0123456789abcdef2", "subnet-0123456789abcdef3"]'}
+
+
+def test_monitoring_false_declares_none_of_it_and_outputs_empty_strings(run_stack) -> None:
+    run, full = run_stack(monitoring=False), run_stack()
+    for typ in (*AMP, "aws:ec2/subnet:Subnet", "kubernetes:apps/v1:DaemonSet"):
+        assert run.of_type(typ) == [] and full.of_type(typ), typ
+    assert [run.outputs[k] for k in ("prometheusWorkspaceArn", "prometheusQueryEndpoint", "alertTopicArn")] == ["", "", ""]
+    # The rest of the stack is unchanged but the serving NetworkPolicy's collector rule.
+    others = {r.urn for r in full.resources} - {r.urn for r in run.resources}
+    assert all(any(part in urn for part in ("monitoring", "neuron-monitor")) for urn in others), others
+
+
+def test_outputs_point_at_the_workspace_and_the_topic(run_stack) -> None:
+    run = run_stack()
+    workspace, topic = run.one("aws:amp/workspace:Workspace"), run.one("aws:sns/topic:Topic")
+    assert run.outputs["prometheusWorkspaceArn"] == workspace.outputs["arn"]
+    assert run.outputs["prometheusQueryEndpoint"] == workspace.outputs["prometheusEndpoint"] + "api/v1/query"
+    assert run.outputs["alertTopicArn"] == topic.outputs["arn"]
+    assert workspace.inputs["tags"]["AMPAgentlessScraper"] == ""
+
+
+def test_the_collector_scrapes_the_cluster_from_two_subnets_of_its_own(run_stack) -> None:
+    run = run_stack()
+    scraper = run.one("aws:amp/scraper:Scraper")
+    subnets = run.of_type("aws:ec2/subnet:Subnet")
+    eks = scraper.inputs["source"]["eks"]
+    assert eks["clusterArn"] == "arn:aws:eks:us-west-2:123456789012:cluster/inferentia-dev"
+    assert eks["subnetIds"] == [s.outputs["id"] for s in subnets]
+    assert len({s.inputs["availabilityZone"] for s in subnets}) == 2
+    assert eks["securityGroupIds"] == [run.one("eks:index:Cluster").outputs["clusterSecurityGroupId"]]
+    assert scraper.inputs["destination"]["amp"]["workspaceArn"] == run.one("aws:amp/workspace:Workspace").outputs["arn"]
+    assert yaml.safe_load(scraper.inputs["scrapeConfiguration"])["global"]["scrape_interval"] == "30s"
+    assert scraper.custom_timeouts["create"] == "40m"
+
+
+def test_network_policies_admit_the_collector_subnets_to_the_metrics_ports_only(run_stack) -> None:
+    run = run_stack()
+    cidrs = sorted(s.inputs["cidrBlock"] for s in run.of_type("aws:ec2/subnet:Subnet"))
+    serving = run.named(NETWORK_POLICY, "serving-clients").inputs["spec"]["ingress"]
+    assert len(serving) == 2 and "namespaceSelector" in serving[0]["from"][0]
+    assert sorted(p["ipBlock"]["cidr"] for p in serving[1]["from"]) == cidrs
+    assert serving[1]["ports"] == [{"port": 9000, "protocol": "TCP"}]
+    monitor = run.named(NETWORK_POLICY, "neuron-monitor-collector").inputs["spec"]
+    assert monitor["policyTypes"] == ["Ingress"]
+    (rule,) = monitor["ingress"]
+    assert sorted(p["ipBlock"]["cidr"] for p in rule["from"]) == cidrs
+    assert rule["ports"] == [{"port": 8000, "protocol": "TCP"}]
+
+
+def test_an_existing_vpc_uses_scraper_subnet_ids_or_else_the_private_subnets_with_a_warning(run_stack) -> None:
+    own = run_stack(**EXISTING_VPC, scraperSubnetIds='["subnet-00000000000000aa0", "subnet-00000000000000aa1"]')
+    assert own.of_type("aws:ec2/subnet:Subnet") == []
+    assert own.one("aws:amp/scraper:Scraper").inputs["source"]["eks"]["subnetIds"] == [
+        "subnet-00000000000000aa0", "subnet-00000000000000aa1"]
+    cidrs = [p["ipBlock"]["cidr"] for p in own.named(NETWORK_POLICY, "serving-clients").inputs["spec"]["ingress"][1]["from"]]
+    assert len(cidrs) == 2 and all(c.startswith("172.31.") for c in cidrs)  # looked up, as the mock answers
+    fallback = run_stack(**EXISTING_VPC)
+    assert fallback.one("aws:amp/scraper:Scraper").inputs["source"]["eks"]["subnetIds"] == json.loads(SUBNETS)
+
+
+def test_alert_email_subscribes_the_address_and_the_topic_policy_passes_parliament(run_stack) -> None:
+    assert run_stack().of_type("aws:sns/topicSubscription:TopicSubscription") == []
+    run = run_stack(alertEmail="oncall@example.com")
+    subscription = run.one("aws:sns/topicSubscription:TopicSubscription").inputs
+    assert subscription == {**subscription, "protocol": "email", "endpoint": "oncall@example.com",
+                            "topic": run.outputs["alertTopicArn"]}
+    policy = run.one("aws:sns/topicPolicy:TopicPolicy").inputs
+    assert policy["arn"] == run.outputs["alertTopicArn"]
+    statement = json.loads(policy["policy"])["Statement"][0]
+    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == run.outputs["prometheusWorkspaceArn"]
+    assert run_parliament(policy["policy"]) == []
+    definition = run.one("aws:amp/alertManagerDefinition:AlertManagerDefinition").inputs
+    assert definition["workspaceId"] == run.one("aws:amp/workspace:Workspace").outputs["id"]
+    assert run.outputs["alertTopicArn"] in definition["definition"]
+
+
+def test_neuron_monitor_runs_on_the_neuron_nodes_only_with_the_official_image(run_stack) -> None:
+    daemon_set = run_stack("prod").one("kubernetes:apps/v1:DaemonSet").inputs
+    assert daemon_set["metadata"]["namespace"] == "neuron-monitor"
+    pod = daemon_set["spec"]["template"]["spec"]
+    (term,) = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert term["matchExpressions"] == [{"key": "node.kubernetes.io/instance-type", "operator": "In",
+                                         "values": ["inf2.xlarge"]}]
+    assert {"key": "aws.amazon.com/neuron", "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
+    assert pod["automountServiceAccountToken"] is False and not pod.get("hostNetwork")
+    (container,) = pod["containers"]
+    assert container["image"] == "public.ecr.aws/neuron/neuron-monitor:1.3.0"
+    assert container["ports"] == [{"name": "metrics", "containerPort": 8000}]
+    assert container["resources"] == {"requests": {"cpu": "256m", "memory": "128Mi"},
+                                      "limits": {"cpu": "500m", "memory": "256Mi"}}
+    assert container["securityContext"]["privileged"] is True
+    annotations = daemon_set["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true" and annotations["prometheus.io/port"] == "8000"

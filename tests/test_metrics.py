@@ -1,0 +1,197 @@
+"""Monitoring as data: every PromQL expression (rules, alerts, dashboard) parses with a real PromQL parser
+(promql-parser, the Rust parser of GreptimeTeam, compatible with Prometheus 2.45) and names only metrics
+the exporters emit (`EXPORTED_METRICS`) or the recording rules write; the scrape configuration keeps to
+what the managed collector accepts; the alert manager definition is what AMP asks for."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import promql_parser
+import pytest
+import yaml
+
+from components.cluster import VPC_CIDR
+from components.monitoring import SCRAPER_SUBNET_CIDRS, query_endpoint, sns_topic_policy
+from eks_inferentia.metrics import (
+    EXPORTED_METRICS,
+    RECORDED_METRICS,
+    SCRAPE_INTERVAL_SECONDS,
+    RuleTargets,
+    alert_rules,
+    alertmanager_definition,
+    recording_rules,
+    rule_expressions,
+    rules_yaml,
+    scrape_configuration,
+)
+
+DASHBOARD = Path(__file__).resolve().parent.parent / "dashboards" / "inference.json"
+TARGETS = RuleTargets(model_name="resnet50_neuron", latency_objective_ms=100)
+KNOWN = set(EXPORTED_METRICS) | set(RECORDED_METRICS)
+# Grafana's global variables, replaced as Grafana would before the query reaches Prometheus.
+GRAFANA_VARIABLES = {"$__rate_interval": "2m", "$__interval": "1m", "$__range": "3h"}
+
+
+def metric_names(query: str) -> set[str]:
+    """Every metric a query selects: vector selectors' names and `__name__` matchers."""
+    names: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, promql_parser.VectorSelector):
+            if node.name:
+                names.add(node.name)
+            names.update(m.value for m in node.matchers.matchers if m.name == "__name__")
+
+    promql_parser.walk(promql_parser.parse(query), pre_visit=visit)
+    return names
+
+
+def unknown_metrics(query: str) -> set[str]:
+    return metric_names(query) - KNOWN
+
+
+def dashboard_queries() -> list[str]:
+    dashboard = json.loads(DASHBOARD.read_text())
+    queries = []
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            query = target["expr"]
+            for variable, value in GRAFANA_VARIABLES.items():
+                query = query.replace(variable, value)
+            assert "$" not in query, f"an unsubstituted variable in {target['expr']!r}"
+            queries.append(query)
+    return queries
+
+
+@pytest.mark.parametrize("query", rule_expressions(TARGETS) + dashboard_queries())
+def test_every_expression_parses_and_names_only_exported_metrics(query: str) -> None:
+    assert metric_names(query), query
+    assert unknown_metrics(query) == set(), query
+
+
+def test_the_check_catches_an_unknown_metric_a_name_matcher_and_a_syntax_error() -> None:
+    assert unknown_metrics("rate(:tensorflow:serving:request_count_total[5m])") == {
+        ":tensorflow:serving:request_count_total"}
+    assert unknown_metrics('{__name__="neuroncore_utilisation_ratio"}') == {"neuroncore_utilisation_ratio"}
+    assert unknown_metrics('sum(rate(hardware_ecc_events_total{event_type="x"}[5m]))') == set()
+    for broken in ("sum(rate(up[5m])", "rate(up)", "histogram_quantile(0.99, sum by (le) (rate(up[5x])))"):
+        with pytest.raises(ValueError):
+            metric_names(broken)
+
+
+def test_rules_file_has_the_recording_rules_and_every_alert_has_a_for_window() -> None:
+    groups = yaml.safe_load(rules_yaml(TARGETS))["groups"]
+    assert [g["name"] for g in groups] == ["eks-inferentia-recording", "eks-inferentia-alerts"]
+    assert [r["record"] for r in groups[0]["rules"]] == list(RECORDED_METRICS)
+    alerts = {r["alert"]: r for r in groups[1]["rules"]}
+    assert {"ModelNotAvailable", "ModelErrorRatioHigh", "ModelLatencyP99High", "NeuronCoreUtilizationHigh",
+            "NeuronDeviceUncorrectedEccError"} <= set(alerts)
+    for alert in alerts.values():
+        assert re.fullmatch(r"\d+m", alert["for"]), alert
+        assert alert["labels"]["severity"] in ("critical", "warning")
+        assert alert["annotations"]["summary"] and alert["annotations"]["description"]
+    assert alerts["NeuronCoreUtilizationHigh"]["for"] == "15m"
+    assert alerts["NeuronCoreUtilizationHigh"]["expr"].endswith("> 0.9")
+    assert alerts["ModelErrorRatioHigh"]["expr"].endswith("> 0.01")
+
+
+def test_latency_is_converted_from_microseconds_and_the_objective_from_milliseconds() -> None:
+    p99 = next(r for r in recording_rules() if r["record"].endswith("p99_5m"))["expr"]
+    assert p99.startswith("histogram_quantile(0.99,") and p99.endswith("/ 1e6")
+    assert 'API=~"predict|classify|regress|Predict|Classify|Regress"' in p99  # probes (API="") left out
+    alert = next(a for a in alert_rules(RuleTargets("m", 250)) if a["alert"] == "ModelLatencyP99High")
+    assert alert["expr"].endswith("> 0.25")
+    assert "250 ms" in alert["annotations"]["summary"]
+
+
+def test_scrape_configuration_keeps_to_what_the_managed_collector_accepts() -> None:
+    config = yaml.safe_load(scrape_configuration("inferentia-dev", "inference", "neuron-monitor"))
+    assert set(config) == {"global", "scrape_configs"}
+    assert int(config["global"]["scrape_interval"].removesuffix("s")) >= 30 == SCRAPE_INTERVAL_SECONDS
+    allowed_job_keys = {"job_name", "kubernetes_sd_configs", "relabel_configs", "metric_relabel_configs",
+                        "static_configs", "scrape_interval", "metrics_path", "honor_labels"}
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert set(jobs) == {"tensorflow-serving", "neuron-monitor"}
+    for job in jobs.values():
+        assert set(job) <= allowed_job_keys
+        assert job["kubernetes_sd_configs"][0]["role"] == "pod"
+        targets = {r.get("target_label") for r in job["relabel_configs"]}
+        assert {"__metrics_path__", "namespace", "pod", "node"} <= targets
+        assert not any(r.get("action") == "replace" and r.get("target_label") == "__address__"
+                       for r in job["relabel_configs"])  # the container port's own address is kept
+    assert jobs["tensorflow-serving"]["kubernetes_sd_configs"][0]["namespaces"] == {"names": ["inference"]}
+    ports = {job: next(r["regex"] for r in jobs[job]["relabel_configs"]
+                       if r["source_labels"] == ["__meta_kubernetes_pod_container_port_name"]) for job in jobs}
+    assert ports == {"tensorflow-serving": "http", "neuron-monitor": "metrics"}
+
+
+def test_alert_manager_definition_is_a_block_string_with_an_sns_receiver() -> None:
+    definition = alertmanager_definition("arn:aws:sns:us-west-2:123456789012:alerts", "us-west-2")
+    assert definition.startswith("alertmanager_config: |\n")
+    inner = yaml.safe_load(yaml.safe_load(definition)["alertmanager_config"])
+    (receiver,) = inner["receivers"]
+    assert inner["route"]["receiver"] == receiver["name"]
+    (sns,) = receiver["sns_configs"]
+    assert sns["topic_arn"] == "arn:aws:sns:us-west-2:123456789012:alerts"
+    assert sns["sigv4"] == {"region": "us-west-2"}
+    assert "subject" in sns and "api_url" not in sns and "http_config" not in sns
+    assert inner["route"]["repeat_interval"] == "4h"  # AMP allows at most five days
+
+
+def test_topic_policy_lets_only_this_workspace_of_this_account_publish() -> None:
+    policy = json.loads(sns_topic_policy("arn:aws:sns:us-west-2:1:t", "arn:aws:aps:us-west-2:1:workspace/ws-1", "1",
+                                         "us-west-2"))
+    (statement,) = policy["Statement"]
+    assert statement["Principal"] == {"Service": "aps.amazonaws.com"}
+    assert statement["Action"] == ["sns:Publish", "sns:GetTopicAttributes"]
+    assert statement["Resource"] == "arn:aws:sns:us-west-2:1:t"
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": "arn:aws:aps:us-west-2:1:workspace/ws-1"},
+                                      "StringEquals": {"AWS:SourceAccount": "1"}}
+    opt_in = json.loads(sns_topic_policy("t", "w", "1", "af-south-1"))
+    assert opt_in["Statement"][0]["Principal"] == {"Service": "af-south-1.aps.amazonaws.com"}
+
+
+def test_query_endpoint_appends_the_query_path_to_the_workspace_endpoint() -> None:
+    assert query_endpoint("https://aps-workspaces.us-west-2.amazonaws.com/workspaces/ws-1/") == \
+        "https://aps-workspaces.us-west-2.amazonaws.com/workspaces/ws-1/api/v1/query"
+
+
+def _awsx_legacy_layout(zones: int) -> list[ipaddress.IPv4Network]:
+    """awsx's default ("Legacy") allocation of this VPC's specs: private /19s for every zone, then public
+    /20s, packed from the bottom of the range (SubnetAllocationStrategy.LEGACY's docstring)."""
+    vpc = ipaddress.IPv4Network(VPC_CIDR)
+    cursor, subnets = int(vpc.network_address), []
+    for prefix in [19] * zones + [20] * zones:
+        size = 2 ** (32 - prefix)
+        cursor = -(-cursor // size) * size
+        subnets.append(ipaddress.IPv4Network(f"{ipaddress.IPv4Address(cursor)}/{prefix}"))
+        cursor += size
+    return subnets
+
+
+@pytest.mark.parametrize("zones", [2, 3, 4, 5])
+def test_the_collector_subnets_sit_in_the_vpc_outside_every_awsx_subnet(zones: int) -> None:
+    vpc = ipaddress.IPv4Network(VPC_CIDR)
+    scraper = [ipaddress.IPv4Network(c) for c in SCRAPER_SUBNET_CIDRS]
+    assert all(s.subnet_of(vpc) for s in scraper) and not scraper[0].overlaps(scraper[1])
+    for subnet in _awsx_legacy_layout(zones):
+        assert subnet.subnet_of(vpc)
+        assert not any(subnet.overlaps(s) for s in scraper), (zones, subnet)
+
+
+def test_dashboard_imports_anywhere_through_its_datasource_variable() -> None:
+    dashboard = json.loads(DASHBOARD.read_text())
+    (variable,) = [v for v in dashboard["templating"]["list"] if v["type"] == "datasource"]
+    assert variable["name"] == "datasource" and variable["query"] == "prometheus"
+    titles = " ".join(p["title"].lower() for p in dashboard["panels"])
+    for wanted in ("request rate", "error ratio", "p50 / p90 / p99", "replicas", "neuroncore utilisation",
+                   "device memory", "model load"):
+        assert wanted in titles
+    for panel in dashboard["panels"]:
+        assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
+        assert panel["targets"] and all(t["datasource"] == panel["datasource"] for t in panel["targets"])
