@@ -7,7 +7,7 @@ the key to change; warnings flag money or replicas left idle.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from eks_inferentia.instance_types import InstanceTypeFacts
@@ -23,6 +23,24 @@ NODE_STORAGE_HEADROOM_GIB = 30
 
 
 @dataclass(frozen=True)
+class NodeDaemons:
+    """Requests of the DaemonSets this stack adds to every Neuron node (neuron-monitor, with `monitoring`).
+
+    Taken off the instance table's allocatable CPU and memory before serving pods are counted, so a pod
+    request that fits only without them is refused rather than left Pending. The small requests of the
+    EKS add-ons' and the Neuron chart's DaemonSets stay out, as in the table (an upper bound; see
+    instance_types.py)."""
+
+    cpu: Fraction = Fraction(0)
+    memory: Fraction = Fraction(0)
+    names: tuple[str, ...] = ()
+
+    def note(self, amount: str) -> str:
+        """`, less 256m for neuron-monitor on every Neuron node` for messages; empty without DaemonSets."""
+        return f", less {amount} for {' and '.join(self.names)} on every Neuron node" if self.names else ""
+
+
+@dataclass(frozen=True)
 class ServingShape:
     """What the serving Deployment asks of the Neuron node group."""
 
@@ -35,6 +53,18 @@ class ServingShape:
     memory_request: Fraction
     model_volume: Fraction = Fraction(0)
     """Bytes of each pod's model volume (modelVolumeSize), requested as ephemeral storage."""
+    node_daemons: NodeDaemons = field(default_factory=lambda: NodeDaemons())
+    """What this stack's DaemonSets request on every Neuron node, before any serving pod."""
+
+    @property
+    def pod_cpu(self) -> Fraction:
+        """CPU one node can allocate to serving pods: allocatable less the DaemonSets' requests."""
+        return max(self.instance.allocatable_cpu - self.node_daemons.cpu, Fraction(0))
+
+    @property
+    def pod_memory(self) -> Fraction:
+        """Memory one node can allocate to serving pods: allocatable less the DaemonSets' requests."""
+        return max(self.instance.allocatable_memory - self.node_daemons.memory, Fraction(0))
 
     @property
     def model_storage(self) -> Fraction:
@@ -45,8 +75,8 @@ class ServingShape:
     def pods_per_node(self) -> int:
         """Serving pods one node holds, by Neuron devices, allocatable CPU and memory, and model volume storage."""
         by_devices = self.instance.neuron_devices // self.devices_per_replica
-        by_cpu = int(self.instance.allocatable_cpu // self.cpu_request) if self.cpu_request else by_devices
-        by_memory = int(self.instance.allocatable_memory // self.memory_request) if self.memory_request else by_devices
+        by_cpu = int(self.pod_cpu // self.cpu_request) if self.cpu_request else by_devices
+        by_memory = int(self.pod_memory // self.memory_request) if self.memory_request else by_devices
         by_storage = int(self.model_storage // self.model_volume) if self.model_volume else by_devices
         return min(by_devices, by_cpu, by_memory, by_storage)
 
@@ -63,12 +93,15 @@ def capacity_problems(shape: ServingShape) -> list[tuple[str, object, str]]:
     """(key, value, what is allowed) for every sizing that can never be scheduled."""
     problems: list[tuple[str, object, str]] = []
     facts = shape.instance
-    if shape.cpu_request > facts.allocatable_cpu:
+    daemons = shape.node_daemons
+    if shape.cpu_request > shape.pod_cpu:
         problems.append(("cpuRequest", format_cpu(shape.cpu_request),
-                         f"at most {format_cpu(facts.allocatable_cpu)} (what one {facts.name} can allocate to pods)"))
-    if shape.memory_request > facts.allocatable_memory:
+                         f"at most {format_cpu(shape.pod_cpu)} (what one {facts.name} can allocate to pods"
+                         f"{daemons.note(format_cpu(daemons.cpu))})"))
+    if shape.memory_request > shape.pod_memory:
         problems.append(("memoryRequest", format_memory(shape.memory_request),
-                         f"at most {format_memory(facts.allocatable_memory)} (what one {facts.name} can allocate to pods)"))
+                         f"at most {format_memory(shape.pod_memory)} (what one {facts.name} can allocate to pods"
+                         f"{daemons.note(format_memory(daemons.memory))})"))
     if shape.model_volume > shape.model_storage:
         problems.append(("modelVolumeSize", format_memory(shape.model_volume),
                          f"at most {format_memory(shape.model_storage)} (a node's {NODE_ROOT_VOLUME_GIB} GiB root volume "

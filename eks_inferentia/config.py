@@ -20,9 +20,10 @@ from typing import Any, Literal, TypeVar
 
 import pulumi
 
-from eks_inferentia.capacity import ServingShape, capacity_problems, capacity_warnings
+from eks_inferentia.capacity import NodeDaemons, ServingShape, capacity_problems, capacity_warnings
 from eks_inferentia.images import NEURON_DLC_REGIONS
 from eks_inferentia.instance_types import INSTANCE_TYPES, TRAINIUM_DEVICE_COUNTS, InstanceTypeFacts, supported_instance_types
+from eks_inferentia.metrics import NEURON_MONITOR_CPU_REQUEST, NEURON_MONITOR_MEMORY_REQUEST
 from eks_inferentia.quantity import MIB, QuantityError, parse_quantity
 from eks_inferentia.versions import unpinned_addons
 
@@ -62,6 +63,14 @@ _WRAPPED_BATCHING_FIELDS = ("max_batch_size", "batch_timeout_micros", "num_batch
 _BOOLEAN_BATCHING_FIELDS = ("pad_variable_length_inputs", "enable_large_batch_splitting")
 _BATCHING_FIELDS = ("max_batch_size", "batch_timeout_micros", "num_batch_threads", "max_enqueued_batches",
                     "thread_pool_name", "allowed_batch_sizes", "pad_variable_length_inputs", "enable_large_batch_splitting")
+
+
+def neuron_node_daemons(monitoring: bool) -> NodeDaemons:
+    """What this stack's DaemonSets request on every Neuron node: neuron-monitor's, when `monitoring` is on."""
+    if not monitoring:
+        return NodeDaemons()
+    return NodeDaemons(cpu=parse_quantity(NEURON_MONITOR_CPU_REQUEST), memory=parse_quantity(NEURON_MONITOR_MEMORY_REQUEST),
+                       names=("neuron-monitor",))
 
 
 @dataclass(frozen=True)
@@ -237,7 +246,7 @@ class StackConfig:
             instance=self.instance, replicas=self.replicas, devices_per_replica=self.neuron_devices_per_replica,
             desired_nodes=self.desired_nodes, max_nodes=self.max_nodes,
             cpu_request=parse_quantity(self.cpu_request), memory_request=parse_quantity(self.memory_request),
-            model_volume=parse_quantity(self.model_volume_size),
+            model_volume=parse_quantity(self.model_volume_size), node_daemons=neuron_node_daemons(self.monitoring),
         )
 
     @property
@@ -648,6 +657,7 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
             r.problem(request, r.string(request), f"at most {limit} ({r.string(limit)})")
     neuron_scheduler = r.one_of("neuronScheduler", NEURON_SCHEDULER_MODES)
 
+    monitoring = r.boolean("monitoring")
     # Judge capacity only from values that passed their own rules (the others are reported already).
     cpu_request, memory_request = requests_and_limits["cpuRequest"], requests_and_limits["memoryRequest"]
     if (facts is not None and replicas is not None and devices is not None and desired is not None
@@ -657,7 +667,8 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
                      "cpuRequest", "memoryRequest", "modelVolumeSize")):
         shape = ServingShape(instance=facts, replicas=replicas, devices_per_replica=devices,
                              desired_nodes=desired, max_nodes=maximum,
-                             cpu_request=cpu_request, memory_request=memory_request, model_volume=model_volume)
+                             cpu_request=cpu_request, memory_request=memory_request, model_volume=model_volume,
+                             node_daemons=neuron_node_daemons(bool(monitoring)))
         for name, value, allowed in capacity_problems(shape):
             r.problem(name, value, allowed)
 
@@ -749,7 +760,6 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
     r.matching("neuronChartVersion", neuron_chart_version,
                re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$"), "a chart version such as 1.3.0")
 
-    monitoring = r.boolean("monitoring")
     latency_objective_ms = r.integer("latencyObjectiveMs")
     if latency_objective_ms is not None and not 1 <= latency_objective_ms <= MAX_LATENCY_OBJECTIVE_MS:
         r.problem("latencyObjectiveMs", latency_objective_ms,

@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import pytest
 
-from eks_inferentia.capacity import ServingShape, capacity_problems, capacity_warnings, rollout_strategy
+from eks_inferentia.capacity import NodeDaemons, ServingShape, capacity_problems, capacity_warnings, rollout_strategy
 from eks_inferentia.instance_types import INSTANCE_TYPES
 from eks_inferentia.quantity import parse_quantity
 
@@ -102,3 +102,18 @@ def test_model_volumes_pack_pods_per_node_within_the_root_volume() -> None:
     # CPU, not storage, limits these pods: the message does not blame modelVolumeSize.
     cpu_bound = replace(shape("inf1.24xlarge", replicas=16, maximum=1, cpu="20"), model_volume=gib)
     assert capacity_problems(cpu_bound)[0][2].endswith("hold 4 pod(s) of 1 Neuron device(s) each")
+
+
+def test_node_daemonsets_requests_come_off_what_serving_pods_may_take() -> None:
+    facts = INSTANCE_TYPES["inf2.48xlarge"]  # 12 devices: CPU and memory decide, not devices
+    daemons = NodeDaemons(cpu=parse_quantity("256m"), memory=parse_quantity("128Mi"), names=("neuron-monitor",))
+    half_cpu = facts.allocatable_cpu / 2
+    # Two pods of exactly half the node fit alone, and only one beside the DaemonSet.
+    assert ServingShape(facts, 2, 1, 1, 1, half_cpu, Fraction(1)).pods_per_node == 2
+    with_daemons = ServingShape(facts, 2, 1, 1, 1, half_cpu, Fraction(1), node_daemons=daemons)
+    assert with_daemons.pod_cpu == facts.allocatable_cpu - Fraction(256, 1000)
+    assert with_daemons.pod_memory == facts.allocatable_memory - 128 * 1024 * 1024
+    assert with_daemons.pods_per_node == 1
+    assert capacity_problems(with_daemons) == [
+        ("replicas", 2, "at most 1: 1 x inf2.48xlarge (maxNodes) hold 1 pod(s) of 1 Neuron device(s) each")]
+    assert NodeDaemons().note("256m") == ""

@@ -187,11 +187,27 @@ def test_schema_rewrite_keeps_a_blank_line_after_the_table(tmp_path: Path) -> No
 def test_requests_above_what_a_node_allocates_are_refused_with_the_limit() -> None:
     with pytest.raises(ConfigError) as caught:
         load_config({"modelBasePath": MODEL, "cpuRequest": "8", "cpuLimit": "8", "memoryRequest": "16Gi",
-                     "memoryLimit": "16Gi"})
+                     "memoryLimit": "16Gi", "monitoring": "false"})
     assert caught.value.problems == [
         "eks-inferentia:cpuRequest: '8' is not allowed; expected at most 7910m (what one inf1.2xlarge can allocate to pods)",
         "eks-inferentia:memoryRequest: '16Gi' is not allowed; expected at most 15.2Gi (what one inf1.2xlarge can allocate to pods)",
     ]
+
+
+def test_with_monitoring_neuron_monitors_requests_come_off_every_neuron_node() -> None:
+    # 7910m - 256m and 15611Mi - 128Mi: a request between the two would stay Pending beside neuron-monitor.
+    with pytest.raises(ConfigError) as caught:
+        load_config({"modelBasePath": MODEL, "cpuRequest": "7800m", "cpuLimit": "8", "memoryRequest": "15.2Gi",
+                     "memoryLimit": "16Gi"})
+    assert caught.value.problems == [
+        "eks-inferentia:cpuRequest: '7800m' is not allowed; expected at most 7654m (what one inf1.2xlarge can allocate "
+        "to pods, less 256m for neuron-monitor on every Neuron node)",
+        "eks-inferentia:memoryRequest: '15.2Gi' is not allowed; expected at most 15.1Gi (what one inf1.2xlarge can "
+        "allocate to pods, less 128Mi for neuron-monitor on every Neuron node)",
+    ]
+    # The same requests fit without monitoring.
+    assert load_config({"modelBasePath": MODEL, "cpuRequest": "7800m", "cpuLimit": "8", "memoryRequest": "15.2Gi",
+                        "memoryLimit": "16Gi", "monitoring": "false", "replicas": "1"}).cpu_request == "7800m"
 
 
 @pytest.mark.parametrize(("devices", "ok"), [(1, True), (2, False), (4, True), (8, True), (12, False), (16, True)])
