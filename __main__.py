@@ -128,6 +128,7 @@ device_plugin = NeuronDevicePlugin("neuron-device-plugin", NeuronDevicePluginArg
 # every Neuron node, recording rules, and alerts to an SNS topic (README, "Monitoring").
 monitoring = Monitoring("monitoring", MonitoringArgs(
     cluster_name=cluster.cluster_name,
+    cluster_arn=cluster.cluster_arn,
     vpc_id=cluster.vpc_id,
     cluster_security_group_id=cluster.cluster_security_group_id,
     serving_namespace=config.namespace,

@@ -42,6 +42,8 @@ SCRAPER_TIMEOUTS = pulumi.CustomTimeouts(create="40m", delete="30m")
 @dataclass(frozen=True)
 class MonitoringArgs:
     cluster_name: pulumi.Input[str]
+    cluster_arn: pulumi.Input[str]
+    """The EKS cluster the collector scrapes (NeuronCluster.cluster_arn)."""
     vpc_id: pulumi.Input[str]
     cluster_security_group_id: pulumi.Input[str]
     serving_namespace: str
@@ -85,7 +87,6 @@ class Monitoring(pulumi.ComponentResource):
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-inferentia:index:Monitoring", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        partition = aws.get_partition_output().partition
         region = aws.get_region_output().region
         account_id = aws.get_caller_identity_output().account_id
 
@@ -108,13 +109,11 @@ class Monitoring(pulumi.ComponentResource):
             subnet_ids = pulumi.Output.all(*[subnet.id for subnet in subnets])
             cidrs = pulumi.Output.all(*[subnet.cidr_block for subnet in subnets])
 
-        cluster_arn = pulumi.Output.concat(
-            "arn:", partition, ":eks:", region, ":", account_id, ":cluster/", args.cluster_name)
         scraper = aws.amp.Scraper(
             f"{name}-scraper",
             alias=args.cluster_name,
             source=aws.amp.ScraperSourceArgs(eks=aws.amp.ScraperSourceEksArgs(
-                cluster_arn=cluster_arn, subnet_ids=subnet_ids,
+                cluster_arn=args.cluster_arn, subnet_ids=subnet_ids,
                 security_group_ids=[args.cluster_security_group_id])),
             destination=aws.amp.ScraperDestinationArgs(amp=aws.amp.ScraperDestinationAmpArgs(
                 workspace_arn=workspace.arn)),
