@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from google.protobuf import descriptor
@@ -61,7 +62,7 @@ def fields(message: descriptor.Descriptor) -> dict[str, int]:
                               "float_val": 5, "double_val": 6, "int_val": 7, "string_val": 8, "scomplex_val": 9,
                               "int64_val": 10, "bool_val": 11, "dcomplex_val": 12, "uint32_val": 16, "uint64_val": 17}),
 ])
-def test_field_numbers(message: type, expected: dict[str, int]) -> None:
+def test_field_numbers(message: Any, expected: dict[str, int]) -> None:
     assert fields(message.DESCRIPTOR) == expected
 
 
