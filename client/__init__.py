@@ -1,10 +1,11 @@
-"""A light client for the TensorFlow Serving this stack deploys: numpy, Pillow and the standard library.
+"""A light client for the TensorFlow Serving this stack deploys: numpy, Pillow, grpcio and protobuf, no TensorFlow.
 
-    python -m client.status  [--url URL] [--model NAME] [--timeout S]
-    python -m client.predict IMAGE [--url URL] [--model NAME] [--top K] [--timeout S]
+    python -m client.status  [--url URL | --grpc HOST:PORT] [--model NAME] [--timeout S]
+    python -m client.predict IMAGE [--url URL | --grpc HOST:PORT] [--model NAME] [--top K] [--timeout S] [--input NAME]
 
 Both talk to TensorFlow Serving's REST API (port 9000 of the Service, reached with
-`kubectl port-forward`); the defaults are `--url http://localhost:9000 --model resnet50_neuron`.
+`kubectl port-forward`), or with `--grpc` to its gRPC API (port 8500; `client.grpc_api`, messages in
+`client.protos`); the defaults are `--url http://localhost:9000 --model resnet50_neuron`.
 Exit codes are the same for both commands (`client.common`):
 
     0  success
