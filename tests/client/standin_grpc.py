@@ -31,8 +31,9 @@ NOT_FOUND `Could not find version V of model NAME`.
 
 The scores are `standin.scores_for`'s: the dominant colour's class wins, then tabby, tiger_cat, Egyptian_cat.
 Per test: `state`, `inputs`, `outputs` as in `standin.py`; `abort` for a canned (StatusCode, details)
-failure; `reply` for canned answer bytes; `delay` to answer late. It records `requests` (method path,
-request bytes) and, for each Predict it answered, `predictions` (the request and its input tensors).
+failure of every call and `faults` for chosen calls (by arrival, 1-based); `reply` for canned answer bytes;
+`delay` to answer late. It records `requests` (method path, request bytes) and, for each Predict it
+answered, `predictions` (the request and its input tensors).
 """
 
 from __future__ import annotations
@@ -142,6 +143,8 @@ class GrpcStandIn:
     """A canned failure of every call: (status code, details)."""
     reply: bytes | None = None
     """Canned answer bytes for every call."""
+    faults: dict[int, tuple[grpc.StatusCode, str]] = field(default_factory=dict)
+    """Canned failures of some calls: the n-th call received (1-based) -> (status code, details)."""
     delay: float = 0.0
     """Seconds to wait before answering (cut short when the stand-in stops)."""
     requests: list[tuple[str, bytes]] = field(default_factory=list)
@@ -192,6 +195,9 @@ class GrpcStandIn:
         def handler(raw: bytes, context: grpc.ServicerContext) -> bytes:
             with self._lock:
                 self.requests.append((path, raw))
+                fault = self.faults.get(len(self.requests))
+            if fault is not None:
+                context.abort(*fault)
             if self.delay and self._stopping.wait(self.delay):
                 context.abort(grpc.StatusCode.UNAVAILABLE, "stand-in stopping")
             if self.abort is not None:
