@@ -26,7 +26,7 @@ help:
 	@echo "make destroy STACK=dev tear the stack down"
 	@echo "make schema            after changing CONFIG_KEYS or OUTPUTS: rewrite Pulumi.yaml's config block and the README tables"
 	@echo "make identities        after a deliberate rename: record each stack's resource URNs (tests/identities/)"
-	@echo "make bench             time evaluating each stack under the mock engine"
+	@echo "make bench             time evaluating each stack under the mock engine; the client's cost per request"
 	@echo "make install           the project's .venv"
 	@echo "make checkers          .venv-checkers: checkov and parliament, apart from the Pulumi SDK"
 	@echo "make policy            policy/.venv: the CrossGuard pack's venv"

@@ -1,11 +1,13 @@
-"""A light client for the TensorFlow Serving this stack deploys: numpy, Pillow and the standard library.
+"""A light client for the TensorFlow Serving this stack deploys: numpy, Pillow, grpcio and protobuf, no TensorFlow.
 
-    python -m client.status  [--url URL] [--model NAME] [--timeout S]
-    python -m client.predict IMAGE [--url URL] [--model NAME] [--top K] [--timeout S]
+    python -m client.status  [--url URL | --grpc HOST:PORT] [--model NAME] [--timeout S]
+    python -m client.predict IMAGE [--url URL | --grpc HOST:PORT] [--model NAME] [--top K] [--timeout S] [--input NAME]
+    python -m client.loadtest (--url URL | --grpc HOST:PORT) --concurrency N (--requests N | --duration S) [--rate R] ...
 
-Both talk to TensorFlow Serving's REST API (port 9000 of the Service, reached with
-`kubectl port-forward`); the defaults are `--url http://localhost:9000 --model resnet50_neuron`.
-Exit codes are the same for both commands (`client.common`):
+They talk to TensorFlow Serving's REST API (port 9000 of the Service, reached with
+`kubectl port-forward`), or with `--grpc` to its gRPC API (port 8500; `client.grpc_api`, messages in
+`client.protos`); the defaults are `--url http://localhost:9000 --model resnet50_neuron`.
+Exit codes are the same for every command (`client.common`; loadtest's 1: too many errors):
 
     0  success
     1  status only: the model is known but no version is AVAILABLE (yet)

@@ -103,11 +103,22 @@ def _seconds(value: str) -> float:
     return seconds
 
 
+def grpc_target(value: str) -> str:
+    """argparse type of --grpc: HOST:PORT (an IPv6 address in brackets), no scheme."""
+    host, sep, port = value.rpartition(":")
+    if "://" in value or not sep or not host or not port.isdigit() or not 0 < int(port) < 65536 or "/" in host or " " in host:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, e.g. localhost:8500, got {value!r}")
+    return value
+
+
 def make_parser(prog: str, description: str) -> argparse.ArgumentParser:
-    """A parser with the options every command has: --url, --model, --timeout."""
+    """A parser with the options every command has: --url or --grpc, --model, --timeout."""
     parser = _Parser(prog=prog, description=description)
-    parser.add_argument("--url", type=_base_url, default=DEFAULT_URL,
-                        help=f"TensorFlow Serving's REST endpoint (default: {DEFAULT_URL}, after kubectl port-forward)")
+    endpoint = parser.add_mutually_exclusive_group()
+    endpoint.add_argument("--url", type=_base_url, default=DEFAULT_URL,
+                          help=f"TensorFlow Serving's REST endpoint (default: {DEFAULT_URL}, after kubectl port-forward)")
+    endpoint.add_argument("--grpc", type=grpc_target, metavar="HOST:PORT",
+                          help="use TensorFlow Serving's gRPC API at HOST:PORT instead of REST (port 8500, e.g. localhost:8500)")
     parser.add_argument("--model", type=_model_name, default=DEFAULT_MODEL,
                         help=f"model name, the stack's modelName output (default: {DEFAULT_MODEL})")
     parser.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT,

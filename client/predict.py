@@ -1,6 +1,7 @@
 """Classify an image with the ResNet-50 that TensorFlow Serving serves, over its REST API.
 
-    python -m client.predict IMAGE [--url http://localhost:9000] [--model resnet50_neuron] [--top 5] [--timeout 30]
+    python -m client.predict IMAGE [--url http://localhost:9000 | --grpc localhost:8500] [--model resnet50_neuron]
+                             [--top 5] [--timeout 30] [--input input_1]
 
 The image is prepared exactly as `tf.keras.preprocessing.image.load_img(path, target_size=(224, 224))`
 and `tf.keras.applications.resnet50.preprocess_input` prepare it in the AWS walkthrough: converted to
@@ -8,13 +9,17 @@ RGB, resized to 224x224 (nearest neighbour, Keras' default), channels flipped to
 channel means (103.939, 116.779, 123.68, in BGR order) subtracted, without scaling ("caffe" mode).
 It is sent as `POST {url}/v1/models/{model}:predict` with `{"instances": [224x224x3 nested list]}`.
 The answer, `{"predictions": [[1000 scores]]}` or the columnar `{"outputs": ...}`, is printed
-best first, like Keras' `decode_predictions`:
+best first, like Keras' `decode_predictions`. With `--grpc HOST:PORT` the same array goes to
+`tensorflow.serving.PredictionService/Predict` as the DT_FLOAT [1, 224, 224, 3] TensorProto of input
+`--input` (in `tensor_content`), as the walkthrough's TensorFlow client sends it, and the one output's
+1000 scores are read from the answer (`client.grpc_api`):
 
       1. tabby (n02123045)           0.6882
 
 Exit codes: 0 success; 2 usage or input error (missing file, not an image, bad option);
-3 server unreachable or timed out; 4 the server answered with an error (unknown model: TF Serving's
-404 `Servable not found for request: Latest(NAME)`, 5xx); 5 the answer is not 1000 numeric scores.
+3 server unreachable or timed out (--timeout); 4 the server answered with an error (unknown model: TF Serving's
+`Servable not found for request: Latest(NAME)`, HTTP 404 or gRPC NOT_FOUND; 5xx); 5 the answer is not 1000
+numeric scores, or the port does not speak the protocol asked for.
 Errors are one line on stderr.
 """
 
@@ -41,6 +46,8 @@ from client.common import (
     run,
 )
 
+DEFAULT_INPUT = "input_1"
+"""The input name of Keras' ResNet-50 serving signature; a gRPC request names its input (a REST row need not)."""
 IMAGE_SIZE = (224, 224)
 """ResNet-50's input (width, height)."""
 BGR_MEANS = (103.939, 116.779, 123.68)
@@ -187,16 +194,37 @@ def _top(value: str) -> int:
     return k
 
 
+def input_name(value: str) -> str:
+    """argparse type of --input: a signature input's name."""
+    if not value or value != value.strip():
+        raise argparse.ArgumentTypeError(f"not an input name: {value!r}")
+    return value
+
+
+def add_input_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input", type=input_name, default=DEFAULT_INPUT, metavar="NAME",
+                        help=f"gRPC only: the serving signature's input name (default: {DEFAULT_INPUT}, Keras' ResNet-50)")
+
+
 def _predict(argv: Sequence[str] | None) -> int:
-    parser = make_parser("python -m client.predict", "Classify an image with the served ResNet-50 (TensorFlow Serving REST API).")
+    parser = make_parser("python -m client.predict", "Classify an image with the served ResNet-50 (TensorFlow Serving REST or gRPC API).")
     parser.add_argument("image", metavar="IMAGE", help="image file (any format Pillow reads)")
     parser.add_argument("--top", type=_top, default=5, help="how many classes to print, best first (default: 5)")
+    add_input_option(parser)
     args = parser.parse_args(argv)
 
     labels = load_labels()
-    body = build_request(preprocess(load_image(args.image)))
-    answer = request_json(model_url(args.url, args.model, ":predict"), body, timeout=args.timeout)
-    for line in format_predictions(top_k(parse_scores(answer), args.top), labels):
+    image = preprocess(load_image(args.image))
+    if args.grpc:
+        from client import grpc_api  # grpcio only when asked for
+
+        with grpc_api.Channel(args.grpc) as channel:
+            response = channel.predict(grpc_api.predict_request(image, args.model, args.input), timeout=args.timeout)
+        scores = grpc_api.output_scores(response, NUM_CLASSES)
+    else:
+        answer = request_json(model_url(args.url, args.model, ":predict"), build_request(image), timeout=args.timeout)
+        scores = parse_scores(answer)
+    for line in format_predictions(top_k(scores, args.top), labels):
         print(line)
     return EXIT_OK
 

@@ -1,6 +1,6 @@
 """Show whether TensorFlow Serving has the model loaded, from its REST model status API.
 
-    python -m client.status [--url http://localhost:9000] [--model resnet50_neuron] [--timeout 30]
+    python -m client.status [--url http://localhost:9000 | --grpc localhost:8500] [--model resnet50_neuron] [--timeout 30]
 
 Asks `GET {url}/v1/models/{model}`, whose answer is
 `{"model_version_status": [{"version": "1", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}]}`,
@@ -8,12 +8,14 @@ and prints one line per version:
 
     resnet50_neuron version 1: AVAILABLE
 
-States are TF Serving's: START, LOADING, AVAILABLE, UNLOADING, END (a version that failed to load
+With `--grpc HOST:PORT` it asks `tensorflow.serving.ModelService/GetModelStatus` instead, whose
+answer holds the same fields. States are TF Serving's: START, LOADING, AVAILABLE, UNLOADING, END (a version that failed to load
 ends in END with its error). Use it to wait for the server: `until python -m client.status; do sleep 10; done`.
 
 Exit codes: 0 a version is AVAILABLE; 1 the model is known but no version is AVAILABLE (yet);
 2 usage error; 3 server unreachable or timed out; 4 the server answered with an error (an unknown
-model is TF Serving's 404 `Could not find any versions of model NAME`); 5 the answer is not a model status.
+model is TF Serving's `Could not find any versions of model NAME`, HTTP 404 or gRPC NOT_FOUND); 5 the
+answer is not a model status.
 Errors are one line on stderr.
 """
 
@@ -81,11 +83,36 @@ def is_available(versions: Sequence[VersionStatus]) -> bool:
     return any(v.state == AVAILABLE for v in versions)
 
 
+def parse_grpc_status(response: Any) -> list[VersionStatus]:
+    """The versions of a `tensorflow.serving.GetModelStatusResponse` message, with TF Serving's state and code names."""
+    from client.protos import error_codes_pb2, serving_pb2
+
+    if not response.model_version_status:
+        raise BadResponseError("the answer is not a model status: no model_version_status")
+
+    def name(enum: Any, value: int) -> str:
+        try:
+            return str(enum.Name(value))
+        except ValueError:  # a value this client's .proto does not know
+            return str(value)
+
+    return [VersionStatus(version=str(v.version), state=name(serving_pb2.ModelVersionStatus.State, v.state),
+                          error_code=name(error_codes_pb2.Code, v.status.error_code),
+                          error_message=one_line(v.status.error_message))
+            for v in response.model_version_status]
+
+
 def _status(argv: Sequence[str] | None) -> int:
-    parser = make_parser("python -m client.status", "Show the model's version states (TensorFlow Serving REST API).")
+    parser = make_parser("python -m client.status", "Show the model's version states (TensorFlow Serving REST or gRPC API).")
     args = parser.parse_args(argv)
 
-    versions = parse_status(request_json(model_url(args.url, args.model), timeout=args.timeout))
+    if args.grpc:
+        from client import grpc_api  # grpcio only when asked for
+
+        with grpc_api.Channel(args.grpc) as channel:
+            versions = parse_grpc_status(channel.model_status(args.model, timeout=args.timeout))
+    else:
+        versions = parse_status(request_json(model_url(args.url, args.model), timeout=args.timeout))
     for line in format_status(args.model, versions):
         print(line)
     if is_available(versions):

@@ -7,19 +7,11 @@ request per pod over the in-cluster REST endpoint. `pulumi up` waits for the Job
 fails if a request fails.
 """
 
-import sys
-from pathlib import Path
-
 import pulumi
 import pulumi_kubernetes as k8s
 
-# eks_inferentia is not a package pip can install yet (the repository has no packaging metadata), so the
-# repository root goes on the import path. A consumer in another repository would install it instead.
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.append(str(REPO_ROOT))
-
-from eks_inferentia.stack_reference import read_inference_stack, require_qualified_stack_name  # noqa: E402
+# The installed eks-inferentia package (requirements.txt installs it from this checkout).
+from eks_inferentia.stack_reference import read_inference_stack, require_qualified_stack_name
 
 # Pinned by tag and digest, the digest as several unrelated public projects pin this tag (not checked against Docker Hub here).
 CURL_IMAGE = "curlimages/curl:8.16.0@sha256:463eaf6072688fe96ac64fa623fe73e1dbe25d8ad6c34404a669ad3ce1f104b6"

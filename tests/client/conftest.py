@@ -13,6 +13,7 @@ from PIL import Image
 
 from tests.client.helpers import COLORS
 from tests.client.standin import StandIn
+from tests.client.standin_grpc import GrpcStandIn
 
 
 @pytest.fixture
@@ -20,6 +21,19 @@ def standin() -> Iterator[StandIn]:
     """A running stand-in for TF Serving's REST API (not TF Serving) serving resnet50_neuron."""
     with StandIn() as server:
         yield server
+
+
+@pytest.fixture
+def grpc_standin() -> Iterator[GrpcStandIn]:
+    """A running stand-in for TF Serving's gRPC API (not TF Serving) serving resnet50_neuron."""
+    with GrpcStandIn() as server:
+        yield server
+
+
+@pytest.fixture
+def closed_target(closed_url: str) -> str:
+    """HOST:PORT on 127.0.0.1 where nothing listens."""
+    return closed_url.removeprefix("http://")
 
 
 @pytest.fixture

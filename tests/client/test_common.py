@@ -132,11 +132,13 @@ def test_help_shows_each_option_with_its_default(capsys: pytest.CaptureFixture[s
 
     assert caught.value.code == 0
     out = capsys.readouterr().out
-    assert out.startswith("usage: python -m client.x [-h] [--url URL] [--model MODEL] [--timeout TIMEOUT]\n\nWhat it does.\n")
+    assert out.startswith("usage: python -m client.x [-h] [--url URL | --grpc HOST:PORT] [--model MODEL] [--timeout TIMEOUT]\n"
+                          "\nWhat it does.\n")
     lines = [" ".join(line.split()) for line in out.splitlines()]
     assert any(line.startswith("--url URL ") and "(default: http://localhost:9000" in line for line in lines), out
     assert any(line.startswith("--model MODEL ") and "(default: resnet50_neuron)" in line for line in lines), out
     assert any(line.startswith("--timeout TIMEOUT ") and "(default: 30)" in line for line in lines), out
+    assert any(line.startswith("--grpc HOST:PORT ") and "port 8500" in line for line in lines), out
 
 
 # URLs and error texts

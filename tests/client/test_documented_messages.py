@@ -16,13 +16,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import grpc
+import numpy as np
 import pytest
 
 from client import common
 from client import predict as predict_command
 from client import status as status_command
+from client.grpc_api import tensor_proto
+from client.protos import serving_pb2
 from tests.client.helpers import assert_one_error_line
 from tests.client.standin import StandIn, TensorInfo
+from tests.client.standin_grpc import GrpcStandIn
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 _BULLET = re.compile(r"^- (`[^`]+`(?: or `[^`]+`)*): ")
@@ -75,6 +80,15 @@ def _with_standin(command: str, *argv: str, **standin: Any) -> Callable[[Run, Ma
     return scenario
 
 
+def _with_grpc_standin(command: str, *argv: str, **standin: Any) -> Callable[[Run, MakeImage], str]:
+    def scenario(run: Run, make_image: MakeImage) -> str:
+        with GrpcStandIn(**standin) as server:
+            args = [str(make_image())] if command == "predict" else []
+            return run(command, *args, "--grpc", server.target, *argv)
+
+    return scenario
+
+
 def _not_an_image(run: Run, tmp_path: Path) -> str:
     path = tmp_path / "cat.jpg"
     path.write_bytes(b"%PDF-1.7 not a picture")
@@ -104,6 +118,22 @@ SCENARIOS: dict[str, Callable[..., str]] = {
     "or the model is not loaded yet: python -m client.status)": _with_standin("predict", "--model", "resnet50"),
     "... answered HTTP 404: Could not find any versions of model NAME (check --model, the stack's modelName output; "
     "or the model is not loaded yet: python -m client.status)": _with_standin("status", "--model", "resnet50"),
+    "... answered NOT_FOUND: Servable not found for request: Latest(NAME) (check --model, the stack's modelName output; "
+    "or the model is not loaded yet: python -m client.status)": _with_grpc_standin("predict", "--model", "resnet50"),
+    "... answered NOT_FOUND: Could not find any versions of model NAME (check --model, the stack's modelName output; "
+    "or the model is not loaded yet: python -m client.status)": _with_grpc_standin("status", "--model", "resnet50"),
+    "cannot reach ... over gRPC: connection refused (is kubectl port-forward running?)":
+        lambda run, make_image, closed_target: run("predict", str(make_image()), "--grpc", closed_target),
+    "... did not answer gRPC (HTTP/2); is it the gRPC port (8500), not REST (9000)?":
+        lambda run, standin: run("status", "--grpc", standin.url.removeprefix("http://")),
+    "... answered INVALID_ARGUMENT: input tensor alias not found in signature: ... (--input names the signature's input)":
+        _with_grpc_standin("predict", "--input", "image"),
+    "... answered INVALID_ARGUMENT: ...": _with_grpc_standin("predict", inputs={"input_1": TensorInfo("DT_INT32", (-1, 224, 224, 3))}),
+    "... answered INTERNAL: ...": _with_grpc_standin("predict", abort=(grpc.StatusCode.INTERNAL, "nrt_execute failed")),
+    "expected 1000 class scores in output '...', got shape ... (is the model an ImageNet classifier?)":
+        _with_grpc_standin("predict", reply=serving_pb2.PredictResponse(
+            outputs={"scores": tensor_proto(np.zeros((1, 10)))}).SerializeToString()),
+    "expected one output in the Predict answer, got ...": _with_grpc_standin("predict", outputs=("probabilities", "logits")),
     "no version of model NAME is AVAILABLE": _with_standin("status", state="LOADING"),
     "... answered HTTP 400: ...": _with_standin("predict", inputs={"input_1": TensorInfo("DT_FLOAT", (-1, 299, 299, 3))}),
     "... answered HTTP 500: ...": _with_standin("predict", reply=(500, {"error": "Internal: nrt_execute failed"})),

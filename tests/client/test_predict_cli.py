@@ -180,7 +180,8 @@ def test_help(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatc
     assert (code, err) == (0, "")
     lines = [" ".join(line.split()) for line in out.splitlines()]
     # The usage and the defaults are what README.md's "Make a prediction" documents.
-    assert lines[0] == "usage: python -m client.predict [-h] [--url URL] [--model MODEL] [--timeout TIMEOUT] [--top TOP] IMAGE"
+    assert lines[0] == ("usage: python -m client.predict [-h] [--url URL | --grpc HOST:PORT] [--model MODEL] [--timeout TIMEOUT] "
+                        "[--top TOP] [--input NAME] IMAGE")
     assert any(line.startswith("IMAGE ") for line in lines), out
     assert any(line.startswith("--url URL ") and "(default: http://localhost:9000" in line for line in lines), out
     assert any(line.startswith("--top TOP ") and line.endswith("(default: 5)") for line in lines), out

@@ -206,5 +206,5 @@ def test_help(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatc
     code, out, err = status(capsys, "--help")
 
     assert (code, err) == (0, "")
-    assert out.startswith("usage: python -m client.status [-h] [--url URL] [--model MODEL] [--timeout TIMEOUT]\n")
+    assert out.startswith("usage: python -m client.status [-h] [--url URL | --grpc HOST:PORT] [--model MODEL] [--timeout TIMEOUT]\n")
     assert "IMAGE" not in out

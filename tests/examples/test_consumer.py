@@ -118,10 +118,18 @@ def test_project_declares_the_infra_stack_as_required_config() -> None:
     assert dev_config() == {f"{PROJECT}:infraStack": INFRA_STACK}
 
 
-def test_requirements_are_pinned() -> None:
+def test_requirements_are_pinned_and_install_the_package() -> None:
     lines = [line for line in (CONSUMER / "requirements.txt").read_text().splitlines() if line and not line.startswith("#")]
-    assert "pulumi==3.272.0" in lines and "pulumi-kubernetes==4.34.2" in lines
-    assert all("==" in line for line in lines)
+    # The eks-inferentia package of this checkout (pip reads the path from examples/consumer, where pulumi runs it).
+    assert lines == ["pulumi==3.272.0", "pulumi-kubernetes==4.34.2", "../.."]
+    assert (CONSUMER / lines[-1]).resolve() == CONSUMER.parents[1]
+    assert (CONSUMER.parents[1] / "pyproject.toml").read_text().count('name = "eks-inferentia"') == 1
+
+
+def test_the_program_imports_the_package_without_touching_sys_path() -> None:
+    program = (CONSUMER / "__main__.py").read_text()
+    assert "sys.path" not in program
+    assert "from eks_inferentia.stack_reference import read_inference_stack, require_qualified_stack_name\n" in program
 
 
 # --- the program ---------------------------------------------------------------------------------

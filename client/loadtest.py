@@ -1,0 +1,495 @@
+"""Load generator: one replica's throughput and latency over REST or gRPC, bounded in count or time.
+
+    python -m client.loadtest (--url URL | --grpc HOST:PORT) [--model resnet50_neuron] --concurrency N
+                              (--requests N | --duration SECONDS) [--rate R] [--image IMG] [--timeout 30]
+                              [--json OUT.json] [--plot OUT.png] [--max-error-ratio 0.01] [--input input_1]
+
+The request is prepared once, before the clock starts: the image (`--image`, else a synthetic 224x224
+picture) preprocessed as `client.predict` does it and encoded as the REST JSON body or the serialized gRPC
+PredictRequest; every request sends those same bytes, so the generator measures the server, not its own
+numpy and JSON. Each answer is checked (1000 finite scores) and counted as an error otherwise.
+
+Closed loop (the default): N workers, each sends its next request when its answer came; the server's
+speed sets the rate. Open loop (`--rate R`): request i is due R^-1 * i seconds after the start, whether or
+not earlier answers came, with at most N in flight; when all N are busy a request starts late, and the
+report says how many started more than one interval (1/R) after their time and by how much at worst.
+
+The report: requests, errors by kind (`HTTP 503`, `timeout`, `connection refused`, `bad answer` over REST;
+gRPC's status code, e.g. `UNAVAILABLE`, `DEADLINE_EXCEEDED`), throughput (answers without error per second
+of the run) and the latency of those answers, p50/p90/p99/max in ms. Percentiles are nearest-rank: the
+p-th of n sorted latencies is the ceil(p/100 * n)-th (1-based), always a latency that was measured.
+`--json` writes the same with every request's start (seconds since the run started), duration and error;
+`--plot` draws latency over time and its histogram (needs matplotlib: `pip install 'eks-inferentia[plot]'`).
+
+Exit codes: 0 done; 1 more than --max-error-ratio (default 0.01) of the requests failed, so it can gate CI
+against a staging stack; 2 usage or input error; 130 interrupted (a partial report is printed first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import importlib.util
+import json
+import math
+import sys
+import threading
+import time
+import urllib.parse
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from client.common import (
+    EXIT_OK,
+    BadResponseError,
+    UsageError,
+    error_text,
+    make_parser,
+    model_url,
+    one_line,
+    run,
+)
+from client.predict import NUM_CLASSES, add_input_option, build_request, load_image, parse_scores, preprocess
+
+EXIT_TOO_MANY_ERRORS = 1
+DEFAULT_MAX_ERROR_RATIO = 0.01
+PERCENTILES = (50, 90, 99)
+
+Outcome = tuple[str, str] | None
+"""What one request came to: None for a good answer, else (error kind, message)."""
+Send = Callable[[], Outcome]
+
+
+# --- statistics ----------------------------------------------------------------------------------
+
+def nearest_rank(sorted_values: Sequence[float], p: float) -> float:
+    """The p-th percentile (0 < p <= 100) of ascending values by nearest rank: the ceil(p/100 * n)-th value."""
+    if not sorted_values:
+        raise ValueError("no values")
+    if not 0 < p <= 100:
+        raise ValueError(f"percentile must be in (0, 100], got {p}")
+    rank = math.ceil(p / 100 * len(sorted_values))
+    return sorted_values[rank - 1]
+
+
+@dataclass(frozen=True)
+class Sample:
+    start: float
+    """Seconds from the start of the run to the request's start."""
+    duration: float
+    """Seconds from the request's start to its answer (or failure)."""
+    error: str | None = None
+    """The error's kind; None for a good answer."""
+    message: str = ""
+    lag: float = 0.0
+    """Open loop: seconds the request started after its scheduled time."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    concurrency: int
+    requests: int | None = None
+    duration: float | None = None
+    rate: float | None = None
+
+
+@dataclass
+class Result:
+    plan: Plan
+    samples: list[Sample]
+    wall: float
+    """Seconds from the start of the run to the last answer."""
+    interrupted: bool = False
+    errors: Counter[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.samples.sort(key=lambda s: s.start)
+        self.errors = Counter(s.error for s in self.samples if s.error is not None)
+
+    @property
+    def ok(self) -> list[Sample]:
+        return [s for s in self.samples if s.error is None]
+
+    @property
+    def error_ratio(self) -> float:
+        return sum(self.errors.values()) / len(self.samples) if self.samples else 0.0
+
+    @property
+    def throughput(self) -> float:
+        """Good answers per second of the run."""
+        return len(self.ok) / self.wall if self.wall > 0 else 0.0
+
+    def latency_ms(self) -> dict[str, float] | None:
+        """p50, p90, p99 (nearest rank) and max of the good answers' durations, in ms; None without any."""
+        durations = sorted(s.duration * 1000 for s in self.ok)
+        if not durations:
+            return None
+        return {**{f"p{p}": nearest_rank(durations, p) for p in PERCENTILES}, "max": durations[-1]}
+
+    def late(self) -> list[Sample]:
+        """Open loop: the requests that started more than one interval after their scheduled time."""
+        if self.plan.rate is None:
+            return []
+        return [s for s in self.samples if s.lag > 1 / self.plan.rate]
+
+    def first_messages(self) -> dict[str, str]:
+        first: dict[str, str] = {}
+        for s in self.samples:
+            if s.error is not None:
+                first.setdefault(s.error, s.message)
+        return first
+
+
+# --- the generator -------------------------------------------------------------------------------
+
+def generate(send: Send, plan: Plan, clock: Callable[[], float] = time.perf_counter) -> Result:
+    """Run `send` under `plan` from `plan.concurrency` threads; stops by itself (count or time), or on Ctrl-C."""
+    if (plan.requests is None) == (plan.duration is None):
+        raise ValueError("a plan is bounded by requests or by duration")
+    samples: list[Sample] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+    counter = iter(range(sys.maxsize))
+    start = clock()
+
+    def worker() -> None:
+        while not stop.is_set():
+            with lock:
+                index = next(counter)
+            if plan.requests is not None and index >= plan.requests:
+                return
+            scheduled = 0.0
+            if plan.rate is not None:
+                scheduled = index / plan.rate
+                if plan.duration is not None and scheduled >= plan.duration:
+                    return
+                wait = start + scheduled - clock()
+                if wait > 0 and stop.wait(wait):
+                    return
+            elif plan.duration is not None and clock() - start >= plan.duration:
+                return
+            began = clock()
+            outcome = send()
+            ended = clock()
+            error, message = outcome or (None, "")
+            sample = Sample(began - start, ended - began, error, message,
+                            lag=max(0.0, began - start - scheduled) if plan.rate is not None else 0.0)
+            with lock:
+                samples.append(sample)
+
+    threads = [threading.Thread(target=worker, name=f"loadtest-{i}", daemon=True) for i in range(plan.concurrency)]
+    for thread in threads:
+        thread.start()
+    interrupted = False
+    try:
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.1)
+    except KeyboardInterrupt:
+        interrupted = True
+        stop.set()
+        for thread in threads:
+            thread.join()
+    return Result(plan, samples, clock() - start, interrupted)
+
+
+# --- the transports ------------------------------------------------------------------------------
+
+class RestSender:
+    """POSTs the same JSON body to `{url}/v1/models/{model}:predict`, one keep-alive connection per worker thread."""
+
+    def __init__(self, url: str, model: str, body: bytes, timeout: float) -> None:
+        full = urllib.parse.urlsplit(model_url(url, model, ":predict"))
+        self.scheme, self.host, self.port = full.scheme, full.hostname or "", full.port
+        self.path = full.path
+        self.body = body
+        self.timeout = timeout
+        self._local = threading.local()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            kind = http.client.HTTPSConnection if self.scheme == "https" else http.client.HTTPConnection
+            conn = kind(self.host, self.port, timeout=self.timeout)
+            self._local.conn = conn
+        return conn
+
+    def _drop(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def __call__(self) -> Outcome:
+        conn = self._connection()
+        try:
+            conn.request("POST", self.path, self.body, {"Content-Type": "application/json"})
+            response = conn.getresponse()
+            data = response.read()
+        except TimeoutError as exc:
+            self._drop()
+            return "timeout", f"no answer within {self.timeout:g} s ({exc})"
+        except ConnectionRefusedError:
+            self._drop()
+            return "connection refused", "connection refused"
+        except (OSError, http.client.HTTPException) as exc:
+            self._drop()
+            return "connection error", f"{type(exc).__name__}: {exc}"
+        if response.will_close:
+            self._drop()
+        if response.status != 200:
+            return f"HTTP {response.status}", error_text(data) or response.reason
+        try:
+            parse_scores(json.loads(data))
+        except (ValueError, BadResponseError) as exc:
+            return "bad answer", one_line(str(exc))
+        return None
+
+    def close(self) -> None:
+        """Closes the calling thread's connection (the workers' die with their threads)."""
+        self._drop()
+
+
+class GrpcSender:
+    """Calls PredictionService/Predict with the same serialized request on one shared channel (HTTP/2 streams)."""
+
+    def __init__(self, target: str, request: bytes, timeout: float) -> None:
+        from client import grpc_api  # grpcio only when asked for
+
+        self._grpc_api = grpc_api
+        self._channel = grpc_api.Channel(target)
+        self._method = self._channel.raw_method(grpc_api.PREDICT_METHOD)
+        self.request = request
+        self.timeout = timeout
+
+    def __call__(self) -> Outcome:
+        import grpc
+        from google.protobuf.message import DecodeError
+
+        from client.protos import serving_pb2
+
+        try:
+            raw = self._method(self.request, timeout=self.timeout)
+        except grpc.RpcError as exc:
+            return exc.code().name, one_line(exc.details() or "")  # type: ignore[attr-defined]
+        try:
+            self._grpc_api.output_scores(serving_pb2.PredictResponse.FromString(raw), NUM_CLASSES)
+        except (BadResponseError, DecodeError) as exc:
+            return "bad answer", one_line(str(exc))
+        return None
+
+    def close(self) -> None:
+        self._channel.close()
+
+
+def synthetic_image() -> Image.Image:
+    """A 224x224 picture with a gradient in every channel: any image costs the server the same."""
+    y, x = np.mgrid[0:224, 0:224]
+    pixels = np.stack([x, y, (x + y) // 2], axis=-1).astype(np.uint8)
+    return Image.fromarray(pixels, "RGB")
+
+
+def rest_payload(image: Image.Image) -> bytes:
+    """The REST body client.predict sends, encoded once."""
+    return json.dumps(build_request(preprocess(image)), separators=(",", ":")).encode()
+
+
+def grpc_payload(image: Image.Image, model: str, input_name: str) -> bytes:
+    """The serialized PredictRequest client.predict --grpc sends, encoded once."""
+    from client import grpc_api
+
+    return grpc_api.predict_request(preprocess(image), model, input_name).SerializeToString()
+
+
+# --- the report ----------------------------------------------------------------------------------
+
+def describe_plan(plan: Plan) -> str:
+    bound = f"{plan.requests} requests" if plan.requests is not None else f"{plan.duration:g} s"
+    loop = "closed loop" if plan.rate is None else f"open loop at {plan.rate:g} req/s"
+    return f"{loop}, {plan.concurrency} worker{'s' if plan.concurrency != 1 else ''}, {bound}"
+
+
+def report(result: Result, target: str, payload_bytes: int) -> list[str]:
+    """The lines `python -m client.loadtest` prints."""
+    errors = sum(result.errors.values())
+    lines = [
+        f"target:     {target}, payload {payload_bytes:,} bytes",
+        f"plan:       {describe_plan(result.plan)}" + (" (interrupted)" if result.interrupted else ""),
+        f"requests:   {len(result.samples)} sent, {len(result.ok)} ok, {errors} errors ({result.error_ratio:.1%})",
+    ]
+    if result.errors:
+        first = result.first_messages()
+        kinds = ", ".join(f"{count} {kind} (first: {one_line(first[kind], 120)})" for kind, count in sorted(
+            result.errors.items(), key=lambda item: (-item[1], item[0])))
+        lines.append(f"errors:     {kinds}")
+    lines.append(f"throughput: {result.throughput:.1f} req/s ({len(result.ok)} ok answers in {result.wall:.3f} s)")
+    latency = result.latency_ms()
+    if latency is None:
+        lines.append("latency:    no ok answers")
+    else:
+        lines.append("latency ms: " + "  ".join(f"{name} {value:.2f}" for name, value in latency.items())
+                     + " (ok answers, nearest rank)")
+    if result.plan.rate is not None:
+        rate, late = result.plan.rate, result.late()
+        if late:
+            worst = max(s.lag for s in late) * 1000
+            lines.append(f"rate:       could not keep {rate:g} req/s: {len(late)} of {len(result.samples)} requests started more "
+                         f"than one interval ({1000 / rate:.1f} ms) late, the worst by {worst:.1f} ms "
+                         f"(raise --concurrency, or the server is saturated)")
+        else:
+            lines.append(f"rate:       kept {rate:g} req/s (every request started within one interval of its time)")
+    return lines
+
+
+def to_json(result: Result, protocol: str, address: str, model: str, payload_bytes: int, timeout: float) -> dict[str, Any]:
+    plan = result.plan
+    late = result.late()
+    return {
+        "target": {"protocol": protocol, "address": address, "model": model},
+        "plan": {"concurrency": plan.concurrency, "requests": plan.requests, "duration_s": plan.duration, "rate": plan.rate,
+                 "loop": "closed" if plan.rate is None else "open", "timeout_s": timeout},
+        "payload_bytes": payload_bytes,
+        "interrupted": result.interrupted,
+        "requests": len(result.samples),
+        "ok": len(result.ok),
+        "errors": dict(sorted(result.errors.items())),
+        "error_ratio": result.error_ratio,
+        "wall_s": result.wall,
+        "throughput_rps": result.throughput,
+        "latency_ms": result.latency_ms(),
+        "percentile_method": "nearest rank over the ok answers' durations",
+        "rate": None if plan.rate is None else {
+            "asked": plan.rate, "late": len(late), "worst_lag_ms": max((s.lag for s in late), default=0.0) * 1000},
+        "samples": [{"start_s": s.start, "duration_ms": s.duration * 1000, "error": s.error, "lag_ms": s.lag * 1000}
+                    for s in result.samples],
+    }
+
+
+def plot(result: Result, title: str, path: Path) -> None:
+    """Latency over time (errors marked) beside the histogram of the ok answers' latencies, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (over_time, histogram) = plt.subplots(1, 2, figsize=(12, 4.5), gridspec_kw={"width_ratios": [3, 2]})
+    ok, failed = result.ok, [s for s in result.samples if s.error is not None]
+    over_time.scatter([s.start for s in ok], [s.duration * 1000 for s in ok], s=6, label="ok")
+    if failed:
+        over_time.scatter([s.start for s in failed], [s.duration * 1000 for s in failed], s=14, marker="x", color="red",
+                          label="error")
+    over_time.set(xlabel="request start (s since the run started)", ylabel="latency (ms)", title="latency over time")
+    over_time.legend(loc="upper right")
+    latency = result.latency_ms()
+    if latency is not None:
+        histogram.hist([s.duration * 1000 for s in ok], bins=min(50, max(5, len(ok) // 5)))
+        for name in ("p50", "p99"):
+            histogram.axvline(latency[name], color="black", linestyle="--" if name == "p50" else ":",
+                              label=f"{name} {latency[name]:.1f} ms")
+        histogram.legend(loc="upper right")
+    histogram.set(xlabel="latency (ms)", ylabel="requests", title="latency of the ok answers")
+    figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+def _positive_int(most: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+        if not 1 <= number <= most:
+            raise argparse.ArgumentTypeError(f"must be between 1 and {most}, got {number}")
+        return number
+
+    return parse
+
+
+def _number(low: float, high: float, what: str, low_inclusive: bool = False) -> Callable[[str], float]:
+    def parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+        if not (low <= number if low_inclusive else low < number) or not number <= high:
+            raise argparse.ArgumentTypeError(f"must be {'at least' if low_inclusive else 'more than'} {low:g} and at most {high:g}"
+                                             f" {what}, got {value}")
+        return number
+
+    return parse
+
+
+def make_loadtest_parser() -> argparse.ArgumentParser:
+    parser = make_parser("python -m client.loadtest", "Load TensorFlow Serving with predict requests (REST or gRPC) and "
+                                                      "report throughput, latency percentiles and errors.")
+    parser.add_argument("--concurrency", type=_positive_int(1000), required=True, metavar="N",
+                        help="workers: requests in flight at most")
+    bound = parser.add_mutually_exclusive_group(required=True)
+    bound.add_argument("--requests", type=_positive_int(10_000_000), metavar="N", help="send N requests, then stop")
+    bound.add_argument("--duration", type=_number(0, 86400, "seconds"), metavar="SECONDS",
+                       help="start requests for SECONDS, then stop (the last answers are waited for)")
+    parser.add_argument("--rate", type=_number(0, 100_000, "requests per second"), metavar="R",
+                        help="open loop: start R requests per second (at most --concurrency in flight); default: closed loop")
+    parser.add_argument("--image", metavar="IMG", help="the image every request carries (default: a synthetic 224x224 picture)")
+    parser.add_argument("--json", type=Path, metavar="OUT", help="write the results and every request's start and duration here")
+    parser.add_argument("--plot", type=Path, metavar="OUT.png", help="draw latency over time and its histogram (needs matplotlib)")
+    parser.add_argument("--max-error-ratio", type=_number(0, 1, "", low_inclusive=True), default=DEFAULT_MAX_ERROR_RATIO,
+                        metavar="RATIO", help=f"exit 1 when more than this share of requests failed (default: {DEFAULT_MAX_ERROR_RATIO:g})")
+    add_input_option(parser)
+    return parser
+
+
+PLOT_MISSING = "--plot needs matplotlib, which is not installed: pip install 'eks-inferentia[plot]' (or matplotlib)"
+
+
+def _loadtest(argv: Sequence[str] | None) -> int:
+    args = make_loadtest_parser().parse_args(argv)
+    if args.plot is not None and importlib.util.find_spec("matplotlib") is None:
+        raise UsageError(PLOT_MISSING)
+    image = load_image(args.image) if args.image else synthetic_image()
+    plan = Plan(args.concurrency, args.requests, args.duration, args.rate)
+    sender: RestSender | GrpcSender
+    if args.grpc:
+        payload = grpc_payload(image, args.model, args.input)
+        sender, protocol, address = GrpcSender(args.grpc, payload, args.timeout), "grpc", args.grpc
+    else:
+        payload = rest_payload(image)
+        sender, protocol, address = RestSender(args.url, args.model, payload, args.timeout), "rest", args.url
+    try:
+        result = generate(sender, plan)
+    finally:
+        sender.close()
+    target = f"{protocol} {address}, model {args.model}"
+    for line in report(result, target, len(payload)):
+        print(line)
+    if args.json is not None:
+        args.json.write_text(json.dumps(to_json(result, protocol, address, args.model, len(payload), args.timeout), indent=1) + "\n")
+    if args.plot is not None:
+        plot(result, f"{target}: {describe_plan(plan)}", args.plot)
+    if result.interrupted:
+        raise KeyboardInterrupt
+    errors = sum(result.errors.values())
+    if result.error_ratio > args.max_error_ratio:
+        print(f"error: {errors} of {len(result.samples)} requests failed ({result.error_ratio:.1%}), "
+              f"more than --max-error-ratio {args.max_error_ratio:g} allows", file=sys.stderr)
+        return EXIT_TOO_MANY_ERRORS
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m client.loadtest`; returns the exit code."""
+    return run(_loadtest, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
