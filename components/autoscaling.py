@@ -132,8 +132,10 @@ def hpa_behavior() -> dict[str, Any]:
     }
 
 
-def scaled_object_spec(deployment_name: str, min_replicas: int, max_replicas: int, trigger_metadata: dict[str, str],
-                       authentication_name: str) -> dict[str, Any]:
+def scaled_object_spec(deployment_name: pulumi.Input[str], min_replicas: int, max_replicas: int,
+                       trigger_metadata: dict[str, pulumi.Input[str]], authentication_name: str) -> dict[str, Any]:
+    """The ScaledObject's spec (keda.sh/v1alpha1): the Deployment, the range, the HPA's behaviour, one Prometheus
+    trigger; when AMP cannot be asked `FALLBACK_FAILURE_THRESHOLD` times running, the running pods stay."""
     return {
         "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment_name},
         "pollingInterval": POLLING_INTERVAL_SECONDS,
@@ -217,22 +219,24 @@ class ServingAutoscaler(pulumi.ComponentResource):
             spec={"podIdentity": {"provider": "aws", "identityOwner": "keda"}},
             opts=cr_opts,
         )
-        trigger_metadata = pulumi.Output.all(args.prometheus_endpoint, args.region, args.namespace).apply(
-            lambda a: {
-                "serverAddress": server_address(a[0]),
-                "awsRegion": a[1],
-                "query": prediction_rate_query(args.model_name, a[2]),
-                "threshold": threshold(args.target_requests_per_second),
-                # The query always answers one series (`or vector(0)`); anything else is an error, not zero load.
-                "ignoreNullValues": "false",
-            })
+        # Each value its own Output, so a preview shows every field it knows (only the workspace's address is
+        # unknown before the workspace exists).
+        trigger_metadata = {
+            "serverAddress": pulumi.Output.from_input(args.prometheus_endpoint).apply(server_address),
+            "awsRegion": args.region,
+            "query": pulumi.Output.from_input(args.namespace).apply(
+                lambda namespace: prediction_rate_query(args.model_name, namespace)),
+            "threshold": threshold(args.target_requests_per_second),
+            # The query always answers one series (`or vector(0)`); anything else is an error, not zero load.
+            "ignoreNullValues": "false",
+        }
         scaled_object = k8s.apiextensions.CustomResource(
             f"{name}-scaled-object",
             api_version=KEDA_API_VERSION,
             kind="ScaledObject",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=args.deployment_name, namespace=args.namespace, labels=labels),
-            spec=pulumi.Output.all(args.deployment_name, trigger_metadata).apply(
-                lambda a: scaled_object_spec(a[0], args.min_replicas, args.max_replicas, a[1], TRIGGER_AUTHENTICATION_NAME)),
+            spec=scaled_object_spec(args.deployment_name, args.min_replicas, args.max_replicas, trigger_metadata,
+                                    TRIGGER_AUTHENTICATION_NAME),
             opts=pulumi.ResourceOptions.merge(cr_opts, pulumi.ResourceOptions(depends_on=[authentication])),
         )
 
