@@ -194,9 +194,10 @@ if config.autoscaling and monitoring and config.target_requests_per_second:
         target_requests_per_second=config.target_requests_per_second,
         chart_version=keda_chart_version(config.kubernetes_version),
         system_nodes=config.has_system_nodes,
+        pods_depend_on=[system_nodes] if system_nodes else [node_group],
         provider=cluster.provider,
         tags=tags,
-    ), opts=pulumi.ResourceOptions(depends_on=[system_nodes] if system_nodes else None))
+    ))
 
 # Run the walkthrough's client check in the cluster: a model that does not load or answer fails `pulumi up`.
 if config.smoke_test:

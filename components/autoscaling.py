@@ -26,6 +26,7 @@ minute; scale-down waits `SCALE_DOWN_STABILIZATION_SECONDS`, what a removed pod 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -84,6 +85,9 @@ class ServingAutoscalerArgs:
     provider: k8s.Provider
     system_nodes: bool = False
     """KEDA's pods run on the system node group (the Neuron nodes are tainted then)."""
+    pods_depend_on: Sequence[pulumi.Resource] = ()
+    """What the chart waits for besides the association (the node groups its pods run on): a component's
+    `depends_on` does not reach its children."""
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -205,7 +209,8 @@ class ServingAutoscaler(pulumi.ComponentResource):
             namespace=namespace.metadata.name,
             values=keda_values(args.system_nodes),
             # The operator's pods must be admitted after the association exists, or they get no credentials.
-            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[association])),
+            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
+                depends_on=[association, *args.pods_depend_on])),
         )
 
         # The custom resources need the chart's CRDs and its admission webhook.
