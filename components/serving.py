@@ -96,14 +96,16 @@ IMDS_CIDR = "169.254.169.254/32"
 HTTP_PORT = 80
 
 # With autoscaling, what `pulumi up` leaves to KEDA's HPA after the Deployment is created. The Kubernetes provider
-# (4.x) applies server-side by default, as field manager `pulumi-kubernetes-...`, without force. The HPA
-# controller writes spec.replicas through the scale subresource (manager kube-controller-manager, an Update), which
-# takes the field's ownership; declaring replicas again would then fail the apply with "conflict with
-# kube-controller-manager with subresource scale: .spec.replicas" (pulumi-kubernetes issues 2491, 2569), and with
-# force it would reset the live count. Leaving replicas out instead would let SSA drop a field Pulumi owns, which
-# resets it to 1. ignoreChanges does what is needed under SSA (provider/pkg/await/await.go handleSSAIgnoreFields):
-# a field another manager owns and Pulumi does not is dropped from the apply; one Pulumi still owns (no scaling
-# yet) is sent with its live value. The engine also keeps the old input, so a changed `replicas` shows no diff.
+# applies server-side by default (since 4.0.0, pulumi-kubernetes#2398), as its own field manager, without force.
+# The HPA controller writes spec.replicas through the scale subresource (manager kube-controller-manager, an
+# Update), which takes the field's ownership; declaring replicas again would then fail the apply with "conflict
+# with kube-controller-manager with subresource scale: .spec.replicas" (pulumi-kubernetes issues 2491, 2569), and
+# with force it would reset the live count. Leaving replicas out instead would let SSA drop a field Pulumi owns,
+# which resets it to 1. ignoreChanges does what is needed under SSA (provider/pkg/await/await.go
+# handleSSAIgnoreFields; since 4.3.0 and 4.9.0, #2566 and #2828; read at 94977969, after v4.32.0; this project
+# installs 4.34.2): a field another manager owns and Pulumi does not is dropped from the apply; one Pulumi still
+# owns (no scaling yet) is sent with its live value. The engine keeps the old input, so a changed `replicas`
+# shows no diff.
 AUTOSCALED_FIELDS = ["spec.replicas"]
 
 DIGEST_SKIP = {"CKV_K8S_43": "the Deep Learning Container is pinned by its versioned tag; "
