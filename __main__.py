@@ -23,6 +23,8 @@ from components import (
     NeuronDevicePluginArgs,
     NeuronMonitor,
     NeuronMonitorArgs,
+    ServingAutoscaler,
+    ServingAutoscalerArgs,
     SmokeTest,
     SmokeTestArgs,
     SystemNodeGroup,
@@ -38,7 +40,7 @@ from eks_inferentia.contract import CONTRACT_VERSION, StackOutputs
 from eks_inferentia.images import serving_image
 from eks_inferentia.metrics import RuleTargets
 from eks_inferentia.placement import place
-from eks_inferentia.versions import addon_versions
+from eks_inferentia.versions import addon_versions, keda_chart_version
 
 # Configuration: validated as a whole before anything is declared.
 config = load_stack_config()
@@ -172,7 +174,30 @@ serving = TensorFlowServing("serving", TensorFlowServingArgs(
     pods_depend_on=[device_plugin, node_group, model_access],
     provider=cluster.provider,
     metrics_scraper_cidrs=monitoring.scraper_cidrs if monitoring else None,
+    autoscaled_max_replicas=config.max_replicas if config.autoscaling else None,
 ), opts=pulumi.ResourceOptions(depends_on=[device_plugin, node_group, model_access]))
+
+# Scale the serving pods on the model's prediction rate in Amazon Managed Prometheus, with KEDA (README,
+# "Autoscaling"). The config refuses autoscaling without monitoring; `replicas` was only the initial size.
+if config.autoscaling and monitoring and config.target_requests_per_second:
+    ServingAutoscaler("autoscaling", ServingAutoscalerArgs(
+        cluster_name=cluster.cluster_name,
+        cluster_arn=cluster.cluster_arn,
+        region=region,
+        workspace_arn=monitoring.workspace_arn,
+        prometheus_endpoint=monitoring.prometheus_endpoint,
+        namespace=serving.namespace,
+        deployment_name=serving.deployment_name,
+        model_name=config.model_name,
+        min_replicas=config.min_replicas,
+        max_replicas=config.max_replicas,
+        target_requests_per_second=config.target_requests_per_second,
+        chart_version=keda_chart_version(config.kubernetes_version),
+        system_nodes=config.has_system_nodes,
+        pods_depend_on=[system_nodes] if system_nodes else [node_group],
+        provider=cluster.provider,
+        tags=tags,
+    ))
 
 # Run the walkthrough's client check in the cluster: a model that does not load or answer fails `pulumi up`.
 if config.smoke_test:

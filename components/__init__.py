@@ -1,6 +1,7 @@
 """Pulumi component resources of eks-inferentia, one per module."""
 
 from components.addons import ClusterAddons, ClusterAddonsArgs
+from components.autoscaling import ServingAutoscaler, ServingAutoscalerArgs
 from components.cluster import NeuronCluster, NeuronClusterArgs
 from components.device_plugin import NeuronDevicePlugin, NeuronDevicePluginArgs
 from components.model_access import ModelAccess, ModelAccessArgs
@@ -26,6 +27,8 @@ __all__ = [
     "NeuronDevicePluginArgs",
     "NeuronMonitor",
     "NeuronMonitorArgs",
+    "ServingAutoscaler",
+    "ServingAutoscalerArgs",
     "SmokeTest",
     "SmokeTestArgs",
     "SystemNodeGroup",

@@ -95,10 +95,11 @@ def model_read_policy(partition: str, bucket: str, prefix: str, kms_key_arn: str
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2)
 
 
-def pod_identity_trust_policy(cluster_arn: str, namespace: str, service_account: str) -> str:
-    """Trust policy of the model's role: EKS Pod Identity, for one ServiceAccount of one cluster only."""
+def pod_identity_trust_policy(cluster_arn: str, namespace: str, service_account: str,
+                              sid: str = "EksPodIdentityForTheServingServiceAccount") -> str:
+    """Trust policy of a Pod Identity role (the model's; KEDA's): for one ServiceAccount of one cluster only."""
     return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Sid": "EksPodIdentityForTheServingServiceAccount",
+        "Sid": sid,
         "Effect": "Allow",
         "Principal": {"Service": POD_IDENTITY_PRINCIPAL},
         "Action": ["sts:AssumeRole", "sts:TagSession"],

@@ -80,6 +80,8 @@ class Monitoring(pulumi.ComponentResource):
     workspace_arn: pulumi.Output[str]
     workspace_id: pulumi.Output[str]
     query_endpoint: pulumi.Output[str]
+    prometheus_endpoint: pulumi.Output[str]
+    """The workspace's endpoint (ends with '/'); Prometheus' HTTP API is below it."""
     scraper_arn: pulumi.Output[str]
     scraper_cidrs: pulumi.Output[list[str]]
     alert_topic_arn: pulumi.Output[str]
@@ -145,6 +147,7 @@ class Monitoring(pulumi.ComponentResource):
         self.workspace_arn = workspace.arn
         self.workspace_id = workspace.id
         self.query_endpoint = workspace.prometheus_endpoint.apply(query_endpoint)
+        self.prometheus_endpoint = workspace.prometheus_endpoint
         self.scraper_arn = scraper.arn
         self.scraper_cidrs = cidrs.apply(lambda values: [str(v) for v in values])
         self.alert_topic_arn = topic.arn
@@ -152,6 +155,7 @@ class Monitoring(pulumi.ComponentResource):
             "workspace_arn": self.workspace_arn,
             "workspace_id": self.workspace_id,
             "query_endpoint": self.query_endpoint,
+            "prometheus_endpoint": self.prometheus_endpoint,
             "scraper_arn": self.scraper_arn,
             "scraper_cidrs": self.scraper_cidrs,
             "alert_topic_arn": self.alert_topic_arn,

@@ -95,6 +95,19 @@ POD_IDENTITY_AGENT_CIDRS = ("169.254.170.23/32", "fd00:ec2::23/128")
 IMDS_CIDR = "169.254.169.254/32"
 HTTP_PORT = 80
 
+# With autoscaling, what `pulumi up` leaves to KEDA's HPA after the Deployment is created. The Kubernetes provider
+# applies server-side by default (since 4.0.0, pulumi-kubernetes#2398), as its own field manager, without force.
+# The HPA controller writes spec.replicas through the scale subresource (manager kube-controller-manager, an
+# Update), which takes the field's ownership; declaring replicas again would then fail the apply with "conflict
+# with kube-controller-manager with subresource scale: .spec.replicas" (pulumi-kubernetes issues 2491, 2569), and
+# with force it would reset the live count. Leaving replicas out instead would let SSA drop a field Pulumi owns,
+# which resets it to 1. ignoreChanges does what is needed under SSA (provider/pkg/await/await.go
+# handleSSAIgnoreFields; since 4.3.0 and 4.9.0, #2566 and #2828; read at 94977969, after v4.32.0; this project
+# installs 4.34.2): a field another manager owns and Pulumi does not is dropped from the apply; one Pulumi still
+# owns (no scaling yet) is sent with its live value. The engine keeps the old input, so a changed `replicas`
+# shows no diff.
+AUTOSCALED_FIELDS = ["spec.replicas"]
+
 DIGEST_SKIP = {"CKV_K8S_43": "the Deep Learning Container is pinned by its versioned tag; "
                              "set servingImage to an @sha256 reference to pin by digest"}
 
@@ -144,6 +157,9 @@ class TensorFlowServingArgs:
     `depends_on` does not reach its children, so the component's own options would not order the pods."""
     metrics_scraper_cidrs: pulumi.Input[Sequence[str]] | None = None
     """CIDRs of the managed Prometheus collector's subnets, admitted to the REST port (metrics); None: none."""
+    autoscaled_max_replicas: int | None = None
+    """With autoscaling: maxReplicas. KEDA's HPA owns the replica count (`replicas` only creates the Deployment),
+    and a rollout may start with this many pods, so the update timeout covers them; None: `replicas` is the count."""
 
 
 def egress_rules(pods_use_node_role: bool) -> list[k8s.networking.v1.NetworkPolicyEgressRuleArgs]:
@@ -422,7 +438,9 @@ class TensorFlowServing(pulumi.ComponentResource):
                 ),
             ),
             opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
-                custom_timeouts=await_timeouts(args.replicas, args.rollout, max(len(args.model_versions), 1)),
+                custom_timeouts=await_timeouts(max(args.replicas, args.autoscaled_max_replicas or 0), args.rollout,
+                                               max(len(args.model_versions), 1)),
+                ignore_changes=AUTOSCALED_FIELDS if args.autoscaled_max_replicas is not None else None,
                 depends_on=list(args.pods_depend_on))),
         )
 

@@ -3,6 +3,10 @@
 Pods are packed per node: a pod's Neuron devices must all come from one node, so a node of
 `d` devices holds `d // devicesPerReplica` pods, whatever the cluster's total. Refusals name
 the key to change; warnings flag money or replicas left idle.
+
+With autoscaling (`ReplicaRange`) the live replica count is anywhere in [minReplicas, maxReplicas]:
+what must always fit is judged at maxReplicas, what is left idle at minReplicas, and the rollout
+strategy at maxReplicas (a rollout may start while KEDA runs the most pods).
 """
 
 from __future__ import annotations
@@ -41,6 +45,14 @@ class NodeDaemons:
 
 
 @dataclass(frozen=True)
+class ReplicaRange:
+    """The autoscaled range of the serving Deployment: minReplicas and maxReplicas."""
+
+    minimum: int
+    maximum: int
+
+
+@dataclass(frozen=True)
 class ServingShape:
     """What the serving Deployment asks of the Neuron node group."""
 
@@ -55,6 +67,18 @@ class ServingShape:
     """Bytes of each pod's model volume (modelVolumeSize), requested as ephemeral storage."""
     node_daemons: NodeDaemons = field(default_factory=lambda: NodeDaemons())
     """What this stack's DaemonSets request on every Neuron node, before any serving pod."""
+    scaling: ReplicaRange | None = None
+    """With autoscaling: the range KEDA keeps the replica count in; `replicas` is then only the initial size."""
+
+    @property
+    def fewest_replicas(self) -> int:
+        """The fewest serving pods that run: minReplicas with autoscaling, else replicas."""
+        return self.scaling.minimum if self.scaling else self.replicas
+
+    @property
+    def most_replicas(self) -> int:
+        """The most serving pods that run: maxReplicas with autoscaling, else replicas."""
+        return self.scaling.maximum if self.scaling else self.replicas
 
     @property
     def pod_cpu(self) -> Fraction:
@@ -108,6 +132,11 @@ def capacity_problems(shape: ServingShape) -> list[tuple[str, object, str]]:
                          f"less {NODE_STORAGE_HEADROOM_GIB} GiB for the OS, images and the kubelet's eviction reserve)"))
     if problems or shape.devices_per_replica > facts.neuron_devices:
         return problems  # no pod fits on a node; the replica count cannot be judged
+    if shape.scaling and shape.scaling.maximum > shape.pods_at_max_size:
+        problems.append(("maxReplicas", shape.scaling.maximum,
+                         f"at most {shape.pods_at_max_size}: {shape.max_nodes} x {facts.name} (maxNodes) hold "
+                         f"{shape.pods_per_node} pod(s) of {shape.devices_per_replica} Neuron device(s) each, so KEDA "
+                         "could never place more" + _storage_note(shape)))
     if shape.replicas > shape.pods_at_max_size:
         problems.append(("replicas", shape.replicas,
                          f"at most {shape.pods_at_max_size}: {shape.max_nodes} x {facts.name} (maxNodes) hold "
@@ -128,22 +157,36 @@ def _storage_note(shape: ServingShape) -> str:
 
 def capacity_warnings(shape: ServingShape) -> list[str]:
     """Sizings that deploy but waste accelerators or leave replicas Pending at the desired size."""
-    warnings: list[str] = []
+    return [message for _, message in keyed_capacity_warnings(shape)]
+
+
+def keyed_capacity_warnings(shape: ServingShape) -> list[tuple[str, str]]:
+    """(key to change, message) for every sizing that deploys but wastes accelerators or leaves pods Pending."""
+    warnings: list[tuple[str, str]] = []
     facts = shape.instance
     if shape.pods_per_node == 0:
         return warnings
     if shape.replicas > shape.pods_at_desired_size:
         pending = shape.replicas - shape.pods_at_desired_size
-        warnings.append(
+        warnings.append(("replicas",
             f"{pending} of {shape.replicas} serving pods stay Pending: {shape.desired_nodes} x {facts.name} "
             f"(desiredNodes) hold {shape.pods_at_desired_size}, and `pulumi up` times out waiting for them; raise desiredNodes "
-            "(no cluster autoscaler is installed)")
+            "(no cluster autoscaler is installed)"))
+    if shape.scaling and shape.scaling.maximum > shape.pods_at_desired_size:
+        warnings.append(("maxReplicas",
+            f"{shape.desired_nodes} x {facts.name} (desiredNodes) hold {shape.pods_at_desired_size} serving pods, so "
+            f"pods KEDA adds above that, up to {shape.scaling.maximum}, stay Pending (the Neuron node group does not "
+            "grow by itself); raise desiredNodes or lower maxReplicas"))
     devices = shape.desired_nodes * facts.neuron_devices
-    used = min(shape.replicas, shape.pods_at_desired_size) * shape.devices_per_replica
-    if devices > used:
-        warnings.append(
+    used = min(shape.fewest_replicas, shape.pods_at_desired_size) * shape.devices_per_replica
+    if devices > used and shape.scaling:
+        warnings.append(("minReplicas",
+            f"at {shape.scaling.minimum} pod(s), {devices - used} of {devices} Neuron devices at desiredNodes stay "
+            "idle (paid for, unused) whenever demand is low; lower desiredNodes or raise minReplicas"))
+    elif devices > used:
+        warnings.append(("replicas",
             f"{devices - used} of {devices} Neuron devices at desiredNodes stay idle (paid for, unused); "
-            "lower desiredNodes or raise replicas or neuronDevicesPerReplica")
+            "lower desiredNodes or raise replicas or neuronDevicesPerReplica"))
     return warnings
 
 
@@ -153,7 +196,11 @@ def rollout_strategy(shape: ServingShape) -> tuple[int, int]:
     With room for one more pod, surge and keep every replica serving. With every slot taken
     (the walkthrough's 2 x inf1.2xlarge and 2 single-device replicas) a surge pod never
     schedules and the rollout, and `pulumi up`, would wait forever: replace pods one at a time.
+
+    With autoscaling the strategy is fixed while the replica count moves, so it is judged at
+    maxReplicas: a rollout that starts while KEDA runs the most pods must still finish. Replacing
+    one at a time costs a slower rollout at lower counts, never a stuck one.
     """
-    if shape.pods_at_desired_size >= shape.replicas + 1:
+    if shape.pods_at_desired_size >= shape.most_replicas + 1:
         return 1, 0
     return 0, 1

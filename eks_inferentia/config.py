@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeVar
 
 import pulumi
 
-from eks_inferentia.capacity import NodeDaemons, ServingShape, capacity_problems, capacity_warnings
+from eks_inferentia.capacity import NodeDaemons, ReplicaRange, ServingShape, capacity_problems, keyed_capacity_warnings
 from eks_inferentia.images import NEURON_DLC_REGIONS
 from eks_inferentia.instance_types import INSTANCE_TYPES, TRAINIUM_DEVICE_COUNTS, InstanceTypeFacts, supported_instance_types
 from eks_inferentia.metrics import NEURON_MONITOR_CPU_REQUEST, NEURON_MONITOR_MEMORY_REQUEST
@@ -45,6 +45,7 @@ S3_ACCESS_MODES = ("bucket", "all")
 # Whose credentials read the model: a role of the serving pods' own (EKS Pod Identity), or the node role.
 MODEL_ACCESS_MODES = ("pod-identity", "node-role")
 NEURON_SCHEDULER_MODES = ("auto", "enabled", "disabled")
+TARGET_DECIMALS = 3
 OPEN_TO_THE_WORLD = ("0.0.0.0/0", "::/0")
 # modelPollSeconds: 0 copies the model once at pod start; otherwise a sidecar lists the S3 prefix this often
 # (one LIST request and one AWS CLI start a round, so not more often than every 10 s; at least daily).
@@ -184,6 +185,20 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
               "With vpcId: two or more subnets of it, in two zones, for the managed collector's network interfaces; "
               "the NetworkPolicies admit their CIDRs to the metrics ports, so use subnets without pods. Empty (default): "
               "privateSubnetIds, with a warning. Without vpcId leave it empty: the dedicated VPC gets two /28s for it."),
+    # Autoscaling (issue 11): KEDA scales the serving Deployment on the model's request rate in Amazon Managed Prometheus.
+    ConfigKey("autoscaling", "boolean", False,
+              "KEDA scales the serving pods between minReplicas and maxReplicas on the model's prediction rate in "
+              "Amazon Managed Prometheus (needs monitoring); replicas is then only the initial size, and `pulumi up` "
+              "leaves the live count to KEDA. No scale to zero."),
+    ConfigKey("minReplicas", "integer", 1,
+              "With autoscaling: the fewest serving pods (at least 1; at most replicas)."),
+    ConfigKey("maxReplicas", "integer", 4,
+              "With autoscaling: the most serving pods (at least replicas); maxNodes nodes must hold them."),
+    # Pulumi.yaml has no number type (string, integer, boolean, array), so a string the program reads as a decimal.
+    ConfigKey("targetRequestsPerSecond", "string", "",
+              "With autoscaling (required then): predictions per second one pod should carry, a decimal number above 0 "
+              f"with at most {TARGET_DECIMALS} decimals; set it 10-20 % below one pod's measured saturation "
+              "(README, \"Autoscaling\")."),
 )
 
 KEYS_BY_NAME: dict[str, ConfigKey] = {key.name: key for key in CONFIG_KEYS}
@@ -239,6 +254,16 @@ class StackConfig:
     latency_objective_ms: int = 100
     alert_email: str | None = None
     scraper_subnet_ids: tuple[str, ...] = ()
+    autoscaling: bool = False
+    min_replicas: int = 1
+    max_replicas: int = 4
+    target_requests_per_second: Fraction | None = None
+    """Set (and above 0) exactly when autoscaling is on."""
+
+    @property
+    def replica_range(self) -> ReplicaRange | None:
+        """[minReplicas, maxReplicas] with autoscaling; None without."""
+        return ReplicaRange(self.min_replicas, self.max_replicas) if self.autoscaling else None
 
     @property
     def serving_shape(self) -> ServingShape:
@@ -247,6 +272,7 @@ class StackConfig:
             desired_nodes=self.desired_nodes, max_nodes=self.max_nodes,
             cpu_request=parse_quantity(self.cpu_request), memory_request=parse_quantity(self.memory_request),
             model_volume=parse_quantity(self.model_volume_size), node_daemons=neuron_node_daemons(self.monitoring),
+            scaling=self.replica_range,
         )
 
     @property
@@ -333,6 +359,10 @@ COMPILERS = {"neuron": "tensorflow-neuron", "neuronx": "tensorflow-neuronx"}
 _EMAIL_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _EMAIL = re.compile(rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_EMAIL_LABEL}(?:\.{_EMAIL_LABEL})+$")
 MAX_LATENCY_OBJECTIVE_MS = 600_000
+# targetRequestsPerSecond: KEDA hands the threshold to the HPA in milli-units (GetMetricTargetMili), so a
+# fourth decimal would be dropped silently; the ceiling is far above what one pod serves.
+_DECIMAL = re.compile(r"^(\d+)(\.\d+)?$")
+MAX_TARGET_REQUESTS_PER_SECOND = 100_000
 _VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 
 
@@ -416,6 +446,23 @@ class _Reader:
                 self._blank(name, value)
             return None
         return int(value)
+
+    def decimal(self, name: str, most: int, decimals: int) -> Fraction | None:
+        """A plain decimal number in a string key (`12`, `7.5`): no sign, exponent or blanks; above 0, at most
+        `most`, at most `decimals` decimals. '' (the key's default) is None, for the caller to judge."""
+        value = self.string(name)
+        if not value:
+            return None
+        allowed = f"a decimal number above 0 and at most {most}, with at most {decimals} decimals, such as 12 or 7.5"
+        match = _DECIMAL.match(value)
+        if not match or len((match.group(2) or ".")[1:]) > decimals:
+            self.problem(name, value, allowed)
+            return None
+        number = Fraction(value)
+        if not 0 < number <= most:
+            self.problem(name, value, allowed)
+            return None
+        return number
 
     def at_least(self, name: str, value: int | None, least: int, allowed: str) -> int | None:
         if value is not None and value < least:
@@ -658,17 +705,18 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
     neuron_scheduler = r.one_of("neuronScheduler", NEURON_SCHEDULER_MODES)
 
     monitoring = r.boolean("monitoring")
+    autoscaling, replica_range, target_rps = _autoscaling(r, replicas, monitoring)
     # Judge capacity only from values that passed their own rules (the others are reported already).
     cpu_request, memory_request = requests_and_limits["cpuRequest"], requests_and_limits["memoryRequest"]
     if (facts is not None and replicas is not None and devices is not None and desired is not None
             and maximum is not None and cpu_request is not None and memory_request is not None
             and model_volume is not None
             and r.ok("instanceType", "replicas", "neuronDevicesPerReplica", "desiredNodes", "maxNodes",
-                     "cpuRequest", "memoryRequest", "modelVolumeSize")):
+                     "cpuRequest", "memoryRequest", "modelVolumeSize", "autoscaling", "minReplicas", "maxReplicas")):
         shape = ServingShape(instance=facts, replicas=replicas, devices_per_replica=devices,
                              desired_nodes=desired, max_nodes=maximum,
                              cpu_request=cpu_request, memory_request=memory_request, model_volume=model_volume,
-                             node_daemons=neuron_node_daemons(bool(monitoring)))
+                             node_daemons=neuron_node_daemons(bool(monitoring)), scaling=replica_range)
         for name, value, allowed in capacity_problems(shape):
             r.problem(name, value, allowed)
 
@@ -833,12 +881,52 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
         latency_objective_ms=_accepted(latency_objective_ms),
         alert_email=alert_email or None,
         scraper_subnet_ids=_accepted(scraper_subnet_ids),
+        autoscaling=_accepted(autoscaling),
+        min_replicas=replica_range.minimum if replica_range else _accepted(r.integer("minReplicas")),
+        max_replicas=replica_range.maximum if replica_range else _accepted(r.integer("maxReplicas")),
+        target_requests_per_second=target_rps,
     )
+
+
+def _autoscaling(r: _Reader, replicas: int | None, monitoring: bool | None
+                 ) -> tuple[bool | None, ReplicaRange | None, Fraction | None]:
+    """autoscaling, minReplicas, maxReplicas, targetRequestsPerSecond: (autoscaling, the range, the target).
+
+    The range and target are judged only under autoscaling (without it nothing reads them); the
+    range is None unless autoscaling is on and every rule holds."""
+    autoscaling = r.boolean("autoscaling")
+    minimum = r.at_least("minReplicas", r.integer("minReplicas"), 1,
+                         "1 or more (no scale to zero: nothing in front of TensorFlow Serving holds requests while a pod starts)")
+    maximum = r.at_least("maxReplicas", r.integer("maxReplicas"), 1, "1 or more")
+    target = r.decimal("targetRequestsPerSecond", MAX_TARGET_REQUESTS_PER_SECOND, TARGET_DECIMALS)
+    if not autoscaling:
+        return autoscaling, None, None
+    if monitoring is False:
+        r.problem("autoscaling", "true", f"false while {full_key('monitoring')} is false: KEDA scales on the request rate "
+                                       "in the stack's Amazon Managed Prometheus workspace; set monitoring to true")
+    if target is None and r.ok("targetRequestsPerSecond"):
+        r.refused.add("targetRequestsPerSecond")
+        r.problems.append(f"{full_key('targetRequestsPerSecond')} is required when {full_key('autoscaling')} is true: "
+                          "the predictions per second one pod should carry (README, \"Autoscaling\": measure one pod's "
+                          "saturation with `python -m client.loadtest`, then set 10-20 % below it)")
+    if minimum is None or maximum is None or replicas is None:
+        return autoscaling, None, target
+    if minimum > maximum:
+        r.problem("minReplicas", minimum, f"at most maxReplicas ({maximum})")
+    elif replicas < minimum:
+        r.problem("replicas", replicas, f"at least minReplicas ({minimum}): with autoscaling, replicas is the initial "
+                                        f"size, within [{minimum}, {maximum}]")
+    elif replicas > maximum:
+        r.problem("replicas", replicas, f"at most maxReplicas ({maximum}): with autoscaling, replicas is the initial "
+                                        f"size, within [{minimum}, {maximum}]")
+    if not r.ok("autoscaling", "minReplicas", "maxReplicas", "replicas"):
+        return autoscaling, None, target
+    return autoscaling, ReplicaRange(minimum, maximum), target
 
 
 def config_warnings(config: StackConfig) -> list[str]:
     """What deploys but deserves a second look; `load_stack_config` logs these as warnings."""
-    warnings = [f"{full_key('replicas')}: {w}" for w in capacity_warnings(config.serving_shape)]
+    warnings = [f"{full_key(key)}: {w}" for key, w in keyed_capacity_warnings(config.serving_shape)]
     open_cidrs = [c for c in config.api_allowed_cidrs if c in OPEN_TO_THE_WORLD]
     if open_cidrs:
         warnings.append(f"{full_key('apiAllowedCidrs')}: the cluster's API endpoint is open to {', '.join(open_cidrs)}; "

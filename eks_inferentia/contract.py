@@ -48,7 +48,7 @@ OUTPUTS: tuple[OutputSpec, ...] = (
     OutputSpec("grpcEndpoint", "string", "In-cluster gRPC endpoint, `<service>.<namespace>.svc.cluster.local:8500`."),
     OutputSpec("restEndpoint", "string", "In-cluster REST endpoint, `http://<service>.<namespace>.svc.cluster.local:9000`."),
     OutputSpec("modelName", "string", "Name the model is served under."),
-    OutputSpec("replicas", "integer", "Number of TensorFlow Serving pods."),
+    OutputSpec("replicas", "integer", "Number of TensorFlow Serving pods; with autoscaling, the initial number (KEDA sets the live one)."),
     OutputSpec("prometheusWorkspaceArn", "string",
                "ARN of the Amazon Managed Service for Prometheus workspace; empty when `monitoring` is false."),
     OutputSpec("prometheusQueryEndpoint", "string",

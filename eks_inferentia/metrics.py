@@ -85,6 +85,13 @@ LATENCY_P99 = "model:tfs_request_latency_seconds:p99_5m"
 NEURONCORE_UTILIZATION = "node:neuroncore_utilization:avg"
 RECORDED_METRICS = (REQUEST_RATE, ERROR_RATIO, LATENCY_P50, LATENCY_P99, NEURONCORE_UTILIZATION)
 
+# The autoscaler's signal (components/autoscaling.py): the model's prediction calls a second, all pods together.
+# request_count has no API label and counts the probes' model-status calls too (~0.1/s a pod, and more pods
+# would mean more "load"), so this counts request_latency's samples: TF Serving records one for each
+# successful predict/classify/regress call (REST 200, gRPC OK), never for a probe (API="").
+# 2m: four 30 s scrapes, enough for rate() to ride out one missed scrape.
+AUTOSCALING_RATE_WINDOW = "2m"
+
 ERROR_RATIO_THRESHOLD = 0.01
 NEURONCORE_UTILIZATION_THRESHOLD = 0.9
 ALERT_REPEAT_INTERVAL = "4h"
@@ -193,6 +200,16 @@ def alert_rules(targets: RuleTargets) -> list[dict[str, Any]]:
              "description": "The Neuron runtime reported hardware errors while running the model; if they "
                             "continue, drain the node and replace the instance."}},
     ]
+
+
+def prediction_rate_query(model_name: str, namespace: str) -> str:
+    """PromQL for KEDA's Prometheus trigger: predictions a second to `model_name` in `namespace`, one series.
+
+    `or vector(0)`: before the first prediction the counters do not exist and the sum is empty, which
+    means no load (KEDA's scaler refuses an empty answer with ignoreNullValues false)."""
+    selector = (f'job="{SERVING_JOB}",namespace="{namespace}",model_name="{model_name}",API=~"{PREDICT_APIS}"')
+    return (f"sum(rate(:tensorflow:serving:request_latency_count{{{selector}}}[{AUTOSCALING_RATE_WINDOW}])) "
+            "or vector(0)")
 
 
 def rules_yaml(targets: RuleTargets) -> str:

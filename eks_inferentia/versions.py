@@ -113,3 +113,27 @@ def addon_versions(kubernetes_version: str) -> PinnedAddons:
     row = ADDON_VERSIONS[kubernetes_version]
     return PinnedAddons(vpc_cni=str(row[VPC_CNI]), kube_proxy=str(row[KUBE_PROXY]),
                         coredns=str(row[COREDNS]), pod_identity_agent=str(row[POD_IDENTITY_AGENT]))
+
+
+# --- KEDA ----------------------------------------------------------------------------------------
+#
+# The kedacore/charts chart (https://kedacore.github.io/charts, chart version = KEDA version) for each
+# Kubernetes minor, inside the window KEDA tests each release on (keda.sh/docs/2.22/operate/cluster,
+# "Kubernetes Compatibility": v2.19 on 1.32-1.34, v2.20 on 1.33-1.35, v2.21 on 1.34-1.36). No release is
+# tested on all of 1.32-1.35, so 1.32 gets 2.19 and the rest 2.20; a cluster upgrade from 1.32 to 1.33
+# moves KEDA one minor, as KEDA's upgrade notes ask. Versions and digests from kedacore/charts
+# docs/index.yaml @ 1444d00 (2.19.0 sha256 6ee0edbb..., 2.20.2 sha256 db60b1fa...); 2.19.0 is the only
+# 2.19 release. The CRD schemas the ScaledObject and TriggerAuthentication are checked against come from
+# these two charts (tests/data/keda-crds.json).
+
+KEDA_CHART_VERSIONS: dict[str, str] = {
+    "1.32": "2.19.0",
+    "1.33": "2.20.2",
+    "1.34": "2.20.2",
+    "1.35": "2.20.2",
+}
+
+
+def keda_chart_version(kubernetes_version: str) -> str:
+    """The KEDA chart version for a cluster of `kubernetes_version` (a version `kubernetesVersion` accepts)."""
+    return KEDA_CHART_VERSIONS[kubernetes_version]

@@ -117,3 +117,38 @@ def test_node_daemonsets_requests_come_off_what_serving_pods_may_take() -> None:
     assert capacity_problems(with_daemons) == [
         ("replicas", 2, "at most 1: 1 x inf2.48xlarge (maxNodes) hold 1 pod(s) of 1 Neuron device(s) each")]
     assert NodeDaemons().note("256m") == ""
+
+
+# --- autoscaling (issue 11): the range [minReplicas, maxReplicas] ----------------------------------------------
+
+def scaled(minimum: int, maximum: int, **kwargs) -> ServingShape:
+    from dataclasses import replace
+
+    from eks_inferentia.capacity import ReplicaRange
+    return replace(shape(**kwargs), scaling=ReplicaRange(minimum, maximum))
+
+
+def test_max_replicas_that_max_nodes_can_never_hold_is_refused_naming_max_replicas() -> None:
+    assert capacity_problems(scaled(1, 4)) == []  # 4 x inf1.2xlarge hold exactly 4 single-device pods
+    assert capacity_problems(scaled(1, 5)) == [
+        ("maxReplicas", 5, "at most 4: 4 x inf1.2xlarge (maxNodes) hold 1 pod(s) of 1 Neuron device(s) each, "
+                           "so KEDA could never place more")]
+
+
+def test_autoscaled_warnings_judge_pending_at_max_replicas_and_idle_devices_at_min_replicas() -> None:
+    from eks_inferentia.capacity import keyed_capacity_warnings
+    assert keyed_capacity_warnings(scaled(2, 2)) == []
+    assert keyed_capacity_warnings(scaled(1, 3, replicas=1)) == [
+        ("maxReplicas", "2 x inf1.2xlarge (desiredNodes) hold 2 serving pods, so pods KEDA adds above that, up to 3, stay "
+                        "Pending (the Neuron node group does not grow by itself); raise desiredNodes or lower maxReplicas"),
+        ("minReplicas", "at 1 pod(s), 1 of 2 Neuron devices at desiredNodes stay idle (paid for, unused) whenever "
+                        "demand is low; lower desiredNodes or raise minReplicas")]
+    # Without autoscaling the same replicas warn as before, under `replicas`.
+    assert [key for key, _ in keyed_capacity_warnings(shape(replicas=1))] == ["replicas"]
+
+
+def test_rollout_strategy_is_judged_at_max_replicas() -> None:
+    # inf1.6xlarge: 4 devices, 8 single-device pods on 2 nodes. Room for a surge pod beside 7, not beside 8.
+    assert rollout_strategy(scaled(2, 7, instance_type="inf1.6xlarge", replicas=2)) == (1, 0)
+    assert rollout_strategy(scaled(2, 8, instance_type="inf1.6xlarge", replicas=2)) == (0, 1)
+    assert rollout_strategy(shape(instance_type="inf1.6xlarge", replicas=2)) == (1, 0)

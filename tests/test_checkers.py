@@ -20,6 +20,8 @@ STACKS = stack_names()
 # Variants beside the stacks: every switch that changes the manifests.
 VARIANTS = {
     "dev-batching-scheduler": ["servingBatching=true", "neuronScheduler=enabled", "allowedClientNamespaces=[\"apps\"]"],
+    # KEDA's ScaledObject and TriggerAuthentication; the chart's own workloads exist only live (Helm renders them).
+    "dev-autoscaling": ["autoscaling=true", "targetRequestsPerSecond=40"],
 }
 KMS_KEY = "arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
@@ -75,7 +77,8 @@ def _identity_policies(run) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(("stack", "overrides"), [*((s, {}) for s in STACKS), ("dev", {"modelKmsKeyArn": KMS_KEY}),
                                                    ("dev", {"modelKmsKeyArn": KMS_KEY, "s3Access": "all"}),
-                                                   ("dev", {"modelAccess": "node-role"})])
+                                                   ("dev", {"modelAccess": "node-role"}),
+                                                   ("dev", {"autoscaling": "true", "targetRequestsPerSecond": "40"})])
 def test_parliament_finds_nothing_in_the_policies_the_program_writes(run_stack, stack: str, overrides: dict) -> None:
     policies = _identity_policies(run_stack(stack, **overrides))
     assert policies, "the model access policy is missing"

@@ -769,7 +769,8 @@ def test_an_unknown_key_is_named_once_bare_or_namespaced_with_every_known_key() 
              "modelName, modelBasePath, modelVersions, modelPollSeconds, modelVolumeSize, modelCompiledFor, "
              "modelKmsKeyArn, modelAccess, servingImage, allowedClientNamespaces, "
              "servingBatching, batchingParameters, smokeTest, s3Access, neuronChartVersion, apiAllowedCidrs, "
-             "systemNodes, systemNodeInstanceType, monitoring, latencyObjectiveMs, alertEmail, scraperSubnetIds")
+             "systemNodes, systemNodeInstanceType, monitoring, latencyObjectiveMs, alertEmail, scraperSubnetIds, "
+             "autoscaling, minReplicas, maxReplicas, targetRequestsPerSecond")
     assert _problems({"replica": "3", "eks-inferentia:zone": "a"}) == [  # sorted as given
         f"eks-inferentia:zone is not a known key; known keys: {known}",
         f"eks-inferentia:replica is not a known key; known keys: {known}"]
@@ -828,6 +829,7 @@ SHOWN_DEFAULTS = {
     "apiAllowedCidrs": '["0.0.0.0/0"]',
     "systemNodes": "0", "systemNodeInstanceType": "'m6i.large'",
     "monitoring": "true", "latencyObjectiveMs": "100", "scraperSubnetIds": "[]",
+    "autoscaling": "false", "minReplicas": "1", "maxReplicas": "4",
 }
 
 
@@ -912,3 +914,72 @@ def test_node_role_model_access_is_warned_about_naming_the_key() -> None:
     (warning,) = [w for w in config_warnings(load_config({"modelBasePath": MODEL, "modelAccess": "node-role"}))
                   if "modelAccess" in w]
     assert warning.startswith("eks-inferentia:modelAccess: 'node-role' gives the model's S3 read access to the Neuron node role")
+
+
+# --- autoscaling (issue 11) ------------------------------------------------------------------------------------
+
+AUTOSCALED = {"autoscaling": "true", "targetRequestsPerSecond": "40"}
+TARGET_ALLOWED = "a decimal number above 0 and at most 100000, with at most 3 decimals, such as 12 or 7.5"
+RANGE = "with autoscaling, replicas is the initial size, within"
+
+
+def test_autoscaling_is_off_by_default_and_reads_its_range_and_target_when_on() -> None:
+    from fractions import Fraction
+
+    from eks_inferentia.capacity import ReplicaRange
+    off = load_config({"modelBasePath": MODEL})
+    assert (off.autoscaling, off.replica_range, off.target_requests_per_second) == (False, None, None)
+    assert off.serving_shape.scaling is None
+    on = load_config({"modelBasePath": MODEL, **AUTOSCALED, "targetRequestsPerSecond": "7.125"})
+    assert on.replica_range == on.serving_shape.scaling == ReplicaRange(1, 4)
+    assert on.target_requests_per_second == Fraction(57, 8)
+
+
+@pytest.mark.parametrize(("raw", "problems"), [
+    ({"autoscaling": "true", "targetRequestsPerSecond": "40", "monitoring": "false"},
+     ["eks-inferentia:autoscaling: 'true' is not allowed; expected false while eks-inferentia:monitoring is false: KEDA "
+      "scales on the request rate in the stack's Amazon Managed Prometheus workspace; set monitoring to true"]),
+    ({"autoscaling": "true"},
+     ["eks-inferentia:targetRequestsPerSecond is required when eks-inferentia:autoscaling is true: the predictions per "
+      "second one pod should carry (README, \"Autoscaling\": measure one pod's saturation with `python -m "
+      "client.loadtest`, then set 10-20 % below it)"]),
+    ({**AUTOSCALED, "minReplicas": "0"},
+     [_refused("minReplicas", "0", "1 or more (no scale to zero: nothing in front of TensorFlow Serving holds requests "
+                                   "while a pod starts)")]),
+    ({**AUTOSCALED, "minReplicas": "3", "maxReplicas": "2", "replicas": "2"},
+     [_refused("minReplicas", "3", "at most maxReplicas (2)")]),
+    ({**AUTOSCALED, "minReplicas": "3"}, [_refused("replicas", "2", f"at least minReplicas (3): {RANGE} [3, 4]")]),
+    ({**AUTOSCALED, "maxReplicas": "1"}, [_refused("replicas", "2", f"at most maxReplicas (1): {RANGE} [1, 1]")]),
+    ({**AUTOSCALED, "maxReplicas": "5"},
+     [_refused("maxReplicas", "5", "at most 4: 4 x inf1.2xlarge (maxNodes) hold 1 pod(s) of 1 Neuron device(s) each, "
+                                   "so KEDA could never place more")]),
+    ({**AUTOSCALED, "maxReplicas": "0"}, [_refused("maxReplicas", "0", "1 or more")]),
+    ({**AUTOSCALED, "targetRequestsPerSecond": "0"}, [_refused("targetRequestsPerSecond", "'0'", TARGET_ALLOWED)]),
+    ({**AUTOSCALED, "targetRequestsPerSecond": "1e3"}, [_refused("targetRequestsPerSecond", "'1e3'", TARGET_ALLOWED)]),
+    ({**AUTOSCALED, "targetRequestsPerSecond": "-5"}, [_refused("targetRequestsPerSecond", "'-5'", TARGET_ALLOWED)]),
+    ({**AUTOSCALED, "targetRequestsPerSecond": "2.0005"},
+     [_refused("targetRequestsPerSecond", "'2.0005'", TARGET_ALLOWED)]),
+    ({**AUTOSCALED, "targetRequestsPerSecond": "100000.5"},
+     [_refused("targetRequestsPerSecond", "'100000.5'", TARGET_ALLOWED)]),
+    ({**AUTOSCALED, "targetRequestsPerSecond": "forty"},
+     [_refused("targetRequestsPerSecond", "'forty'", TARGET_ALLOWED)]),
+], ids=["needs-monitoring", "target-required", "min-zero", "min-above-max", "replicas-below-min", "replicas-above-max",
+        "max-beyond-max-nodes", "max-zero", "target-zero", "target-exponent", "target-negative", "target-4-decimals",
+        "target-too-high", "target-word"])
+def test_each_autoscaling_rule_refuses_with_its_exact_message(raw: dict[str, str], problems: list[str]) -> None:
+    assert _problems(raw) == problems
+
+
+def test_autoscaling_keys_are_not_judged_against_replicas_while_autoscaling_is_off() -> None:
+    config = load_config({"modelBasePath": MODEL, "minReplicas": "3", "maxReplicas": "3"})
+    assert (config.autoscaling, config.replica_range, config.min_replicas) == (False, None, 3)
+
+
+def test_autoscaled_warnings_name_min_and_max_replicas() -> None:
+    warnings = config_warnings(load_config({"modelBasePath": MODEL, **AUTOSCALED, "modelCompiledFor": "neuron",
+                                            "apiAllowedCidrs": '["203.0.113.0/24"]'}))
+    assert warnings == [
+        "eks-inferentia:maxReplicas: 2 x inf1.2xlarge (desiredNodes) hold 2 serving pods, so pods KEDA adds above that, "
+        "up to 4, stay Pending (the Neuron node group does not grow by itself); raise desiredNodes or lower maxReplicas",
+        "eks-inferentia:minReplicas: at 1 pod(s), 1 of 2 Neuron devices at desiredNodes stay idle (paid for, unused) "
+        "whenever demand is low; lower desiredNodes or raise minReplicas"]

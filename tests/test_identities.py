@@ -28,6 +28,7 @@ VARIANTS: dict[str, dict[str, object]] = {
     "system-nodes": {"systemNodes": 2},
     "scheduler-batching": {"neuronScheduler": "enabled", "servingBatching": "true"},
     "no-smoke-test": {"smokeTest": "false"},
+    "autoscaling": {"autoscaling": "true", "targetRequestsPerSecond": "40", "systemNodes": 2},
 }
 
 

@@ -143,3 +143,50 @@ def test_an_egress_policy_that_misses_the_serving_pods_is_caught(dev_manifests) 
     egress["spec"]["podSelector"]["matchLabels"] = {"app": "eks-neuron"}
     (problem,) = reference_problems(manifests)
     assert "selects no pod the stack declares in inference" in problem
+
+
+# --- autoscaling (issue 11): KEDA's ScaledObject names the Deployment and its TriggerAuthentication ----------
+
+AUTOSCALED = {"autoscaling": "true", "targetRequestsPerSecond": "40"}
+
+
+@pytest.mark.parametrize("preview", [False, True], ids=["update", "preview"])
+@pytest.mark.parametrize("overrides", [{}, {"namespace": "ml", "servingName": "rn50", "systemNodes": 2}],
+                         ids=["dev", "renamed-system-nodes"])
+def test_the_autoscaled_stacks_references_resolve(run_stack, overrides: dict, preview: bool) -> None:
+    manifests = kubernetes_manifests(run_stack("dev", preview=preview, **AUTOSCALED, **overrides))
+    assert {m["kind"] for m in manifests} >= {"ScaledObject", "TriggerAuthentication"}
+    assert reference_problems(manifests) == []
+    (scaled,) = [m for m in manifests if m["kind"] == "ScaledObject"]
+    assert scaled["spec"]["scaleTargetRef"]["name"] == overrides.get("servingName", "eks-neuron-test")
+    # A preview knows everything but the workspace's address, which AWS assigns.
+    metadata = scaled["spec"]["triggers"][0]["metadata"]
+    assert ("<computed>" in repr(manifests)) is preview
+    assert (metadata["serverAddress"] == "<computed>") is preview
+
+
+@pytest.fixture(scope="module")
+def autoscaled_manifests(run_stack) -> list[dict[str, Any]]:
+    return kubernetes_manifests(run_stack("dev", **AUTOSCALED))
+
+
+def test_a_scale_target_that_names_another_deployment_is_caught(autoscaled_manifests) -> None:
+    manifests = copy.deepcopy(autoscaled_manifests)
+    (scaled,) = [m for m in manifests if m["kind"] == "ScaledObject"]
+    scaled["spec"]["scaleTargetRef"] = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "eks-neuron"}
+    assert reference_problems(manifests) == [
+        "ScaledObject inference/eks-neuron-test: scaleTargetRef {'apiVersion': 'apps/v1', 'kind': 'Deployment', "
+        "'name': 'eks-neuron'} is not an object the stack declares"]
+
+
+def test_a_trigger_authentication_that_does_not_exist_is_caught(autoscaled_manifests) -> None:
+    manifests = copy.deepcopy(autoscaled_manifests)
+    (scaled,) = [m for m in manifests if m["kind"] == "ScaledObject"]
+    scaled["spec"]["triggers"][0]["authenticationRef"] = {"name": "amp"}
+    assert reference_problems(manifests) == [
+        "ScaledObject inference/eks-neuron-test: trigger 0 (prometheus) authenticationRef {'name': 'amp'} is not a "
+        "TriggerAuthentication the stack declares in inference"]
+    scaled["spec"]["triggers"][0]["authenticationRef"] = {"name": "amp-pod-identity", "kind": "ClusterTriggerAuthentication"}
+    assert reference_problems(manifests) == [
+        "ScaledObject inference/eks-neuron-test: trigger 0 (prometheus) authenticationRef {'name': 'amp-pod-identity', "
+        "'kind': 'ClusterTriggerAuthentication'} is not a ClusterTriggerAuthentication the stack declares"]

@@ -77,6 +77,8 @@ class Registration:
     """URNs it waits for (`depends_on` and the resources its inputs come from)."""
     custom_timeouts: dict[str, str]
     """`customTimeouts` resource option as sent: `create`, `update`, `delete` (only those given)."""
+    ignore_changes: list[str] = field(default_factory=list)
+    """`ignoreChanges` resource option as sent (property paths)."""
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     """For each input property, the URNs its value came from (the request's `propertyDependencies`),
     which the engine keeps in the resource's state and sends to `AnalyzeStack`."""
@@ -475,6 +477,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 outputs=self.resources[response.urn].state, dependencies=list(request.dependencies),
                 custom_timeouts={field: getattr(request.customTimeouts, field)
                                  for field in ("create", "update", "delete") if getattr(request.customTimeouts, field)},
+                ignore_changes=list(request.ignoreChanges),
                 property_dependencies={key: list(deps.urns) for key, deps in request.propertyDependencies.items()},
             ))
         return response

@@ -1,5 +1,6 @@
 """Cross-object checks over rendered Kubernetes manifests: every name one object gives for another
-resolves, every port a Service or probe names exists, every selector picks the pods it is meant to.
+resolves, every port a Service or probe names exists, every selector picks the pods it is meant to,
+and an autoscaler's scaleTargetRef (and a KEDA trigger's authenticationRef) names an object the stack declares.
 
 Schema validation and checkov read one object at a time, so a Deployment mounting a ConfigMap
 that does not exist, a Service whose `targetPort` names no container port, or a NetworkPolicy
@@ -178,6 +179,20 @@ def _service_problems(index: _Index, service: Manifest, namespace: str) -> Itera
                 yield f"{_label(service)}: port {port.get('name')!r} targets {target!r}, which no container it selects declares"
 
 
+def _trigger_authentication_problems(index: _Index, scaled_object: Manifest, namespace: str) -> Iterator[str]:
+    """A KEDA trigger's `authenticationRef` names a TriggerAuthentication of its namespace (kind
+    `TriggerAuthentication`, the default) or a cluster-scoped ClusterTriggerAuthentication."""
+    for number, trigger in enumerate((scaled_object.get("spec") or {}).get("triggers") or []):
+        ref = trigger.get("authenticationRef")
+        if ref is None:
+            continue
+        kind = ref.get("kind") or "TriggerAuthentication"
+        where = namespace if kind == "TriggerAuthentication" else ""
+        if not index.has(kind, where, ref.get("name", "")):
+            yield (f"{_label(scaled_object)}: trigger {number} ({trigger.get('type')}) authenticationRef {dict(ref)} is not "
+                   f"a {kind} the stack declares{' in ' + namespace if where else ''}")
+
+
 def reference_problems(manifests: Sequence[Manifest]) -> list[str]:
     """Every dangling name, missing port and mis-aimed selector among `manifests`."""
     index = _Index(manifests)
@@ -211,4 +226,5 @@ def reference_problems(manifests: Sequence[Manifest]) -> list[str]:
             target = spec.get("scaleTargetRef") or {}
             if not index.has(target.get("kind", "Deployment"), namespace, target.get("name", "")):
                 problems.append(f"{who}: scaleTargetRef {target} is not an object the stack declares")
+            problems += _trigger_authentication_problems(index, manifest, namespace)
     return problems
