@@ -53,6 +53,25 @@ class ReplicaRange:
 
 
 @dataclass(frozen=True)
+class NodePoolLimit:
+    """Karpenter's NodePool (nodeProvisioner `karpenter`): the Neuron instance types it may launch, and its limit
+    on `aws.amazon.com/neuron`, `max_nodes` nodes of the type with the most devices. Karpenter launches nodes for
+    pending pods, any mix of the types, until the nodes it runs hold that many devices."""
+
+    instances: tuple[InstanceTypeFacts, ...]
+    max_nodes: int
+
+    @property
+    def largest(self) -> InstanceTypeFacts:
+        """The type with the most Neuron devices (the first of them, in the order given)."""
+        return max(self.instances, key=lambda facts: facts.neuron_devices)
+
+    @property
+    def neuron_limit(self) -> int:
+        return self.max_nodes * self.largest.neuron_devices
+
+
+@dataclass(frozen=True)
 class ServingShape:
     """What the serving Deployment asks of the Neuron node group."""
 
@@ -69,6 +88,9 @@ class ServingShape:
     """What this stack's DaemonSets request on every Neuron node, before any serving pod."""
     scaling: ReplicaRange | None = None
     """With autoscaling: the range KEDA keeps the replica count in; `replicas` is then only the initial size."""
+    node_pool: NodePoolLimit | None = None
+    """Karpenter's NodePool, under nodeProvisioner `karpenter`: nodes come and go with the pods, up to its limit,
+    and `desired_nodes` means nothing."""
 
     @property
     def fewest_replicas(self) -> int:
@@ -97,19 +119,32 @@ class ServingShape:
 
     @property
     def pods_per_node(self) -> int:
-        """Serving pods one node holds, by Neuron devices, allocatable CPU and memory, and model volume storage."""
-        by_devices = self.instance.neuron_devices // self.devices_per_replica
-        by_cpu = int(self.pod_cpu // self.cpu_request) if self.cpu_request else by_devices
-        by_memory = int(self.pod_memory // self.memory_request) if self.memory_request else by_devices
+        """Serving pods one node of `instance` holds, by Neuron devices, allocatable CPU and memory, and model volume storage."""
+        return self.pods_on(self.instance)
+
+    def pods_on(self, instance: InstanceTypeFacts) -> int:
+        """Serving pods one node of `instance` holds (see `pods_per_node`)."""
+        by_devices = instance.neuron_devices // self.devices_per_replica
+        pod_cpu = max(instance.allocatable_cpu - self.node_daemons.cpu, Fraction(0))
+        pod_memory = max(instance.allocatable_memory - self.node_daemons.memory, Fraction(0))
+        by_cpu = int(pod_cpu // self.cpu_request) if self.cpu_request else by_devices
+        by_memory = int(pod_memory // self.memory_request) if self.memory_request else by_devices
         by_storage = int(self.model_storage // self.model_volume) if self.model_volume else by_devices
         return min(by_devices, by_cpu, by_memory, by_storage)
 
     @property
     def pods_at_desired_size(self) -> int:
+        """Under Karpenter, what the NodePool holds at its limit: it launches nodes for pending pods."""
+        if self.node_pool is not None:
+            return self.pods_at_max_size
         return self.desired_nodes * self.pods_per_node
 
     @property
     def pods_at_max_size(self) -> int:
+        """Under Karpenter, the most pods any one of its types holds within the NodePool's device limit."""
+        if self.node_pool is not None:
+            limit = self.node_pool.neuron_limit
+            return max((limit // facts.neuron_devices) * self.pods_on(facts) for facts in self.node_pool.instances)
         return self.max_nodes * self.pods_per_node
 
 
@@ -134,15 +169,23 @@ def capacity_problems(shape: ServingShape) -> list[tuple[str, object, str]]:
         return problems  # no pod fits on a node; the replica count cannot be judged
     if shape.scaling and shape.scaling.maximum > shape.pods_at_max_size:
         problems.append(("maxReplicas", shape.scaling.maximum,
-                         f"at most {shape.pods_at_max_size}: {shape.max_nodes} x {facts.name} (maxNodes) hold "
-                         f"{shape.pods_per_node} pod(s) of {shape.devices_per_replica} Neuron device(s) each, so KEDA "
-                         "could never place more" + _storage_note(shape)))
+                         f"at most {shape.pods_at_max_size}: {_fleet(shape)}, so KEDA could never place more"
+                         + _storage_note(shape)))
     if shape.replicas > shape.pods_at_max_size:
-        problems.append(("replicas", shape.replicas,
-                         f"at most {shape.pods_at_max_size}: {shape.max_nodes} x {facts.name} (maxNodes) hold "
-                         f"{shape.pods_per_node} pod(s) of {shape.devices_per_replica} Neuron device(s) each"
+        problems.append(("replicas", shape.replicas, f"at most {shape.pods_at_max_size}: {_fleet(shape)}"
                          + _storage_note(shape)))
     return problems
+
+
+def _fleet(shape: ServingShape) -> str:
+    """What holds the pods at most, in words: maxNodes nodes, or the NodePool's device limit."""
+    pool = shape.node_pool
+    if pool is not None:
+        return (f"the NodePool's limit of {pool.neuron_limit} Neuron devices (maxNodes {pool.max_nodes} x "
+                f"{pool.largest.neuron_devices} of {pool.largest.name}) holds that many pods of "
+                f"{shape.devices_per_replica} Neuron device(s) each")
+    return (f"{shape.max_nodes} x {shape.instance.name} (maxNodes) hold {shape.pods_per_node} pod(s) of "
+            f"{shape.devices_per_replica} Neuron device(s) each")
 
 
 def _storage_note(shape: ServingShape) -> str:
@@ -164,8 +207,8 @@ def keyed_capacity_warnings(shape: ServingShape) -> list[tuple[str, str]]:
     """(key to change, message) for every sizing that deploys but wastes accelerators or leaves pods Pending."""
     warnings: list[tuple[str, str]] = []
     facts = shape.instance
-    if shape.pods_per_node == 0:
-        return warnings
+    if shape.pods_per_node == 0 or shape.node_pool is not None:
+        return warnings  # Karpenter launches nodes for pending pods and consolidates idle ones
     if shape.replicas > shape.pods_at_desired_size:
         pending = shape.replicas - shape.pods_at_desired_size
         warnings.append(("replicas",

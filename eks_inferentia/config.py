@@ -20,12 +20,19 @@ from typing import Any, Literal, TypeVar
 
 import pulumi
 
-from eks_inferentia.capacity import NodeDaemons, ReplicaRange, ServingShape, capacity_problems, keyed_capacity_warnings
+from eks_inferentia.capacity import (
+    NodeDaemons,
+    NodePoolLimit,
+    ReplicaRange,
+    ServingShape,
+    capacity_problems,
+    keyed_capacity_warnings,
+)
 from eks_inferentia.images import NEURON_DLC_REGIONS
 from eks_inferentia.instance_types import INSTANCE_TYPES, TRAINIUM_DEVICE_COUNTS, InstanceTypeFacts, supported_instance_types
 from eks_inferentia.metrics import NEURON_MONITOR_CPU_REQUEST, NEURON_MONITOR_MEMORY_REQUEST
 from eks_inferentia.quantity import MIB, QuantityError, parse_quantity
-from eks_inferentia.versions import unpinned_addons
+from eks_inferentia.versions import DEFAULT_KARPENTER_AMI_ALIAS, KARPENTER_CHART_VERSION, karpenter_supports, unpinned_addons
 
 NAMESPACE = "eks-inferentia"
 
@@ -41,6 +48,10 @@ SUPPORTED_KUBERNETES_VERSIONS = ("1.32", "1.33", "1.34", "1.35", "1.36")
 DEFAULT_NEURON_CHART_VERSION = "1.10.0"
 
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
+# Who launches the Neuron nodes: an EKS managed node group of fixed size, or Karpenter, from pending pods.
+NODE_PROVISIONERS = ("managed", "karpenter")
+# Karpenter's NodePool may allow both capacity types (it then launches Spot when it can, On-Demand otherwise).
+SPOT_AND_ON_DEMAND = "SPOT_AND_ON_DEMAND"
 S3_ACCESS_MODES = ("bucket", "all")
 # Whose credentials read the model: a role of the serving pods' own (EKS Pod Identity), or the node role.
 MODEL_ACCESS_MODES = ("pod-identity", "node-role")
@@ -83,6 +94,10 @@ class ConfigKey:
     required: bool = False
     items: Literal["string", "integer"] = "string"
     """The type of an array's items (Pulumi.yaml `items: type:`)."""
+    default_in_pulumi_yaml: bool = True
+    """Whether Pulumi.yaml declares the default. The CLI hands a declared default over as if the stack set it, so
+    keys whose being set matters (desiredNodes, minNodes: refused under nodeProvisioner karpenter) leave it to
+    `load_config`, which applies the same default when the key is not set."""
 
 
 CONFIG_KEYS: tuple[ConfigKey, ...] = (
@@ -93,10 +108,16 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
               "version whose EKS add-ons are all pinned (eks_inferentia/versions.py; 1.36 not yet). Upgrade one minor at a time."),
     ConfigKey("instanceType", "string", "inf1.2xlarge",
               "EC2 instance type of the Neuron node group: an inf1, inf2, trn1, trn1n or trn2 size."),
-    ConfigKey("desiredNodes", "integer", 2, "Number of Neuron nodes to run (0 <= minNodes <= desiredNodes <= maxNodes)."),
-    ConfigKey("minNodes", "integer", 1, "Minimum size of the Neuron node group."),
-    ConfigKey("maxNodes", "integer", 4, "Maximum size of the Neuron node group (at least 1)."),
-    ConfigKey("capacityType", "string", "ON_DEMAND", "Capacity type of the Neuron nodes: ON_DEMAND or SPOT."),
+    ConfigKey("desiredNodes", "integer", 2,
+              "Number of Neuron nodes to run (0 <= minNodes <= desiredNodes <= maxNodes); not set under nodeProvisioner karpenter.",
+              default_in_pulumi_yaml=False),
+    ConfigKey("minNodes", "integer", 1, "Minimum size of the Neuron node group; not set under nodeProvisioner karpenter.",
+              default_in_pulumi_yaml=False),
+    ConfigKey("maxNodes", "integer", 4,
+              "Maximum size of the Neuron node group (at least 1); under nodeProvisioner karpenter, the NodePool's limit is "
+              "maxNodes x the Neuron devices of its largest instance type."),
+    ConfigKey("capacityType", "string", "ON_DEMAND",
+              "Capacity type of the Neuron nodes: ON_DEMAND or SPOT, or under nodeProvisioner karpenter also SPOT_AND_ON_DEMAND."),
     ConfigKey("sshPublicKey", "string", "",
               "OpenSSH public key for SSH access to the nodes; empty (default) turns SSH off. Prefer SSM Session Manager."),
     ConfigKey("sshAllowedCidrs", "array", [],
@@ -199,6 +220,17 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
               "With autoscaling (required then): predictions per second one pod should carry, a decimal number above 0 "
               f"with at most {TARGET_DECIMALS} decimals; set it 10-20 % below one pod's measured saturation "
               "(README, \"Autoscaling\")."),
+    # Node provisioning (issue 11): Karpenter launches the Neuron nodes from pending pods.
+    ConfigKey("nodeProvisioner", "string", "managed",
+              "Who launches the Neuron nodes: 'managed' (an EKS managed node group of desiredNodes nodes) or 'karpenter' "
+              f"(Karpenter {KARPENTER_CHART_VERSION} on the system nodes, systemNodes >= 1, launches nodes for pending "
+              "pods and removes idle ones; desiredNodes and minNodes are then not set)."),
+    ConfigKey("extraInstanceTypes", "array", [],
+              "Under nodeProvisioner karpenter, more Neuron instance types the NodePool may launch besides instanceType: "
+              "of instanceType's NeuronCore generation, each with at least neuronDevicesPerReplica devices. [] under managed."),
+    ConfigKey("karpenterAmiAlias", "string", DEFAULT_KARPENTER_AMI_ALIAS,
+              "The EKS-optimized AL2023 AMI release of the Karpenter nodes, al2023@vYYYYMMDD (an awslabs/amazon-eks-ami "
+              "release; never al2023@latest). A change replaces the Neuron nodes one at a time."),
 )
 
 KEYS_BY_NAME: dict[str, ConfigKey] = {key.name: key for key in CONFIG_KEYS}
@@ -260,6 +292,10 @@ class StackConfig:
     target_requests_per_second: Fraction | None = None
     """Set (and above 0) exactly when autoscaling is on."""
 
+    node_provisioner: str = "managed"
+    extra_instance_types: tuple[str, ...] = ()
+    karpenter_ami_alias: str = DEFAULT_KARPENTER_AMI_ALIAS
+
     @property
     def replica_range(self) -> ReplicaRange | None:
         """[minReplicas, maxReplicas] with autoscaling; None without."""
@@ -273,7 +309,19 @@ class StackConfig:
             cpu_request=parse_quantity(self.cpu_request), memory_request=parse_quantity(self.memory_request),
             model_volume=parse_quantity(self.model_volume_size), node_daemons=neuron_node_daemons(self.monitoring),
             scaling=self.replica_range,
+            node_pool=NodePoolLimit(tuple(INSTANCE_TYPES[t] for t in self.neuron_instance_types), self.max_nodes)
+            if self.uses_karpenter else None,
         )
+
+    @property
+    def uses_karpenter(self) -> bool:
+        """Karpenter launches the Neuron nodes (no managed Neuron node group)."""
+        return self.node_provisioner == "karpenter"
+
+    @property
+    def neuron_instance_types(self) -> tuple[str, ...]:
+        """Every instance type the Neuron nodes may have: instanceType, then extraInstanceTypes (Karpenter only)."""
+        return (self.instance_type, *self.extra_instance_types)
 
     @property
     def uses_neuron_scheduler(self) -> bool:
@@ -364,6 +412,8 @@ MAX_LATENCY_OBJECTIVE_MS = 600_000
 _DECIMAL = re.compile(r"^(\d+)(\.\d+)?$")
 MAX_TARGET_REQUESTS_PER_SECOND = 100_000
 _VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
+# An AL2023 release pinned by date (awslabs/amazon-eks-ami tags vYYYYMMDD); never `latest`.
+_KARPENTER_AMI_ALIAS = re.compile(r"^al2023@v20\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$")
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -613,18 +663,34 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
         r.problem("instanceType", instance_type,
                   "a Neuron instance type: " + ", ".join(supported_instance_types()))
 
+    node_provisioner = r.one_of("nodeProvisioner", NODE_PROVISIONERS)
+    karpenter = node_provisioner == "karpenter"
+
     # 0 <= minNodes <= desiredNodes <= maxNodes, maxNodes >= 1: each value first, then one line for the order.
     minimum = r.at_least("minNodes", r.integer("minNodes"), 0, "0 or more")
     desired = r.at_least("desiredNodes", r.integer("desiredNodes"), 0, "0 or more")
     maximum = r.at_least("maxNodes", r.integer("maxNodes"), 1, "1 or more")
-    if minimum is not None and maximum is not None and minimum > maximum:
+    if karpenter:
+        # Karpenter sizes the Neuron nodes from the pending pods: a node count would be silently ignored.
+        for name, given in (("desiredNodes", desired), ("minNodes", minimum)):
+            if r._raw(name) is not None and r.ok(name):
+                r.problem(name, given, "no value under nodeProvisioner karpenter, which launches Neuron nodes for pending "
+                                       "pods and removes idle ones (maxNodes bounds the NodePool): `pulumi config rm "
+                                       f"{full_key(name)}`")
+    elif minimum is not None and maximum is not None and minimum > maximum:
         r.problem("minNodes", minimum, f"at most maxNodes ({maximum})")
     elif minimum is not None and desired is not None and desired < minimum:
         r.problem("desiredNodes", desired, f"at least minNodes ({minimum})")
     elif maximum is not None and desired is not None and desired > maximum:
         r.problem("desiredNodes", desired, f"at most maxNodes ({maximum})")
 
-    capacity_type = r.one_of("capacityType", CAPACITY_TYPES)
+    if (r._raw("capacityType") or "").strip() == SPOT_AND_ON_DEMAND and node_provisioner == "managed":
+        r.problem("capacityType", SPOT_AND_ON_DEMAND,
+                  "ON_DEMAND or SPOT under nodeProvisioner managed (a managed node group has one capacity type; "
+                  "SPOT_AND_ON_DEMAND needs nodeProvisioner karpenter)")
+        capacity_type = None
+    else:
+        capacity_type = r.one_of("capacityType", (*CAPACITY_TYPES, SPOT_AND_ON_DEMAND) if karpenter else CAPACITY_TYPES)
 
     ssh_public_key = r.string("sshPublicKey")
     if ssh_public_key and not _SSH_KEY.match(ssh_public_key):
@@ -693,6 +759,26 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
                       f"one of {', '.join(str(n) for n in TRAINIUM_DEVICE_COUNTS if n <= facts.neuron_devices)} "
                       f"on Trainium ({instance_type}): only those device groups are contiguous")
 
+    extra_instance_types = r.array("extraInstanceTypes")
+    for extra in extra_instance_types or ():
+        if extra not in INSTANCE_TYPES:
+            r.problem("extraInstanceTypes", extra, "Neuron instance types: " + ", ".join(supported_instance_types()))
+    if not r.ok("extraInstanceTypes"):
+        pass
+    elif extra_instance_types and node_provisioner == "managed":
+        r.problem("extraInstanceTypes", list(extra_instance_types),
+                  "[] under nodeProvisioner managed (a managed node group runs instanceType only)")
+    elif extra_instance_types and facts is not None and devices is not None and r.ok("neuronDevicesPerReplica"):
+        candidates = node_pool_candidates(facts, devices)
+        for extra in extra_instance_types:
+            if extra not in candidates:
+                r.problem("extraInstanceTypes", extra,
+                          f"Neuron instance types of {instance_type}'s generation (NeuronCore-v{facts.family.neuron_core_version}) "
+                          f"with at least neuronDevicesPerReplica ({devices}) device(s) that a pod can use: "
+                          + (", ".join(candidates) or f"none besides {instance_type}"))
+        if r.ok("extraInstanceTypes") and len(set(extra_instance_types)) != len(extra_instance_types):
+            r.problem("extraInstanceTypes", list(extra_instance_types), "each instance type once")
+
     requests_and_limits = {name: r.quantity(name) for name in ("cpuRequest", "cpuLimit", "memoryRequest", "memoryLimit")}
     model_volume = r.quantity("modelVolumeSize")
     if model_volume is not None and model_volume < MIB:
@@ -708,15 +794,19 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
     autoscaling, replica_range, target_rps = _autoscaling(r, replicas, monitoring)
     # Judge capacity only from values that passed their own rules (the others are reported already).
     cpu_request, memory_request = requests_and_limits["cpuRequest"], requests_and_limits["memoryRequest"]
+    if karpenter:
+        desired = 0 if r.ok("desiredNodes") else None  # no desired size: the NodePool's limit is the fleet's
+    node_pool = (NodePoolLimit((facts, *(INSTANCE_TYPES[t] for t in extra_instance_types or ())), maximum)
+                 if karpenter and facts is not None and maximum is not None and r.ok("extraInstanceTypes") else None)
     if (facts is not None and replicas is not None and devices is not None and desired is not None
             and maximum is not None and cpu_request is not None and memory_request is not None
-            and model_volume is not None
+            and model_volume is not None and (node_pool is not None or not karpenter)
             and r.ok("instanceType", "replicas", "neuronDevicesPerReplica", "desiredNodes", "maxNodes",
                      "cpuRequest", "memoryRequest", "modelVolumeSize", "autoscaling", "minReplicas", "maxReplicas")):
         shape = ServingShape(instance=facts, replicas=replicas, devices_per_replica=devices,
                              desired_nodes=desired, max_nodes=maximum,
                              cpu_request=cpu_request, memory_request=memory_request, model_volume=model_volume,
-                             node_daemons=neuron_node_daemons(bool(monitoring)), scaling=replica_range)
+                             node_daemons=neuron_node_daemons(bool(monitoring)), scaling=replica_range, node_pool=node_pool)
         for name, value, allowed in capacity_problems(shape):
             r.problem(name, value, allowed)
 
@@ -796,6 +886,19 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
             r.problem("apiAllowedCidrs", cidr, "IPv4 CIDRs (EKS public access CIDRs are IPv4)")
 
     system_nodes = r.at_least("systemNodes", r.integer("systemNodes"), 0, "0 (no system node group) or more")
+    if karpenter and system_nodes == 0:
+        r.problem("systemNodes", system_nodes,
+                  "at least 1 under nodeProvisioner karpenter (the Karpenter controller runs on the system nodes: "
+                  "never on the nodes it manages)")
+    karpenter_ami_alias = r.string("karpenterAmiAlias")
+    r.matching("karpenterAmiAlias", karpenter_ami_alias, _KARPENTER_AMI_ALIAS,
+               "al2023@vYYYYMMDD, an EKS-optimized AL2023 AMI release (awslabs/amazon-eks-ami releases), "
+               f"such as {DEFAULT_KARPENTER_AMI_ALIAS}; never al2023@latest, which replaces every node whenever AWS "
+               "publishes an AMI")
+    if karpenter and kubernetes_version is not None and not karpenter_supports(kubernetes_version):
+        r.problem("nodeProvisioner", node_provisioner,
+                  f"managed on Kubernetes {kubernetes_version}: Karpenter {KARPENTER_CHART_VERSION} does not support it "
+                  "(eks_inferentia/versions.py, KARPENTER_COMPATIBILITY)")
     system_node_instance_type = r.string("systemNodeInstanceType")
     if system_node_instance_type is not None and not _INSTANCE_TYPE.match(system_node_instance_type):
         r.problem("systemNodeInstanceType", system_node_instance_type, "an EC2 instance type such as m6i.large")
@@ -885,6 +988,9 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
         min_replicas=replica_range.minimum if replica_range else _accepted(r.integer("minReplicas")),
         max_replicas=replica_range.maximum if replica_range else _accepted(r.integer("maxReplicas")),
         target_requests_per_second=target_rps,
+        node_provisioner=_accepted(node_provisioner),
+        extra_instance_types=_accepted(extra_instance_types),
+        karpenter_ami_alias=_accepted(karpenter_ami_alias),
     )
 
 
@@ -922,6 +1028,15 @@ def _autoscaling(r: _Reader, replicas: int | None, monitoring: bool | None
     if not r.ok("autoscaling", "minReplicas", "maxReplicas", "replicas"):
         return autoscaling, None, target
     return autoscaling, ReplicaRange(minimum, maximum), target
+
+
+def node_pool_candidates(instance: InstanceTypeFacts, devices_per_replica: int) -> list[str]:
+    """The instance types a NodePool may add to `instance`: its NeuronCore generation (a compiled model loads on
+    that generation only), at least `devices_per_replica` devices, and on Trainium a contiguous device count."""
+    return [name for name, facts in sorted(INSTANCE_TYPES.items())
+            if name != instance.name and facts.family.neuron_core_version == instance.family.neuron_core_version
+            and facts.neuron_devices >= devices_per_replica
+            and (not facts.is_trainium or devices_per_replica in TRAINIUM_DEVICE_COUNTS)]
 
 
 def config_warnings(config: StackConfig) -> list[str]:

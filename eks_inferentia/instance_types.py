@@ -37,6 +37,12 @@ class NeuronFamily(StrEnum):
         """Inf2 and Trainium run the `neuronx` (NeuronCore-v2+) stack; Inf1 runs the original one."""
         return self is not NeuronFamily.INF1
 
+    @property
+    def neuron_core_version(self) -> int:
+        """The NeuronCore generation: v1 (Inf1), v2 (Inf2, Trn1, Trn1n), v3 (Trn2). A model compiled for one
+        generation does not load on another, so one NodePool mixes types of one generation only."""
+        return {NeuronFamily.INF1: 1, NeuronFamily.TRN2: 3}.get(self, 2)
+
 
 @dataclass(frozen=True)
 class InstanceTypeFacts:

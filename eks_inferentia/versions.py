@@ -137,3 +137,43 @@ KEDA_CHART_VERSIONS: dict[str, str] = {
 def keda_chart_version(kubernetes_version: str) -> str:
     """The KEDA chart version for a cluster of `kubernetes_version` (a version `kubernetesVersion` accepts)."""
     return KEDA_CHART_VERSIONS[kubernetes_version]
+
+
+# --- Karpenter (nodeProvisioner: karpenter) --------------------------------------------------------
+#
+# One chart version serves every Kubernetes minor the stack allows, so it is not a per-version row.
+# Source: aws/karpenter-provider-aws @ 1d927085dd81a9df9301e613f371dac5b4d16bfe (2026-08-21, "docs: update for patch release v1.14.1"):
+# - charts/karpenter/Chart.yaml `version: 1.14.1`; values.yaml pins the controller image the chart deploys,
+#   public.ecr.aws/karpenter/controller:1.14.1@sha256:723130949e4cab989461ff07d1be4cd781d63515432494641b33c235f300ae23
+#   (the chart's default: this program sets no image, so the chart version pins it);
+# - website/content/en/v1.14/upgrading/compatibility.md, the compatibility matrix below (oldest Karpenter per
+#   Kubernetes minor); website/content/en/v1.14/getting-started/getting-started-with-karpenter/cloudformation.yaml,
+#   the reference IAM policies, queue and rules components/karpenter.py follows.
+# The chart ships its CRDs in its crds/ folder (NodePool, NodeClaim, EC2NodeClass, NodeOverlay, CapacityBuffer);
+# there is also a `karpenter-crd` chart, for installs that manage the CRDs apart, which this program does not need.
+KARPENTER_CHART = "oci://public.ecr.aws/karpenter/karpenter"
+KARPENTER_CHART_VERSION = "1.14.1"
+KARPENTER_CONTROLLER_IMAGE = ("public.ecr.aws/karpenter/controller:1.14.1"
+                              "@sha256:723130949e4cab989461ff07d1be4cd781d63515432494641b33c235f300ae23")
+KARPENTER_COMPATIBILITY: dict[str, str] = {
+    "1.30": "0.37", "1.31": "1.0.5", "1.32": "1.2", "1.33": "1.5", "1.34": "1.6", "1.35": "1.9", "1.36": "1.13",
+}
+
+# The EKS-optimized AL2023 AMI release the Karpenter nodes boot (`karpenterAmiAlias`): never `al2023@latest`,
+# which rolls every node whenever AWS publishes an AMI. Karpenter resolves `al2023@<version>` through the SSM
+# parameter /aws/service/eks/optimized-ami/<k8s>/amazon-linux-2023/x86_64/neuron/
+# amazon-eks-node-al2023-x86_64-neuron-<k8s>-<version>/image_id for Neuron types (pkg/providers/amifamily/al2023.go
+# at v1.14.1), so the release must publish the Neuron AMI of every Kubernetes minor the stack allows.
+# Source: awslabs/amazon-eks-ami CHANGELOG.md, "AMI Release v20260714" (tag v20260714, commit b4fffb70f5c1),
+# which lists amazon-eks-node-al2023-x86_64-neuron-<1.30 ... 1.36>-v20260714 (aws-neuronx-dkms 2.29.0.0).
+DEFAULT_KARPENTER_AMI_ALIAS = "al2023@v20260714"
+
+
+def karpenter_supports(kubernetes_version: str, karpenter_version: str = KARPENTER_CHART_VERSION) -> bool:
+    """Whether Karpenter `karpenter_version` supports clusters of `kubernetes_version` (the matrix above)."""
+    oldest = KARPENTER_COMPATIBILITY.get(kubernetes_version)
+
+    def parts(version: str) -> tuple[int, ...]:
+        return tuple(int(p) for p in version.split("."))
+
+    return oldest is not None and parts(karpenter_version) >= parts(oldest)

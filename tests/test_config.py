@@ -147,7 +147,7 @@ def test_pulumi_yaml_declares_every_key_with_the_codes_type_and_default() -> Non
         spec = declared[key.name]
         assert spec["type"] == key.type, key.name
         assert spec["description"] == key.description, key.name
-        if key.required:
+        if key.required or not key.default_in_pulumi_yaml:
             assert "default" not in spec, key.name
         else:
             assert spec["default"] == key.default, key.name
@@ -770,7 +770,8 @@ def test_an_unknown_key_is_named_once_bare_or_namespaced_with_every_known_key() 
              "modelKmsKeyArn, modelAccess, servingImage, allowedClientNamespaces, "
              "servingBatching, batchingParameters, smokeTest, s3Access, neuronChartVersion, apiAllowedCidrs, "
              "systemNodes, systemNodeInstanceType, monitoring, latencyObjectiveMs, alertEmail, scraperSubnetIds, "
-             "autoscaling, minReplicas, maxReplicas, targetRequestsPerSecond")
+             "autoscaling, minReplicas, maxReplicas, targetRequestsPerSecond, "
+             "nodeProvisioner, extraInstanceTypes, karpenterAmiAlias")
     assert _problems({"replica": "3", "eks-inferentia:zone": "a"}) == [  # sorted as given
         f"eks-inferentia:zone is not a known key; known keys: {known}",
         f"eks-inferentia:replica is not a known key; known keys: {known}"]
@@ -830,6 +831,7 @@ SHOWN_DEFAULTS = {
     "systemNodes": "0", "systemNodeInstanceType": "'m6i.large'",
     "monitoring": "true", "latencyObjectiveMs": "100", "scraperSubnetIds": "[]",
     "autoscaling": "false", "minReplicas": "1", "maxReplicas": "4",
+    "nodeProvisioner": "'managed'", "extraInstanceTypes": "[]", "karpenterAmiAlias": "'al2023@v20260714'",
 }
 
 

@@ -30,7 +30,7 @@ def pulumi_yaml_config() -> str:
         if key.type == "array":
             lines.append(f"    items:\n      type: {key.items}\n")
         lines.append(f"    description: {json.dumps(key.description)}\n")
-        if not key.required:
+        if not key.required and key.default_in_pulumi_yaml:
             lines.append(f"    default: {_yaml_scalar(key.default)}\n")
     return "".join(lines)
 
