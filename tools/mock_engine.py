@@ -122,7 +122,8 @@ def _aws_autoname(name: str) -> str:
 
 
 # Resources whose name property pulumi-aws auto-names when it is not given (the program relies on these).
-_AWS_AUTONAMED = {"aws:iam/role:Role": "name", "aws:iam/policy:Policy": "name", "aws:sns/topic:Topic": "name"}
+_AWS_AUTONAMED = {"aws:iam/role:Role": "name", "aws:iam/policy:Policy": "name", "aws:sns/topic:Topic": "name",
+                  "aws:sqs/queue:Queue": "name", "aws:cloudwatch/eventRule:EventRule": "name"}
 
 AUTONAMED_ANNOTATION = "pulumi.com/autonamed"
 
@@ -418,6 +419,32 @@ class CloudMocks(pulumi.runtime.Mocks):
             subnet_id = f"subnet-{_stable_hex(name)}"
             self.subnet_zones[subnet_id] = str(inputs.get("availabilityZone"))
             return {"id": subnet_id, "arn": self._regional_arn("ec2", f"subnet/{subnet_id}")}
+        # Karpenter's (components/karpenter.py, neuron_node_pool.py), as terraform-provider-aws sets their IDs: a
+        # queue's and its policy's ID is the queue URL (sqs/queue.go `d.SetId(aws.ToString(output.QueueUrl))`,
+        # queue_policy.go); a rule's its name on the default bus (events/rule.go); a target's `<rule>-<target id>`
+        # (events/target.go targetCreateResourceID); an access entry's `<cluster>:<principal ARN>` (eks/access_entry.go
+        # accessEntryCreateResourceID); an ec2 Tag's `<resource id>,<key>` (ec2/tag.go).
+        if typ == "aws:sqs/queue:Queue":
+            queue_name = inputs.get("name") or _aws_autoname(name)
+            url = f"https://sqs.{self.region}.amazonaws.com/123456789012/{queue_name}"
+            return {"id": url, "url": url, "name": queue_name, "arn": self._regional_arn("sqs", queue_name)}
+        if typ == "aws:sqs/queuePolicy:QueuePolicy":
+            return {"id": inputs.get("queueUrl")}
+        if typ == "aws:cloudwatch/eventRule:EventRule":
+            rule_name = inputs.get("name") or _aws_autoname(name)
+            return {"id": rule_name, "name": rule_name, "arn": self._regional_arn("events", f"rule/{rule_name}")}
+        if typ == "aws:cloudwatch/eventTarget:EventTarget":
+            return {"id": f"{inputs.get('rule')}-{inputs.get('targetId')}"}
+        if typ == "aws:eks/accessEntry:AccessEntry":
+            cluster_name, principal = inputs.get("clusterName"), str(inputs.get("principalArn"))
+            role_path = principal.split(":", 5)[-1]  # role/<name>
+            return {"id": f"{cluster_name}:{principal}",
+                    "accessEntryArn": f"arn:aws:eks:{self.region}:123456789012:access-entry/{cluster_name}/"
+                                      f"{role_path.replace('role/', 'role/123456789012/', 1)}/{self._uuid(name)}",
+                    # EKS sets the user name of an EC2_LINUX entry itself (the API refuses one as input).
+                    "userName": "system:node:{{EC2PrivateDNSName}}"}
+        if typ == "aws:ec2/tag:Tag":
+            return {"id": f"{inputs.get('resourceId')},{inputs.get('key')}"}
         if typ == "aws:eks/nodeGroup:NodeGroup":
             node_group_name = inputs.get("nodeGroupName") or f"{name}-{_stable_hex(name, length=7)}"
             return {"nodeGroupName": node_group_name, "status": "ACTIVE",
