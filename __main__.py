@@ -1,8 +1,9 @@
 """eks-inferentia: the "Machine learning inference using AWS Inferentia" walkthrough as a Pulumi program.
 
 Read top to bottom, it follows the walkthrough: configuration, the cluster (and, if asked, a
-system node group), the Inferentia node group, the EKS add-ons, model access in S3, the Neuron
-device plugin, monitoring, TensorFlow Serving, the client's check as a smoke-test Job, and the outputs.
+system node group), the Inferentia node group (or, under nodeProvisioner karpenter, Karpenter and its
+NodePool), the EKS add-ons, model access in S3, the Neuron device plugin, monitoring, TensorFlow
+Serving, the client's check as a smoke-test Job, and the outputs.
 """
 
 import pulumi
@@ -13,6 +14,8 @@ from components import (
     ClusterAddonsArgs,
     InferentiaNodeGroup,
     InferentiaNodeGroupArgs,
+    Karpenter,
+    KarpenterArgs,
     ModelAccess,
     ModelAccessArgs,
     Monitoring,
@@ -23,6 +26,8 @@ from components import (
     NeuronDevicePluginArgs,
     NeuronMonitor,
     NeuronMonitorArgs,
+    NeuronNodePool,
+    NeuronNodePoolArgs,
     ServingAutoscaler,
     ServingAutoscalerArgs,
     SmokeTest,
@@ -33,6 +38,8 @@ from components import (
     TensorFlowServingArgs,
 )
 from components.neuron_monitor import NEURON_MONITOR_NAMESPACE
+from components.neuron_node_pool import DISCOVERY_TAG
+from components.node_parts import IMDS_HOP_LIMIT, NODE_ROLE_IMDS_HOP_LIMIT
 from components.serving import Resources
 from eks_inferentia.capacity import rollout_strategy
 from eks_inferentia.config import load_stack_config
@@ -59,6 +66,8 @@ cluster = NeuronCluster("inferentia", NeuronClusterArgs(
     public_subnet_ids=config.public_subnet_ids,
     api_allowed_cidrs=config.api_allowed_cidrs,
     aws_profile=config.aws_profile,
+    # Karpenter finds the private subnets by this tag.
+    private_subnet_tags={DISCOVERY_TAG: config.cluster_name} if config.uses_karpenter else {},
     tags=tags,
 ))
 
@@ -72,8 +81,9 @@ system_nodes = SystemNodeGroup("system-nodes", SystemNodeGroupArgs(
     tags=tags,
 )) if config.has_system_nodes else None
 
-# ... with Inf1 nodes (--nodegroup-name ng-inf1 --node-type inf1.2xlarge --nodes 2 ...).
-node_group = InferentiaNodeGroup("neuron-nodes", InferentiaNodeGroupArgs(
+# ... with Inf1 nodes (--nodegroup-name ng-inf1 --node-type inf1.2xlarge --nodes 2 ...); under nodeProvisioner
+# karpenter none: Karpenter launches them, below.
+node_group = None if config.uses_karpenter else InferentiaNodeGroup("neuron-nodes", InferentiaNodeGroupArgs(
     cluster_name=cluster.cluster_name,
     kubernetes_version=config.kubernetes_version,
     instance_type=config.instance_type,
@@ -93,18 +103,51 @@ node_group = InferentiaNodeGroup("neuron-nodes", InferentiaNodeGroupArgs(
 ))
 
 # CoreDNS and the Pod Identity Agent as EKS add-ons at pinned versions, once there are nodes to run on.
-ClusterAddons("addons", ClusterAddonsArgs(
+cluster_addons = ClusterAddons("addons", ClusterAddonsArgs(
     cluster_name=cluster.cluster_name,
     versions=addons,
-    node_groups=[node_group] + ([system_nodes] if system_nodes else []),
+    node_groups=[group for group in (node_group, system_nodes) if group is not None],
     system_nodes=system_nodes is not None,
     tags=tags,
 ))
 
+# Karpenter on the system nodes (its credentials come through the Pod Identity Agent), and the NodePool it
+# launches the Neuron nodes from when serving pods are pending (README, "How it works").
+karpenter = Karpenter("karpenter", KarpenterArgs(
+    cluster_name=cluster.cluster_name,
+    cluster_arn=cluster.cluster_arn,
+    provider=cluster.provider,
+    system_nodes=config.system_nodes,
+    chart_depends_on=[cluster_addons] + ([system_nodes] if system_nodes else []),
+    tags=tags,
+)) if config.uses_karpenter else None
+node_pool = NeuronNodePool("neuron-node-pool", NeuronNodePoolArgs(
+    cluster_name=cluster.cluster_name,
+    instance_types=config.neuron_instance_types,
+    max_neuron_devices=config.node_pool_neuron_limit,
+    capacity_type=config.capacity_type,
+    ami_alias=config.karpenter_ami_alias,
+    node_role_name=karpenter.node_role_name,
+    cluster_security_group_id=cluster.cluster_security_group_id,
+    provider=cluster.provider,
+    controller=karpenter,
+    existing_subnet_ids=config.private_subnet_ids,
+    imds_hop_limit=IMDS_HOP_LIMIT if config.uses_pod_identity else NODE_ROLE_IMDS_HOP_LIMIT,
+    tags=tags,
+)) if karpenter else None
+# What the work on Neuron nodes waits for, and the role those nodes run with.
+if node_group is not None:
+    neuron_nodes: pulumi.Resource = node_group
+    node_role_name, node_role_arn = node_group.node_role_name, node_group.node_role_arn
+else:
+    assert karpenter is not None and node_pool is not None
+    neuron_nodes = node_pool
+    node_role_name, node_role_arn = karpenter.node_role_name, karpenter.node_role_arn
+
 # Let the serving pods read the trained model from S3: a role of their own through EKS Pod Identity,
 # or the walkthrough's grant to the node role (aws iam attach-role-policy ...).
 model_access = ModelAccess("model", ModelAccessArgs(
-    node_role_name=node_group.node_role_name,
+    node_role_name=node_role_name,
     cluster_name=cluster.cluster_name,
     cluster_arn=cluster.cluster_arn,
     namespace=config.namespace,
@@ -124,7 +167,7 @@ device_plugin = NeuronDevicePlugin("neuron-device-plugin", NeuronDevicePluginArg
     kubernetes_version=config.kubernetes_version,
     provider=cluster.provider,
     neuron_scheduler=config.uses_neuron_scheduler,
-), opts=pulumi.ResourceOptions(depends_on=[node_group] + ([system_nodes] if system_nodes else [])))
+), opts=pulumi.ResourceOptions(depends_on=[neuron_nodes] + ([system_nodes] if system_nodes else [])))
 
 # Monitoring: an Amazon Managed Service for Prometheus workspace and managed collector, neuron-monitor on
 # every Neuron node, recording rules, and alerts to an SNS topic (README, "Monitoring").
@@ -143,7 +186,7 @@ monitoring = Monitoring("monitoring", MonitoringArgs(
 )) if config.monitoring else None
 if monitoring:
     NeuronMonitor("neuron-monitor", NeuronMonitorArgs(
-        instance_types=[config.instance_type],
+        instance_types=list(config.neuron_instance_types),
         scraper_cidrs=monitoring.scraper_cidrs,
         provider=cluster.provider,
     ))
@@ -171,11 +214,11 @@ serving = TensorFlowServing("serving", TensorFlowServingArgs(
     model_volume_size=config.model_volume_size,
     pods_use_node_role=not config.uses_pod_identity,
     # Pods get Pod Identity credentials only if the association exists when they are created.
-    pods_depend_on=[device_plugin, node_group, model_access],
+    pods_depend_on=[device_plugin, neuron_nodes, model_access],
     provider=cluster.provider,
     metrics_scraper_cidrs=monitoring.scraper_cidrs if monitoring else None,
     autoscaled_max_replicas=config.max_replicas if config.autoscaling else None,
-), opts=pulumi.ResourceOptions(depends_on=[device_plugin, node_group, model_access]))
+), opts=pulumi.ResourceOptions(depends_on=[device_plugin, neuron_nodes, model_access]))
 
 # Scale the serving pods on the model's prediction rate in Amazon Managed Prometheus, with KEDA (README,
 # "Autoscaling"). The config refuses autoscaling without monitoring; `replicas` was only the initial size.
@@ -194,7 +237,7 @@ if config.autoscaling and monitoring and config.target_requests_per_second:
         target_requests_per_second=config.target_requests_per_second,
         chart_version=keda_chart_version(config.kubernetes_version),
         system_nodes=config.has_system_nodes,
-        pods_depend_on=[system_nodes] if system_nodes else [node_group],
+        pods_depend_on=[system_nodes] if system_nodes else [neuron_nodes],
         provider=cluster.provider,
         tags=tags,
     ))
@@ -221,9 +264,10 @@ StackOutputs(
     oidcIssuer=cluster.oidc_issuer,
     vpcId=cluster.vpc_id,
     privateSubnetIds=cluster.private_subnet_ids,
-    nodeGroupName=node_group.node_group_name,
-    nodeRoleArn=node_group.node_role_arn,
-    nodeRoleName=node_group.node_role_name,
+    # Under nodeProvisioner karpenter there is no managed Neuron node group: nodeGroupName is empty.
+    nodeGroupName=node_group.node_group_name if node_group else "",
+    nodeRoleArn=node_role_arn,
+    nodeRoleName=node_role_name,
     instanceType=config.instance_type,
     modelAccessPolicyArn=model_access.policy_arn,
     modelRoleArn=model_access.role_arn,
@@ -237,4 +281,6 @@ StackOutputs(
     prometheusWorkspaceArn=monitoring.workspace_arn if monitoring else "",
     prometheusQueryEndpoint=monitoring.query_endpoint if monitoring else "",
     alertTopicArn=monitoring.alert_topic_arn if monitoring else "",
+    nodeProvisioner=config.node_provisioner,
+    nodePoolName=node_pool.node_pool_name if node_pool else "",
 ).export()

@@ -4,9 +4,11 @@ from components.addons import ClusterAddons, ClusterAddonsArgs
 from components.autoscaling import ServingAutoscaler, ServingAutoscalerArgs
 from components.cluster import NeuronCluster, NeuronClusterArgs
 from components.device_plugin import NeuronDevicePlugin, NeuronDevicePluginArgs
+from components.karpenter import Karpenter, KarpenterArgs
 from components.model_access import ModelAccess, ModelAccessArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.neuron_monitor import NeuronMonitor, NeuronMonitorArgs
+from components.neuron_node_pool import NeuronNodePool, NeuronNodePoolArgs
 from components.node_group import InferentiaNodeGroup, InferentiaNodeGroupArgs
 from components.serving import TensorFlowServing, TensorFlowServingArgs
 from components.smoke_test import SmokeTest, SmokeTestArgs
@@ -17,6 +19,8 @@ __all__ = [
     "ClusterAddonsArgs",
     "InferentiaNodeGroup",
     "InferentiaNodeGroupArgs",
+    "Karpenter",
+    "KarpenterArgs",
     "ModelAccess",
     "ModelAccessArgs",
     "Monitoring",
@@ -27,6 +31,8 @@ __all__ = [
     "NeuronDevicePluginArgs",
     "NeuronMonitor",
     "NeuronMonitorArgs",
+    "NeuronNodePool",
+    "NeuronNodePoolArgs",
     "ServingAutoscaler",
     "ServingAutoscalerArgs",
     "SmokeTest",

@@ -48,6 +48,8 @@ class NeuronClusterArgs:
     """CIDRs that may reach the public API endpoint."""
     aws_profile: str | None = None
     """The stack's `aws:profile`: the Kubernetes provider's kubeconfig signs with it."""
+    private_subnet_tags: dict[str, str] = field(default_factory=dict)
+    """More tags of the dedicated VPC's private subnets (Karpenter's discovery tag); updated in place."""
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -89,7 +91,8 @@ class NeuronCluster(pulumi.ComponentResource):
                 subnet_specs=[
                     # Tags let the AWS Load Balancer Controller find subnets for Services and Ingresses.
                     awsx.ec2.SubnetSpecArgs(type=awsx.ec2.SubnetType.PRIVATE, cidr_mask=19,
-                                            tags={"kubernetes.io/role/internal-elb": "1", **args.tags}),
+                                            tags={"kubernetes.io/role/internal-elb": "1", **args.private_subnet_tags,
+                                                  **args.tags}),
                     awsx.ec2.SubnetSpecArgs(type=awsx.ec2.SubnetType.PUBLIC, cidr_mask=20,
                                             tags={"kubernetes.io/role/elb": "1", **args.tags}),
                 ],

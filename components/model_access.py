@@ -97,7 +97,7 @@ def model_read_policy(partition: str, bucket: str, prefix: str, kms_key_arn: str
 
 def pod_identity_trust_policy(cluster_arn: str, namespace: str, service_account: str,
                               sid: str = "EksPodIdentityForTheServingServiceAccount") -> str:
-    """Trust policy of a Pod Identity role (the model's; KEDA's): for one ServiceAccount of one cluster only."""
+    """Trust policy of a Pod Identity role (the model's; KEDA's; Karpenter's): for one ServiceAccount of one cluster only."""
     return json.dumps({"Version": "2012-10-17", "Statement": [{
         "Sid": sid,
         "Effect": "Allow",

@@ -319,6 +319,11 @@ class StackConfig:
         return self.node_provisioner == "karpenter"
 
     @property
+    def node_pool_neuron_limit(self) -> int:
+        """The NodePool's limit on aws.amazon.com/neuron: maxNodes x the devices of its largest instance type."""
+        return self.max_nodes * max(INSTANCE_TYPES[t].neuron_devices for t in self.neuron_instance_types)
+
+    @property
     def neuron_instance_types(self) -> tuple[str, ...]:
         """Every instance type the Neuron nodes may have: instanceType, then extraInstanceTypes (Karpenter only)."""
         return (self.instance_type, *self.extra_instance_types)

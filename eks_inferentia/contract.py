@@ -33,7 +33,7 @@ OUTPUTS: tuple[OutputSpec, ...] = (
                "The same issuer without `https://`: the form IAM trust-policy condition keys take (`<oidcIssuer>:sub`)."),
     OutputSpec("vpcId", "string", "VPC the cluster runs in."),
     OutputSpec("privateSubnetIds", "list of string", "Private subnets of the cluster's VPC."),
-    OutputSpec("nodeGroupName", "string", "Name of the Neuron managed node group."),
+    OutputSpec("nodeGroupName", "string", "Name of the Neuron managed node group; empty under `nodeProvisioner: karpenter`."),
     OutputSpec("nodeRoleArn", "string", "ARN of the Neuron nodes' IAM role."),
     OutputSpec("nodeRoleName", "string", "Name of the Neuron nodes' IAM role."),
     OutputSpec("instanceType", "string", "EC2 instance type of the Neuron nodes."),
@@ -54,6 +54,10 @@ OUTPUTS: tuple[OutputSpec, ...] = (
     OutputSpec("prometheusQueryEndpoint", "string",
                "The workspace's PromQL query URL (`.../workspaces/<id>/api/v1/query`, SigV4); empty when `monitoring` is false."),
     OutputSpec("alertTopicArn", "string", "ARN of the SNS topic the alerts go to; empty when `monitoring` is false."),
+    OutputSpec("nodeProvisioner", "string",
+               "Who launches the Neuron nodes: `managed` (the node group `nodeGroupName`) or `karpenter` (the NodePool "
+               "`nodePoolName`; `nodeGroupName` is then empty)."),
+    OutputSpec("nodePoolName", "string", "Name of Karpenter's Neuron NodePool; empty under `nodeProvisioner: managed`."),
 )
 
 
@@ -84,6 +88,8 @@ class StackOutputs:
     prometheusWorkspaceArn: pulumi.Input[str]
     prometheusQueryEndpoint: pulumi.Input[str]
     alertTopicArn: pulumi.Input[str]
+    nodeProvisioner: pulumi.Input[str]
+    nodePoolName: pulumi.Input[str]
 
     def export(self) -> None:
         """`pulumi.export` every output, marking the secret ones secret."""

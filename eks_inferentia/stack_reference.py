@@ -210,6 +210,8 @@ class InferenceStack:
     prometheus_workspace_arn: pulumi.Output[str]
     prometheus_query_endpoint: pulumi.Output[str]
     alert_topic_arn: pulumi.Output[str]
+    node_provisioner: pulumi.Output[str]
+    node_pool_name: pulumi.Output[str]
 
     stack_name: pulumi.Output[str] = field(metadata=_EXTRA)
     """Name of the referenced stack."""
