@@ -29,6 +29,7 @@ VARIANTS: dict[str, dict[str, object]] = {
     "scheduler-batching": {"neuronScheduler": "enabled", "servingBatching": "true"},
     "no-smoke-test": {"smokeTest": "false"},
     "autoscaling": {"autoscaling": "true", "targetRequestsPerSecond": "40", "systemNodes": 2},
+    "karpenter": {"nodeProvisioner": "karpenter", "systemNodes": 1, "desiredNodes": None, "minNodes": None},
 }
 
 

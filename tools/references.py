@@ -222,6 +222,11 @@ def reference_problems(manifests: Sequence[Manifest]) -> list[str]:
             # `podSelector: {}` selects every pod of the namespace (a default-deny policy); null is reported above.
             problems += _selector_problems(index, manifest, namespace, (spec.get("podSelector") or {}).get("matchLabels"),
                                            "podSelector")
+        elif kind == "NodePool":
+            # Karpenter's NodePool launches nodes of the EC2NodeClass it names (cluster-scoped, like the NodePool).
+            ref = ((spec.get("template") or {}).get("spec") or {}).get("nodeClassRef") or {}
+            if not index.has(str(ref.get("kind")), "", str(ref.get("name"))):
+                problems.append(f"{who}: nodeClassRef {ref.get('kind')} {ref.get('name')!r} is not one the stack declares")
         elif kind in ("HorizontalPodAutoscaler", "ScaledObject"):
             target = spec.get("scaleTargetRef") or {}
             if not index.has(target.get("kind", "Deployment"), namespace, target.get("name", "")):
