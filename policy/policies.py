@@ -52,6 +52,8 @@ from pulumi_policy.proxy import (
 # --- resource types -------------------------------------------------------------------------
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+# Karpenter's launch template: the EC2NodeClass (nodeProvisioner karpenter) sets the nodes' metadata options.
+EC2_NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 SECURITY_GROUP_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -280,11 +282,25 @@ def _imdsv2(_type: str, props: dict[str, Any], _config: Mapping[str, Any]) -> It
            f"in a pod can use to steal the node role's credentials; set httpTokens to \"required\"")
 
 
+def _imdsv2_node_class(_type: str, props: dict[str, Any], _config: Mapping[str, Any]) -> Iterator[str]:
+    """Karpenter's EC2NodeClass: `spec.metadataOptions`, whose httpTokens default is `required` (left out is fine)."""
+    options = dig(props, "spec", "metadataOptions")
+    if options is UNKNOWN or dig(options, "httpEndpoint") == "disabled":
+        return
+    tokens = dig(options, "httpTokens")
+    if tokens is UNKNOWN or tokens in (None, "required"):
+        return
+    yield (f"spec.metadataOptions.httpTokens is {tokens!r}: the nodes Karpenter launches would answer IMDSv1 requests, "
+           f"which any SSRF in a pod can use to steal the node role's credentials; set httpTokens to \"required\" "
+           f"(Karpenter's default)")
+
+
 launch_templates_require_imdsv2 = ResourceValidationPolicy(
     name="launch-templates-require-imdsv2",
-    description="Launch templates require IMDSv2 session tokens (metadataOptions.httpTokens = required).",
+    description="Launch templates, and Karpenter's EC2NodeClasses, require IMDSv2 session tokens "
+                "(metadataOptions.httpTokens = required).",
     enforcement_level=EnforcementLevel.MANDATORY,
-    validate=_validate({LAUNCH_TEMPLATE: _imdsv2}),
+    validate=_validate({LAUNCH_TEMPLATE: _imdsv2, EC2_NODE_CLASS: _imdsv2_node_class}),
 )
 
 
