@@ -68,11 +68,12 @@ def test_a_new_cluster_name_replaces_the_kubernetes_provider_and_every_object_it
 
 def _runs(run_stack: Callable[..., ProgramRun]) -> list[ProgramRun]:
     """Runs that between them declare every type the program can: both stacks, SSH on, KMS-encrypted model,
-    an alert email."""
+    an alert email, Karpenter."""
     return [*(run_stack(stack) for stack in stack_names()), run_stack("dev", **SSH),
             run_stack("dev", modelKmsKeyArn="arn:aws:kms:us-west-2:123456789012:key/"
                                             "1234abcd-12ab-34cd-56ef-1234567890ab"),
-            run_stack("dev", alertEmail="oncall@example.com")]
+            run_stack("dev", alertEmail="oncall@example.com"),
+            run_stack("prod", nodeProvisioner="karpenter", desiredNodes=None, minNodes=None)]
 
 
 def _has_path(tree: Any, parts: list[str]) -> bool:
