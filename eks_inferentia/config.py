@@ -94,10 +94,11 @@ class ConfigKey:
     required: bool = False
     items: Literal["string", "integer"] = "string"
     """The type of an array's items (Pulumi.yaml `items: type:`)."""
-    default_in_pulumi_yaml: bool = True
-    """Whether Pulumi.yaml declares the default. The CLI hands a declared default over as if the stack set it, so
-    keys whose being set matters (desiredNodes, minNodes: refused under nodeProvisioner karpenter) leave it to
-    `load_config`, which applies the same default when the key is not set."""
+    in_pulumi_yaml: bool = True
+    """Whether Pulumi.yaml declares the key. The CLI hands a declared key's default over as if the stack had set it,
+    and requires a declared key that has no default in every stack (pulumi/pulumi#21797), so a key whose being set
+    matters (desiredNodes, minNodes: refused under nodeProvisioner karpenter) is not declared there: the CLI then
+    passes it only when the stack sets it, and `load_config` applies its default and checks its type itself."""
 
 
 CONFIG_KEYS: tuple[ConfigKey, ...] = (
@@ -110,9 +111,9 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
               "EC2 instance type of the Neuron node group: an inf1, inf2, trn1, trn1n or trn2 size."),
     ConfigKey("desiredNodes", "integer", 2,
               "Number of Neuron nodes to run (0 <= minNodes <= desiredNodes <= maxNodes); not set under nodeProvisioner karpenter.",
-              default_in_pulumi_yaml=False),
+              in_pulumi_yaml=False),
     ConfigKey("minNodes", "integer", 1, "Minimum size of the Neuron node group; not set under nodeProvisioner karpenter.",
-              default_in_pulumi_yaml=False),
+              in_pulumi_yaml=False),
     ConfigKey("maxNodes", "integer", 4,
               "Maximum size of the Neuron node group (at least 1); under nodeProvisioner karpenter, the NodePool's limit is "
               "maxNodes x the Neuron devices of its largest instance type."),
