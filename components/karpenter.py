@@ -21,7 +21,8 @@ with the chart in eks_inferentia/versions.py), statement for statement, and the 
   (regional describes, the public SSM parameters of the EKS AMIs, pricing). The template's zonal shift
   policy is left out: it serves `settings.enableZonalShift`, which stays off here;
 - the chart (oci://public.ecr.aws/karpenter/karpenter, its controller image the chart's own, pinned by the
-  chart version) in kube-system, on the system nodes only (`eks-inferentia/role: system`; its default
+  chart version) in kube-system, told the region (the system nodes' metadata service does not answer its pods),
+  on the system nodes only (`eks-inferentia/role: system`; its default
   affinity already keeps it off nodes Karpenter launched), one replica per system node up to the chart's two
   (its pods refuse to share a node). The chart's crds/ are rendered with it (pulumi-kubernetes' helm.v4.Chart
   sets helm's IncludeCRDs unless `skipCrds`), so Pulumi manages the CRDs like any object and applies them on
@@ -195,15 +196,19 @@ def controller_replicas(system_nodes: int) -> int:
     return max(1, min(MAX_CONTROLLER_REPLICAS, system_nodes))
 
 
-def karpenter_values(cluster_name: pulumi.Input[str], interruption_queue: pulumi.Input[str],
+def karpenter_values(cluster_name: pulumi.Input[str], interruption_queue: pulumi.Input[str], region: pulumi.Input[str],
                      system_nodes: int) -> dict[str, Any]:
-    """Helm values: this cluster and queue, on the system nodes, the getting-started resources."""
+    """Helm values: this cluster, region and queue, on the system nodes, the getting-started resources.
+
+    The region is given (`AWS_REGION`, the chart's own example of `controller.env`): without it the controller
+    asks the instance metadata service (pkg/operator/operator.go), which the system nodes answer only for
+    hostNetwork pods (hop limit 1, components/node_parts.py), and it would fail to start."""
     return {
         "fullnameOverride": "karpenter",
         "serviceAccount": {"name": KARPENTER_SERVICE_ACCOUNT},
         "replicas": controller_replicas(system_nodes),
         "nodeSelector": {"kubernetes.io/os": "linux", NODE_ROLE_LABEL: "system"},
-        "controller": {"resources": CONTROLLER_RESOURCES},
+        "controller": {"resources": CONTROLLER_RESOURCES, "env": [{"name": "AWS_REGION", "value": region}]},
         "settings": {"clusterName": cluster_name, "interruptionQueue": interruption_queue},
     }
 
@@ -278,7 +283,7 @@ class Karpenter(pulumi.ComponentResource):
             version=args.chart_version,
             name="karpenter",
             namespace=KARPENTER_NAMESPACE,
-            values=karpenter_values(args.cluster_name, queue.name, args.system_nodes),
+            values=karpenter_values(args.cluster_name, queue.name, region, args.system_nodes),
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider,
                                         depends_on=[association, access_entry, *args.chart_depends_on]),
         )

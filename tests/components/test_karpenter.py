@@ -95,7 +95,9 @@ def test_the_chart_names_the_queue_and_the_cluster(run) -> None:
         "serviceAccount": {"name": "karpenter"},
         "replicas": 2,
         "nodeSelector": {"kubernetes.io/os": "linux", "eks-inferentia/role": "system"},
-        "controller": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}},
+        "controller": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+                       # Not from IMDS: the system nodes answer only hostNetwork pods (hop limit 1).
+                       "env": [{"name": "AWS_REGION", "value": "us-east-1"}]},
         "settings": {"clusterName": "inferentia-prod", "interruptionQueue": run.one("aws:sqs/queue:Queue").outputs["name"]},
     }
     # No image is set: the chart's own controller image, pinned by the chart version.
