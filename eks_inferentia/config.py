@@ -215,7 +215,8 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("minReplicas", "integer", 1,
               "With autoscaling: the fewest serving pods (at least 1; at most replicas)."),
     ConfigKey("maxReplicas", "integer", 4,
-              "With autoscaling: the most serving pods (at least replicas); maxNodes nodes must hold them."),
+              "With autoscaling: the most serving pods (at least replicas); maxNodes nodes (under nodeProvisioner "
+              "karpenter, the NodePool's limit) must hold them."),
     # Pulumi.yaml has no number type (string, integer, boolean, array), so a string the program reads as a decimal.
     ConfigKey("targetRequestsPerSecond", "string", "",
               "With autoscaling (required then): predictions per second one pod should carry, a decimal number above 0 "

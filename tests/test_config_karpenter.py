@@ -180,3 +180,28 @@ def test_config_warnings_leave_out_the_desired_size_under_karpenter() -> None:
     assert _problems({**KARPENTER, "replicas": "5"}) == [
         "eks-inferentia:replicas: 5 is not allowed; expected at most 4: the NodePool's limit of 4 Neuron devices "
         "(maxNodes 4 x 1 of inf1.2xlarge) holds that many pods of 1 Neuron device(s) each"]
+
+
+# --- with autoscaling (KEDA): KEDA adds pods, Karpenter adds nodes ------------------------------------------
+AUTOSCALED = {**KARPENTER, "autoscaling": "true", "targetRequestsPerSecond": "40", "modelCompiledFor": "neuron"}
+
+
+def test_max_replicas_is_judged_against_the_node_pools_limit() -> None:
+    assert _problems({**AUTOSCALED, "maxReplicas": "5"}) == [
+        "eks-inferentia:maxReplicas: 5 is not allowed; expected at most 4: the NodePool's limit of 4 Neuron devices "
+        "(maxNodes 4 x 1 of inf1.2xlarge) holds that many pods of 1 Neuron device(s) each, so KEDA could never place more"]
+    # A larger type in the pool raises the limit: 4 x 4 devices of inf1.6xlarge.
+    config = load_config({**AUTOSCALED, "maxReplicas": "16", "extraInstanceTypes": '["inf1.6xlarge"]'})
+    assert (config.max_replicas, config.node_pool_neuron_limit) == (16, 16)
+
+
+def test_no_desired_size_warnings_for_an_autoscaled_node_pool() -> None:
+    # Managed: KEDA's pods above desiredNodes stay Pending, devices idle at minReplicas; Karpenter launches and removes.
+    managed = load_config({"modelBasePath": MODEL, "autoscaling": "true", "targetRequestsPerSecond": "40",
+                           "modelCompiledFor": "neuron", "minReplicas": "1", "replicas": "1", "maxReplicas": "4"})
+    assert {w.split(":")[1] for w in config_warnings(managed) if "desiredNodes" in w} == {"maxReplicas", "minReplicas"}
+    karpenter = load_config({**AUTOSCALED, "minReplicas": "1", "replicas": "1", "maxReplicas": "4"})
+    assert [w for w in config_warnings(karpenter) if "desiredNodes" in w] == []
+    # The rollout is judged at maxReplicas: the NodePool's limit (4) leaves no room for a surge pod above 4.
+    assert rollout_strategy(karpenter.serving_shape) == (0, 1)
+    assert rollout_strategy(load_config({**AUTOSCALED, "maxReplicas": "3"}).serving_shape) == (1, 0)

@@ -211,3 +211,10 @@ def test_checkov_finds_no_failed_check_in_a_karpenter_stacks_manifests(run, tmp_
     assert {p.name.split("-", 2)[1] for p in (tmp_path / "manifests").glob("*.yaml")} >= {"nodepool", "ec2nodeclass"}
     assert run_checkov("kubernetes", tmp_path / "manifests").failures() == []
 
+
+def test_with_autoscaling_keda_adds_pods_and_the_node_pool_adds_nodes(run_stack) -> None:
+    run = run_stack("prod", **KARPENTER, autoscaling="true", targetRequestsPerSecond="40")
+    assert run.one(NODE_POOL) and run.one("kubernetes:keda.sh/v1alpha1:ScaledObject")
+    assert reference_problems(kubernetes_manifests(run)) == []
+    assert {r.name for r in run.of_type("kubernetes:helm.sh/v4:Chart")} == {
+        "neuron-device-plugin-chart", "karpenter-chart", "autoscaling-keda"}
