@@ -94,11 +94,6 @@ class ConfigKey:
     required: bool = False
     items: Literal["string", "integer"] = "string"
     """The type of an array's items (Pulumi.yaml `items: type:`)."""
-    in_pulumi_yaml: bool = True
-    """Whether Pulumi.yaml declares the key. The CLI hands a declared key's default over as if the stack had set it,
-    and requires a declared key that has no default in every stack (pulumi/pulumi#21797), so a key whose being set
-    matters (desiredNodes, minNodes: refused under nodeProvisioner karpenter) is not declared there: the CLI then
-    passes it only when the stack sets it, and `load_config` applies its default and checks its type itself."""
 
 
 CONFIG_KEYS: tuple[ConfigKey, ...] = (
@@ -110,10 +105,10 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("instanceType", "string", "inf1.2xlarge",
               "EC2 instance type of the Neuron node group: an inf1, inf2, trn1, trn1n or trn2 size."),
     ConfigKey("desiredNodes", "integer", 2,
-              "Number of Neuron nodes to run (0 <= minNodes <= desiredNodes <= maxNodes); not set under nodeProvisioner karpenter.",
-              in_pulumi_yaml=False),
-    ConfigKey("minNodes", "integer", 1, "Minimum size of the Neuron node group; not set under nodeProvisioner karpenter.",
-              in_pulumi_yaml=False),
+              "Number of Neuron nodes to run (0 <= minNodes <= desiredNodes <= maxNodes); no other value than the "
+              "default under nodeProvisioner karpenter."),
+    ConfigKey("minNodes", "integer", 1,
+              "Minimum size of the Neuron node group; no other value than the default under nodeProvisioner karpenter."),
     ConfigKey("maxNodes", "integer", 4,
               "Maximum size of the Neuron node group (at least 1); under nodeProvisioner karpenter, the NodePool's limit is "
               "maxNodes x the Neuron devices of its largest instance type."),
@@ -226,7 +221,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("nodeProvisioner", "string", "managed",
               "Who launches the Neuron nodes: 'managed' (an EKS managed node group of desiredNodes nodes) or 'karpenter' "
               f"(Karpenter {KARPENTER_CHART_VERSION} on the system nodes, systemNodes >= 1, launches nodes for pending "
-              "pods and removes idle ones; desiredNodes and minNodes are then not set)."),
+              "pods and removes idle ones; desiredNodes and minNodes then keep their defaults, which it ignores)."),
     ConfigKey("extraInstanceTypes", "array", [],
               "Under nodeProvisioner karpenter, more Neuron instance types the NodePool may launch besides instanceType: "
               "of instanceType's NeuronCore generation, each with at least neuronDevicesPerReplica devices. [] under managed."),
@@ -678,12 +673,15 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
     desired = r.at_least("desiredNodes", r.integer("desiredNodes"), 0, "0 or more")
     maximum = r.at_least("maxNodes", r.integer("maxNodes"), 1, "1 or more")
     if karpenter:
-        # Karpenter sizes the Neuron nodes from the pending pods: a node count would be silently ignored.
+        # Karpenter sizes the Neuron nodes from the pending pods: a node count would be silently ignored. The CLI
+        # hands Pulumi.yaml's defaults over as if the stack had set them, so a stack's value equal to the default
+        # cannot be told from none (and means nothing either); any other value is refused.
         for name, given in (("desiredNodes", desired), ("minNodes", minimum)):
-            if r._raw(name) is not None and r.ok(name):
-                r.problem(name, given, "no value under nodeProvisioner karpenter, which launches Neuron nodes for pending "
-                                       "pods and removes idle ones (maxNodes bounds the NodePool): `pulumi config rm "
-                                       f"{full_key(name)}`")
+            default = KEYS_BY_NAME[name].default
+            if given is not None and given != default and r.ok(name):
+                r.problem(name, given, f"no value but the default ({default}) under nodeProvisioner karpenter, which "
+                                       "launches Neuron nodes for pending pods and removes idle ones (maxNodes bounds the "
+                                       f"NodePool): `pulumi config rm {full_key(name)}`")
     elif minimum is not None and maximum is not None and minimum > maximum:
         r.problem("minNodes", minimum, f"at most maxNodes ({maximum})")
     elif minimum is not None and desired is not None and desired < minimum:

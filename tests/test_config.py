@@ -142,10 +142,8 @@ def test_unknown_keys_are_refused() -> None:
 
 def test_pulumi_yaml_declares_every_key_with_the_codes_type_and_default() -> None:
     declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
-    assert list(declared) == [key.name for key in CONFIG_KEYS if key.in_pulumi_yaml]
-    # Left out on purpose: the CLI would hand their defaults over as if set (ConfigKey.in_pulumi_yaml).
-    assert [key.name for key in CONFIG_KEYS if not key.in_pulumi_yaml] == ["desiredNodes", "minNodes"]
-    for key in (key for key in CONFIG_KEYS if key.in_pulumi_yaml):
+    assert list(declared) == [key.name for key in CONFIG_KEYS]
+    for key in CONFIG_KEYS:
         spec = declared[key.name]
         assert spec["type"] == key.type, key.name
         assert spec["description"] == key.description, key.name

@@ -40,13 +40,19 @@ def test_karpenter_with_extra_types_of_the_same_generation() -> None:
 
 
 def test_karpenter_refuses_node_counts_that_would_be_ignored() -> None:
-    assert _problems({**KARPENTER, "desiredNodes": "2", "minNodes": "0"}) == [
-        "eks-inferentia:desiredNodes: 2 is not allowed; expected no value under nodeProvisioner karpenter, which launches "
-        "Neuron nodes for pending pods and removes idle ones (maxNodes bounds the NodePool): `pulumi config rm "
-        "eks-inferentia:desiredNodes`",
-        "eks-inferentia:minNodes: 0 is not allowed; expected no value under nodeProvisioner karpenter, which launches "
-        "Neuron nodes for pending pods and removes idle ones (maxNodes bounds the NodePool): `pulumi config rm "
-        "eks-inferentia:minNodes`"]
+    assert _problems({**KARPENTER, "desiredNodes": "3", "minNodes": "0"}) == [
+        "eks-inferentia:desiredNodes: 3 is not allowed; expected no value but the default (2) under nodeProvisioner "
+        "karpenter, which launches Neuron nodes for pending pods and removes idle ones (maxNodes bounds the NodePool): "
+        "`pulumi config rm eks-inferentia:desiredNodes`",
+        "eks-inferentia:minNodes: 0 is not allowed; expected no value but the default (1) under nodeProvisioner "
+        "karpenter, which launches Neuron nodes for pending pods and removes idle ones (maxNodes bounds the NodePool): "
+        "`pulumi config rm eks-inferentia:minNodes`"]
+
+
+def test_karpenter_accepts_the_defaults_the_cli_hands_over() -> None:
+    # The Pulumi CLI passes Pulumi.yaml's defaults as if the stack had set them: those cannot be refused.
+    config = load_config({**KARPENTER, "desiredNodes": "2", "minNodes": "1"})
+    assert config.uses_karpenter
 
 
 def test_karpenter_ignores_the_node_group_order_rules_of_unset_counts() -> None:

@@ -25,11 +25,7 @@ def _yaml_scalar(value: object) -> str:
 def pulumi_yaml_config() -> str:
     """The `config:` block of Pulumi.yaml."""
     lines = ["config:\n", CONFIG_HEADER]
-    undeclared = [key.name for key in CONFIG_KEYS if not key.in_pulumi_yaml]
-    if undeclared:
-        lines.append(f"  # Not declared here, so the CLI passes them only when a stack sets them: {', '.join(undeclared)}\n"
-                     "  # (refused when set under nodeProvisioner karpenter; ConfigKey.in_pulumi_yaml).\n")
-    for key in (key for key in CONFIG_KEYS if key.in_pulumi_yaml):
+    for key in CONFIG_KEYS:
         lines.append(f"  {key.name}:\n    type: {key.type}\n")
         if key.type == "array":
             lines.append(f"    items:\n      type: {key.items}\n")
