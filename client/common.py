@@ -55,6 +55,10 @@ class UnreachableError(ClientError):
     exit_code = EXIT_UNREACHABLE
 
 
+class TimedOutError(UnreachableError):
+    """No answer, or no more of it, within the timeout."""
+
+
 class ServerError(ClientError):
     exit_code = EXIT_SERVER
 
@@ -111,14 +115,21 @@ def grpc_target(value: str) -> str:
     return value
 
 
-def make_parser(prog: str, description: str) -> argparse.ArgumentParser:
-    """A parser with the options every command has: --url or --grpc, --model, --timeout."""
+Endpoint = tuple[str, Callable[[str], str], str, str]
+"""Another endpoint option of make_parser: (option, argparse type, metavar, help)."""
+
+
+def make_parser(prog: str, description: str, endpoints: Sequence[Endpoint] = ()) -> argparse.ArgumentParser:
+    """A parser with the options every command has: --url or --grpc (or `endpoints`: (option, type, metavar, help)),
+    --model, --timeout."""
     parser = _Parser(prog=prog, description=description)
     endpoint = parser.add_mutually_exclusive_group()
     endpoint.add_argument("--url", type=_base_url, default=DEFAULT_URL,
                           help=f"TensorFlow Serving's REST endpoint (default: {DEFAULT_URL}, after kubectl port-forward)")
     endpoint.add_argument("--grpc", type=grpc_target, metavar="HOST:PORT",
                           help="use TensorFlow Serving's gRPC API at HOST:PORT instead of REST (port 8500, e.g. localhost:8500)")
+    for option, kind, metavar, text in endpoints:
+        endpoint.add_argument(option, type=kind, metavar=metavar, help=text)
     parser.add_argument("--model", type=_model_name, default=DEFAULT_MODEL,
                         help=f"model name, the stack's modelName output (default: {DEFAULT_MODEL})")
     parser.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT,
@@ -200,9 +211,9 @@ def open_url(request: urllib.request.Request, timeout: float, not_found_hint: st
         hint = not_found_hint if exc.code == 404 else ""
         raise HTTPStatusError(f"{url} answered HTTP {exc.code}: {detail}{hint}", exc.code, detail) from None
     except urllib.error.URLError as exc:
-        if isinstance(exc.reason, TimeoutError):
-            raise UnreachableError(f"no answer from {url} within {timeout:g} s (raise --timeout?)") from None
-        raise UnreachableError(f"cannot reach {url}: {_reason(exc.reason)}{_connection_hint(exc.reason)}") from None
+        if isinstance(exc.reason, OSError):
+            raise connection_error(url, exc.reason, timeout) from None
+        raise UnreachableError(f"cannot reach {url}: {_reason(exc.reason)}") from None
     except OSError as exc:  # a timeout, or a connection reset or closed before an answer (a port-forward without a pod)
         raise connection_error(url, exc, timeout) from None
     except (http.client.InvalidURL, ValueError) as exc:  # e.g. a space in the host; InvalidURL is an HTTPException
@@ -214,7 +225,7 @@ def open_url(request: urllib.request.Request, timeout: float, not_found_hint: st
 def connection_error(url: str, exc: OSError, timeout: float) -> UnreachableError:
     """The UnreachableError of an OSError met while talking to `url`: a timeout, or a connection lost."""
     if isinstance(exc, TimeoutError):
-        return UnreachableError(f"no answer from {url} within {timeout:g} s (raise --timeout?)")
+        return TimedOutError(f"no answer from {url} within {timeout:g} s (raise --timeout?)")
     return UnreachableError(f"cannot reach {url}: {_reason(exc)}{_connection_hint(exc)}")
 
 
