@@ -121,7 +121,7 @@ def test_usage_wins_over_the_chunk_count(capsys: pytest.CaptureFixture[str]) -> 
 def test_errors_are_counted_by_kind(capsys: pytest.CaptureFixture[str]) -> None:
     faults: dict[int, tuple[int, bytes | dict[str, Any]]] = {
         1: (404, error_body(404, "The model `x` does not exist.", "NotFoundError", "model")),
-              3: (503, error_body(503, "stand-in: overloaded", "ServiceUnavailable"))}
+        3: (503, error_body(503, "stand-in: overloaded", "ServiceUnavailable"))}
     with OpenAIStandIn(faults=faults) as server:
         code, out, err = run(capsys, "--openai", server.url, "--concurrency", "1", "--requests", "5")
 
