@@ -229,7 +229,8 @@ def connection_error(url: str, exc: OSError, timeout: float) -> UnreachableError
     return UnreachableError(f"cannot reach {url}: {_reason(exc)}{_connection_hint(exc)}")
 
 
-def request_json(url: str, body: Any = None, timeout: float = DEFAULT_TIMEOUT, not_found_hint: str = NOT_FOUND_HINT) -> Any:
+def request_json(url: str, body: Any = None, timeout: float = DEFAULT_TIMEOUT, not_found_hint: str = NOT_FOUND_HINT,
+                 not_http_hint: str = NOT_HTTP_HINT) -> Any:
     """GET `url` (or POST `body` as JSON) and return the decoded JSON answer.
 
     Raises UnreachableError, ServerError (HTTP error status, with the server's error text)
@@ -239,7 +240,7 @@ def request_json(url: str, body: Any = None, timeout: float = DEFAULT_TIMEOUT, n
     request = urllib.request.Request(url, data=data, method="GET" if data is None else "POST")
     if data is not None:
         request.add_header("Content-Type", "application/json")
-    with open_url(request, timeout, not_found_hint) as response:
+    with open_url(request, timeout, not_found_hint, not_http_hint) as response:
         try:
             raw = response.read()
         except OSError as exc:

@@ -58,7 +58,7 @@ def base_url(value: str) -> str:
 def list_models(base: str, timeout: float) -> list[str]:
     """The ids `GET {base}/models` lists."""
     url = f"{base}/models"
-    body = request_json(url, timeout=timeout, not_found_hint=NOT_FOUND_HINT)
+    body = request_json(url, timeout=timeout, not_found_hint=NOT_FOUND_HINT, not_http_hint=NOT_HTTP_HINT)
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, list) or not all(isinstance(m, dict) and isinstance(m.get("id"), str) for m in data):
         raise BadResponseError(f"{url} did not answer a model list (`data` with an `id` each): {one_line(json.dumps(body), 80)}")
