@@ -1,8 +1,19 @@
-"""Load generator: one replica's throughput and latency over REST or gRPC, bounded in count or time.
+"""Load generator: one replica's throughput and latency over REST or gRPC, or an LLM's tokens over the OpenAI API.
 
     python -m client.loadtest (--url URL | --grpc HOST:PORT) [--model resnet50_neuron] --concurrency N
                               (--requests N | --duration SECONDS) [--rate R] [--image IMG] [--timeout 30]
                               [--json OUT.json] [--plot OUT.png] [--max-error-ratio 0.01] [--input input_1]
+    python -m client.loadtest --openai URL [--model NAME] --concurrency N (--requests N | --duration SECONDS)
+                              [--max-tokens 128] [--prompts FILE] [--rate R] [--json OUT.json] [--plot OUT.png] ...
+
+`--openai URL` (an OpenAI-compatible server's base URL, vLLM's `http://localhost:8000/v1`) streams chat
+completions instead (`OpenAISender`): the prompts of `client/loadtest_prompts.txt` (or `--prompts FILE`) in
+turn, each body encoded before the clock starts, `--model` by default the one model `GET /v1/models` lists.
+It adds output tokens per second (the server's final `usage.completion_tokens`, asked for with
+`stream_options.include_usage`, else the chunks with content), time to first token (request sent to the first
+chunk with content) and inter-token latency (the gaps between consecutive chunks with content, over every
+answer), with the same percentiles; a failed stream counts as `stream error` (the server's error event),
+`bad answer`, `timeout` or `connection error`.
 
 The request is prepared once, before the clock starts: the image (`--image`, else a synthetic 224x224
 picture) preprocessed as `client.predict` does it and encoded as the REST JSON body or the serialized gRPC
