@@ -55,6 +55,10 @@ class UnreachableError(ClientError):
     exit_code = EXIT_UNREACHABLE
 
 
+class TimedOutError(UnreachableError):
+    """No answer, or no more of it, within the timeout."""
+
+
 class ServerError(ClientError):
     exit_code = EXIT_SERVER
 
@@ -111,14 +115,21 @@ def grpc_target(value: str) -> str:
     return value
 
 
-def make_parser(prog: str, description: str) -> argparse.ArgumentParser:
-    """A parser with the options every command has: --url or --grpc, --model, --timeout."""
+Endpoint = tuple[str, Callable[[str], str], str, str]
+"""Another endpoint option of make_parser: (option, argparse type, metavar, help)."""
+
+
+def make_parser(prog: str, description: str, endpoints: Sequence[Endpoint] = ()) -> argparse.ArgumentParser:
+    """A parser with the options every command has: --url or --grpc (or `endpoints`: (option, type, metavar, help)),
+    --model, --timeout."""
     parser = _Parser(prog=prog, description=description)
     endpoint = parser.add_mutually_exclusive_group()
     endpoint.add_argument("--url", type=_base_url, default=DEFAULT_URL,
                           help=f"TensorFlow Serving's REST endpoint (default: {DEFAULT_URL}, after kubectl port-forward)")
     endpoint.add_argument("--grpc", type=grpc_target, metavar="HOST:PORT",
                           help="use TensorFlow Serving's gRPC API at HOST:PORT instead of REST (port 8500, e.g. localhost:8500)")
+    for option, kind, metavar, text in endpoints:
+        endpoint.add_argument(option, type=kind, metavar=metavar, help=text)
     parser.add_argument("--model", type=_model_name, default=DEFAULT_MODEL,
                         help=f"model name, the stack's modelName output (default: {DEFAULT_MODEL})")
     parser.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT,
@@ -132,14 +143,22 @@ def model_url(base_url: str, model: str, verb: str = "") -> str:
 
 
 def error_text(body: bytes) -> str:
-    """The message of an error answer: TF Serving's `{"error": "..."}`, else the body's text."""
+    """The message of an error answer, else the body's text: TF Serving's `{"error": "..."}`, the OpenAI API's
+    `{"error": {"message": "...", ...}}` (vLLM's ErrorResponse), or older vLLM's `{"object": "error", "message": "..."}`."""
     text = body.decode("utf-8", errors="replace")
     try:
         parsed = json.loads(text)
     except ValueError:
         return one_line(text)
-    if isinstance(parsed, dict) and isinstance(parsed.get("error"), str):
-        return one_line(parsed["error"])
+    if not isinstance(parsed, dict):
+        return one_line(text)
+    error = parsed.get("error")
+    if isinstance(error, str):
+        return one_line(error)
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return one_line(error["message"])
+    if parsed.get("object") == "error" and isinstance(parsed.get("message"), str):
+        return one_line(parsed["message"])
     return one_line(text)
 
 
@@ -164,7 +183,54 @@ def _connection_hint(reason: object) -> str:
     return ""
 
 
-def request_json(url: str, body: Any = None, timeout: float = DEFAULT_TIMEOUT) -> Any:
+NOT_HTTP_HINT = "is it the REST port (9000), not gRPC (8500)?"
+
+
+class HTTPStatusError(ServerError):
+    """An HTTP error status, with the code (the message holds the server's error text)."""
+
+    def __init__(self, message: str, status: int, detail: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.detail = detail
+
+
+def open_url(request: urllib.request.Request, timeout: float, not_found_hint: str = NOT_FOUND_HINT,
+             not_http_hint: str = NOT_HTTP_HINT) -> http.client.HTTPResponse:
+    """urlopen, with every failure turned into its one-line ClientError (the caller reads and closes the answer).
+
+    Raises UnreachableError, HTTPStatusError (with the server's error text; `not_found_hint` after a 404),
+    BadResponseError (not HTTP) or UsageError (a URL urllib refuses).
+    """
+    url = request.full_url
+    try:
+        return urllib.request.urlopen(request, timeout=timeout)  # type: ignore[no-any-return]
+    except urllib.error.HTTPError as exc:
+        with exc:
+            detail = error_text(exc.read()) or exc.reason
+        hint = not_found_hint if exc.code == 404 else ""
+        raise HTTPStatusError(f"{url} answered HTTP {exc.code}: {detail}{hint}", exc.code, detail) from None
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, OSError):
+            raise connection_error(url, exc.reason, timeout) from None
+        raise UnreachableError(f"cannot reach {url}: {_reason(exc.reason)}") from None
+    except OSError as exc:  # a timeout, or a connection reset or closed before an answer (a port-forward without a pod)
+        raise connection_error(url, exc, timeout) from None
+    except (http.client.InvalidURL, ValueError) as exc:  # e.g. a space in the host; InvalidURL is an HTTPException
+        raise UsageError(f"invalid URL {url}: {exc}") from None
+    except http.client.HTTPException as exc:
+        raise BadResponseError(f"{url} did not answer HTTP ({type(exc).__name__}); {not_http_hint}") from None
+
+
+def connection_error(url: str, exc: OSError, timeout: float) -> UnreachableError:
+    """The UnreachableError of an OSError met while talking to `url`: a timeout, or a connection lost."""
+    if isinstance(exc, TimeoutError):
+        return TimedOutError(f"no answer from {url} within {timeout:g} s (raise --timeout?)")
+    return UnreachableError(f"cannot reach {url}: {_reason(exc)}{_connection_hint(exc)}")
+
+
+def request_json(url: str, body: Any = None, timeout: float = DEFAULT_TIMEOUT, not_found_hint: str = NOT_FOUND_HINT,
+                 not_http_hint: str = NOT_HTTP_HINT) -> Any:
     """GET `url` (or POST `body` as JSON) and return the decoded JSON answer.
 
     Raises UnreachableError, ServerError (HTTP error status, with the server's error text)
@@ -174,27 +240,13 @@ def request_json(url: str, body: Any = None, timeout: float = DEFAULT_TIMEOUT) -
     request = urllib.request.Request(url, data=data, method="GET" if data is None else "POST")
     if data is not None:
         request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+    with open_url(request, timeout, not_found_hint, not_http_hint) as response:
+        try:
             raw = response.read()
-    except urllib.error.HTTPError as exc:
-        with exc:
-            detail = error_text(exc.read()) or exc.reason
-        hint = NOT_FOUND_HINT if exc.code == 404 else ""
-        raise ServerError(f"{url} answered HTTP {exc.code}: {detail}{hint}") from None
-    except urllib.error.URLError as exc:
-        if isinstance(exc.reason, TimeoutError):
-            raise UnreachableError(f"no answer from {url} within {timeout:g} s (raise --timeout?)") from None
-        raise UnreachableError(f"cannot reach {url}: {_reason(exc.reason)}{_connection_hint(exc.reason)}") from None
-    except TimeoutError:
-        raise UnreachableError(f"no answer from {url} within {timeout:g} s (raise --timeout?)") from None
-    except OSError as exc:  # connection reset or closed before an answer, e.g. a port-forward without a pod
-        raise UnreachableError(f"cannot reach {url}: {_reason(exc)}{_connection_hint(exc)}") from None
-    except (http.client.InvalidURL, ValueError) as exc:  # e.g. a space in the host; InvalidURL is an HTTPException
-        raise UsageError(f"invalid URL {url}: {exc}") from None
-    except http.client.HTTPException as exc:
-        raise BadResponseError(f"{url} did not answer HTTP ({type(exc).__name__}); "
-                               "is it the REST port (9000), not gRPC (8500)?") from None
+        except OSError as exc:
+            raise connection_error(url, exc, timeout) from None
+        except http.client.HTTPException as exc:  # IncompleteRead: the connection closed mid-answer
+            raise UnreachableError(f"cannot reach {url}: the answer broke off ({type(exc).__name__})") from None
     try:
         return json.loads(raw)
     except ValueError:

@@ -1,8 +1,19 @@
-"""Load generator: one replica's throughput and latency over REST or gRPC, bounded in count or time.
+"""Load generator: one replica's throughput and latency over REST or gRPC, or an LLM's tokens over the OpenAI API.
 
     python -m client.loadtest (--url URL | --grpc HOST:PORT) [--model resnet50_neuron] --concurrency N
                               (--requests N | --duration SECONDS) [--rate R] [--image IMG] [--timeout 30]
                               [--json OUT.json] [--plot OUT.png] [--max-error-ratio 0.01] [--input input_1]
+    python -m client.loadtest --openai URL [--model NAME] --concurrency N (--requests N | --duration SECONDS)
+                              [--max-tokens 128] [--prompts FILE] [--rate R] [--json OUT.json] [--plot OUT.png] ...
+
+`--openai URL` (an OpenAI-compatible server's base URL, vLLM's `http://localhost:8000/v1`) streams chat
+completions instead (`OpenAISender`): the prompts of `client/loadtest_prompts.txt` (or `--prompts FILE`) in
+turn, each body encoded before the clock starts, `--model` by default the one model `GET /v1/models` lists.
+It adds output tokens per second (the server's final `usage.completion_tokens`, asked for with
+`stream_options.include_usage`, else the chunks with content), time to first token (request sent to the first
+chunk with content) and inter-token latency (the gaps between consecutive chunks with content, over every
+answer), with the same percentiles; a failed stream counts as `stream error` (the server's error event),
+`bad answer`, `timeout` or `connection error`.
 
 The request is prepared once, before the clock starts: the image (`--image`, else a synthetic 224x224
 picture) preprocessed as `client.predict` does it and encoded as the REST JSON body or the serialized gRPC
@@ -30,6 +41,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import importlib.util
+import itertools
 import json
 import math
 import sys
@@ -39,15 +51,21 @@ import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from client import openai_api
 from client.common import (
+    DEFAULT_MODEL,
     EXIT_OK,
     BadResponseError,
+    ClientError,
+    ServerError,
+    TimedOutError,
     UsageError,
     error_text,
     make_parser,
@@ -55,14 +73,29 @@ from client.common import (
     one_line,
     run,
 )
-from client.predict import NUM_CLASSES, add_input_option, build_request, load_image, parse_scores, preprocess
+from client.predict import DEFAULT_INPUT, NUM_CLASSES, add_input_option, build_request, load_image, parse_scores, preprocess
 
 EXIT_TOO_MANY_ERRORS = 1
 DEFAULT_MAX_ERROR_RATIO = 0.01
 PERCENTILES = (50, 90, 99)
 
-Outcome = tuple[str, str] | None
-"""What one request came to: None for a good answer, else (error kind, message)."""
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """What a streamed answer's chunks showed (OpenAI mode), in seconds from the request's start."""
+
+    ttft: float
+    """Time to first token: from sending the request to the first chunk with content."""
+    itl: tuple[float, ...]
+    """Inter-token latencies: the gaps between consecutive chunks with content."""
+    output_tokens: int
+    from_usage: bool
+    """output_tokens is the server's `usage.completion_tokens`; else the number of chunks with content."""
+
+
+Outcome = tuple[str, str] | Tokens | None
+"""What one request came to: None (or its Tokens, streaming) for a good answer, else (error kind, message)."""
 Send = Callable[[], Outcome]
 
 
@@ -89,6 +122,16 @@ class Sample:
     message: str = ""
     lag: float = 0.0
     """Open loop: seconds the request started after its scheduled time."""
+    tokens: Tokens | None = None
+    """OpenAI mode: the good answer's token timing."""
+
+
+def _percentiles_ms(seconds: Sequence[float]) -> dict[str, float] | None:
+    """p50, p90, p99 (nearest rank) and max of durations in seconds, in ms; None without any."""
+    values = sorted(value * 1000 for value in seconds)
+    if not values:
+        return None
+    return {**{f"p{p}": nearest_rank(values, p) for p in PERCENTILES}, "max": values[-1]}
 
 
 @dataclass(frozen=True)
@@ -127,10 +170,33 @@ class Result:
 
     def latency_ms(self) -> dict[str, float] | None:
         """p50, p90, p99 (nearest rank) and max of the good answers' durations, in ms; None without any."""
-        durations = sorted(s.duration * 1000 for s in self.ok)
-        if not durations:
-            return None
-        return {**{f"p{p}": nearest_rank(durations, p) for p in PERCENTILES}, "max": durations[-1]}
+        return _percentiles_ms([s.duration for s in self.ok])
+
+    def ttft_ms(self) -> dict[str, float] | None:
+        """OpenAI mode: p50, p90, p99 (nearest rank) and max of the good answers' times to first token, in ms."""
+        return _percentiles_ms([s.tokens.ttft for s in self.ok if s.tokens is not None])
+
+    def itl_ms(self) -> dict[str, float] | None:
+        """OpenAI mode: the same of every gap between two chunks with content, over all good answers, in ms."""
+        return _percentiles_ms([gap for s in self.ok if s.tokens is not None for gap in s.tokens.itl])
+
+    @property
+    def itl_count(self) -> int:
+        return sum(len(s.tokens.itl) for s in self.ok if s.tokens is not None)
+
+    @property
+    def output_tokens(self) -> int:
+        return sum(s.tokens.output_tokens for s in self.ok if s.tokens is not None)
+
+    @property
+    def output_tokens_per_s(self) -> float:
+        """Output tokens of the good answers per second of the run."""
+        return self.output_tokens / self.wall if self.wall > 0 else 0.0
+
+    def token_count_source(self) -> str:
+        """"usage" (every good answer's count is the server's), "chunks" (none), or "usage and chunks"."""
+        sources = {s.tokens.from_usage for s in self.ok if s.tokens is not None}
+        return {frozenset({True}): "usage", frozenset({False}): "chunks"}.get(frozenset(sources), "usage and chunks")
 
     def late(self) -> list[Sample]:
         """Open loop: the requests that started more than one interval after their scheduled time."""
@@ -177,9 +243,10 @@ def generate(send: Send, plan: Plan, clock: Callable[[], float] = time.perf_coun
             began = clock()
             outcome = send()
             ended = clock()
-            error, message = outcome or (None, "")
+            tokens = outcome if isinstance(outcome, Tokens) else None
+            error, message = outcome if isinstance(outcome, tuple) else (None, "")
             sample = Sample(began - start, ended - began, error, message,
-                            lag=max(0.0, began - start - scheduled) if plan.rate is not None else 0.0)
+                            lag=max(0.0, began - start - scheduled) if plan.rate is not None else 0.0, tokens=tokens)
             with lock:
                 samples.append(sample)
 
@@ -201,14 +268,13 @@ def generate(send: Send, plan: Plan, clock: Callable[[], float] = time.perf_coun
 
 # --- the transports ------------------------------------------------------------------------------
 
-class RestSender:
-    """POSTs the same JSON body to `{url}/v1/models/{model}:predict`, one keep-alive connection per worker thread."""
+class _KeepAlive:
+    """One keep-alive HTTP connection per worker thread to the host of `url`."""
 
-    def __init__(self, url: str, model: str, body: bytes, timeout: float) -> None:
-        full = urllib.parse.urlsplit(model_url(url, model, ":predict"))
+    def __init__(self, url: str, timeout: float) -> None:
+        full = urllib.parse.urlsplit(url)
         self.scheme, self.host, self.port = full.scheme, full.hostname or "", full.port
         self.path = full.path
-        self.body = body
         self.timeout = timeout
         self._local = threading.local()
 
@@ -225,6 +291,18 @@ class RestSender:
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+    def close(self) -> None:
+        """Closes the calling thread's connection (the workers' die with their threads)."""
+        self._drop()
+
+
+class RestSender(_KeepAlive):
+    """POSTs the same JSON body to `{url}/v1/models/{model}:predict`, one keep-alive connection per worker thread."""
+
+    def __init__(self, url: str, model: str, body: bytes, timeout: float) -> None:
+        super().__init__(model_url(url, model, ":predict"), timeout)
+        self.body = body
 
     def __call__(self) -> Outcome:
         conn = self._connection()
@@ -251,9 +329,69 @@ class RestSender:
             return "bad answer", one_line(str(exc))
         return None
 
-    def close(self) -> None:
-        """Closes the calling thread's connection (the workers' die with their threads)."""
-        self._drop()
+
+class OpenAISender(_KeepAlive):
+    """Streams chat completions from `{base}/chat/completions`, the prompts in turn, one keep-alive connection per worker.
+
+    Each request's body is encoded once, before the clock starts. `clock` stamps the request's start and every
+    server-sent event as it is read: time to first token and inter-token latency are its differences."""
+
+    def __init__(self, base: str, model: str, prompts: Sequence[str], max_tokens: int, timeout: float,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        super().__init__(f"{base}/chat/completions", timeout)
+        self.url = f"{base}/chat/completions"
+        self.bodies = [json.dumps(openai_api.chat_body(model, prompt, max_tokens, stream=True), separators=(",", ":")).encode()
+                       for prompt in prompts]
+        self.clock = clock
+        self._next = iter(range(sys.maxsize))
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Outcome:
+        with self._lock:
+            body = self.bodies[next(self._next) % len(self.bodies)]
+        conn = self._connection()
+        started = self.clock()
+        try:
+            conn.request("POST", self.path, body, {"Content-Type": "application/json", "Accept": "text/event-stream"})
+            response = conn.getresponse()
+            if response.status != 200:
+                data = response.read()
+                if response.will_close:
+                    self._drop()
+                return f"HTTP {response.status}", error_text(data) or response.reason
+            times, usage = [], None
+            for event in openai_api.read_events(response, self.url, self.timeout, self.clock):
+                if event.content:
+                    times.append(event.at)
+                usage = event.completion_tokens if event.completion_tokens is not None else usage
+            response.read()  # the chunked answer's end, so the connection can carry the next request
+        except TimeoutError as exc:
+            self._drop()
+            return "timeout", f"no answer within {self.timeout:g} s ({exc})"
+        except ConnectionRefusedError:
+            self._drop()
+            return "connection refused", "connection refused"
+        except (OSError, http.client.HTTPException) as exc:
+            self._drop()
+            return "connection error", f"{type(exc).__name__}: {exc}"
+        except TimedOutError as exc:
+            self._drop()
+            return "timeout", one_line(str(exc))
+        except ServerError as exc:
+            self._drop()
+            return "stream error", one_line(str(exc))
+        except BadResponseError as exc:
+            self._drop()
+            return "bad answer", one_line(str(exc))
+        except ClientError as exc:  # the stream broke off
+            self._drop()
+            return "connection error", one_line(str(exc))
+        if response.will_close:
+            self._drop()
+        if not times:
+            return "bad answer", "the stream carried no content"
+        return Tokens(ttft=times[0] - started, itl=tuple(b - a for a, b in itertools.pairwise(times)),
+                      output_tokens=usage if usage is not None else len(times), from_usage=usage is not None)
 
 
 class GrpcSender:
@@ -315,11 +453,15 @@ def describe_plan(plan: Plan) -> str:
     return f"{loop}, {plan.concurrency} worker{'s' if plan.concurrency != 1 else ''}, {bound}"
 
 
-def report(result: Result, target: str, payload_bytes: int) -> list[str]:
-    """The lines `python -m client.loadtest` prints."""
+def _ms(values: dict[str, float]) -> str:
+    return "  ".join(f"{name} {value:.2f}" for name, value in values.items())
+
+
+def report(result: Result, target: str, payload_bytes: int | None) -> list[str]:
+    """The lines `python -m client.loadtest` prints; OpenAI mode (payload_bytes None) adds tokens, TTFT and ITL."""
     errors = sum(result.errors.values())
     lines = [
-        f"target:     {target}, payload {payload_bytes:,} bytes",
+        f"target:     {target}" + (f", payload {payload_bytes:,} bytes" if payload_bytes is not None else ""),
         f"plan:       {describe_plan(result.plan)}" + (" (interrupted)" if result.interrupted else ""),
         f"requests:   {len(result.samples)} sent, {len(result.ok)} ok, {errors} errors ({result.error_ratio:.1%})",
     ]
@@ -333,8 +475,9 @@ def report(result: Result, target: str, payload_bytes: int) -> list[str]:
     if latency is None:
         lines.append("latency:    no ok answers")
     else:
-        lines.append("latency ms: " + "  ".join(f"{name} {value:.2f}" for name, value in latency.items())
-                     + " (ok answers, nearest rank)")
+        lines.append(f"latency ms: {_ms(latency)} (ok answers, nearest rank)")
+    if payload_bytes is None:
+        lines += _token_lines(result)
     if result.plan.rate is not None:
         rate, late = result.plan.rate, result.late()
         if late:
@@ -347,10 +490,26 @@ def report(result: Result, target: str, payload_bytes: int) -> list[str]:
     return lines
 
 
-def to_json(result: Result, protocol: str, address: str, model: str, payload_bytes: int, timeout: float) -> dict[str, Any]:
+def _token_lines(result: Result) -> list[str]:
+    ttft, itl = result.ttft_ms(), result.itl_ms()
+    if ttft is None:
+        return ["tokens:     no ok answers"]
+    lines = [f"tokens:     {result.output_tokens:,} output tokens (counted from {result.token_count_source()}), "
+             f"{result.output_tokens_per_s:.1f} tokens/s",
+             f"ttft ms:    {_ms(ttft)} (time to first token, nearest rank)"]
+    if itl is None:
+        lines.append("itl ms:     no answer had two chunks with content")
+    else:
+        lines.append(f"itl ms:     {_ms(itl)} (inter-token latency, {result.itl_count:,} gaps between chunks, nearest rank)")
+    return lines
+
+
+def to_json(result: Result, protocol: str, address: str, model: str, payload_bytes: int | None, timeout: float,
+            openai: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The report as JSON; `openai` (the prompts' source and count, max_tokens) adds the token statistics."""
     plan = result.plan
     late = result.late()
-    return {
+    summary: dict[str, Any] = {
         "target": {"protocol": protocol, "address": address, "model": model},
         "plan": {"concurrency": plan.concurrency, "requests": plan.requests, "duration_s": plan.duration, "rate": plan.rate,
                  "loop": "closed" if plan.rate is None else "open", "timeout_s": timeout},
@@ -369,6 +528,23 @@ def to_json(result: Result, protocol: str, address: str, model: str, payload_byt
         "samples": [{"start_s": s.start, "duration_ms": s.duration * 1000, "error": s.error, "lag_ms": s.lag * 1000}
                     for s in result.samples],
     }
+    if openai is None:
+        return summary
+    summary["openai"] = {
+        **openai,
+        "output_tokens": result.output_tokens,
+        "output_tokens_per_s": result.output_tokens_per_s,
+        "token_count": result.token_count_source() if result.ok else None,
+        "ttft_ms": result.ttft_ms(),
+        "itl_ms": result.itl_ms(),
+        "itl_gaps": result.itl_count,
+        "ttft_itl_method": "ttft: request sent to first chunk with content; itl: gaps between consecutive chunks with content",
+    }
+    for sample, row in zip(result.samples, summary["samples"], strict=True):
+        if sample.tokens is not None:
+            row.update(ttft_ms=sample.tokens.ttft * 1000, output_tokens=sample.tokens.output_tokens,
+                       itl_ms=[gap * 1000 for gap in sample.tokens.itl])
+    return summary
 
 
 def plot(result: Result, title: str, path: Path) -> None:
@@ -429,9 +605,35 @@ def _number(low: float, high: float, what: str, low_inclusive: bool = False) -> 
     return parse
 
 
+DEFAULT_OPENAI_MAX_TOKENS = 128
+PROMPTS_FILE = "loadtest_prompts.txt"
+"""The fixed prompt set of `--openai`, next to this module (written for this project; one prompt a line)."""
+
+
+def read_prompts(path: Path | None) -> tuple[list[str], str]:
+    """The prompts (one a line; blank lines and lines starting with # left out) and where they came from."""
+    if path is None:
+        text, source = resources.files("client").joinpath(PROMPTS_FILE).read_text(encoding="utf-8"), f"client/{PROMPTS_FILE}"
+    else:
+        try:
+            text, source = path.read_text(encoding="utf-8"), str(path)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read --prompts {path}: {exc.strerror if isinstance(exc, OSError) else exc}") from None
+    prompts = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    if not prompts:
+        raise UsageError(f"no prompts in {source} (one a line; lines starting with # are comments)")
+    return prompts, source
+
+
 def make_loadtest_parser() -> argparse.ArgumentParser:
-    parser = make_parser("python -m client.loadtest", "Load TensorFlow Serving with predict requests (REST or gRPC) and "
-                                                      "report throughput, latency percentiles and errors.")
+    from client.chat import max_tokens, openai_url
+
+    parser = make_parser("python -m client.loadtest", "Load TensorFlow Serving with predict requests (REST or gRPC), or an "
+                                                      "OpenAI-compatible server (vLLM) with streamed chat completions, and "
+                                                      "report throughput, latency percentiles and errors.",
+                         endpoints=[("--openai", openai_url, "URL", "stream chat completions from an OpenAI-compatible server "
+                                                                    "(vLLM's port 8000) at this base URL, e.g. http://localhost:8000/v1")])
+    parser.set_defaults(model=None)
     parser.add_argument("--concurrency", type=_positive_int(1000), required=True, metavar="N",
                         help="workers: requests in flight at most")
     bound = parser.add_mutually_exclusive_group(required=True)
@@ -441,6 +643,10 @@ def make_loadtest_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rate", type=_number(0, 100_000, "requests per second"), metavar="R",
                         help="open loop: start R requests per second (at most --concurrency in flight); default: closed loop")
     parser.add_argument("--image", metavar="IMG", help="the image every request carries (default: a synthetic 224x224 picture)")
+    parser.add_argument("--max-tokens", type=max_tokens, metavar="N",
+                        help=f"--openai: the most tokens each answer may have (default: {DEFAULT_OPENAI_MAX_TOKENS})")
+    parser.add_argument("--prompts", type=Path, metavar="FILE",
+                        help=f"--openai: the prompts, one a line, sent in turn (default: client/{PROMPTS_FILE})")
     parser.add_argument("--json", type=Path, metavar="OUT", help="write the results and every request's start and duration here")
     parser.add_argument("--plot", type=Path, metavar="OUT.png", help="draw latency over time and its histogram (needs matplotlib)")
     parser.add_argument("--max-error-ratio", type=_number(0, 1, "", low_inclusive=True), default=DEFAULT_MAX_ERROR_RATIO,
@@ -450,32 +656,60 @@ def make_loadtest_parser() -> argparse.ArgumentParser:
 
 
 PLOT_MISSING = "--plot needs matplotlib, which is not installed: pip install 'eks-inferentia[plot]' (or matplotlib)"
+token_clock: Callable[[], float] = time.perf_counter
+"""The clock `--openai` stamps requests and stream events with (tests replace it)."""
+
+
+def _check_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    openai_only = [option for option, value in (("--max-tokens", args.max_tokens), ("--prompts", args.prompts)) if value is not None]
+    if not args.openai and openai_only:
+        parser.error(f"argument {openai_only[0]}: only with --openai")
+    if args.openai and args.image is not None:
+        parser.error("argument --image: not allowed with argument --openai")
+    if args.openai and args.input != DEFAULT_INPUT:
+        parser.error("argument --input: not allowed with argument --openai")
 
 
 def _loadtest(argv: Sequence[str] | None) -> int:
-    args = make_loadtest_parser().parse_args(argv)
+    parser = make_loadtest_parser()
+    args = parser.parse_args(argv)
+    _check_options(parser, args)
     if args.plot is not None and importlib.util.find_spec("matplotlib") is None:
         raise UsageError(PLOT_MISSING)
-    image = load_image(args.image) if args.image else synthetic_image()
     plan = Plan(args.concurrency, args.requests, args.duration, args.rate)
-    sender: RestSender | GrpcSender
-    if args.grpc:
-        payload = grpc_payload(image, args.model, args.input)
-        sender, protocol, address = GrpcSender(args.grpc, payload, args.timeout), "grpc", args.grpc
+    sender: RestSender | GrpcSender | OpenAISender
+    openai: dict[str, Any] | None = None
+    payload_bytes: int | None
+    if args.openai:
+        prompts, source = read_prompts(args.prompts)
+        model = args.model or openai_api.only_model(args.openai, args.timeout)
+        limit = args.max_tokens or DEFAULT_OPENAI_MAX_TOKENS
+        sender = OpenAISender(args.openai, model, prompts, limit, args.timeout, clock=token_clock)
+        protocol, address, payload_bytes = "openai", args.openai, None
+        openai = {"prompts": source, "prompt_count": len(prompts), "max_tokens": limit}
+        target = f"openai {address}, model {model}, {len(prompts)} prompts from {source}, at most {limit} tokens each"
     else:
-        payload = rest_payload(image)
-        sender, protocol, address = RestSender(args.url, args.model, payload, args.timeout), "rest", args.url
+        model = args.model or DEFAULT_MODEL
+        image = load_image(args.image) if args.image else synthetic_image()
+        if args.grpc:
+            payload = grpc_payload(image, model, args.input)
+            sender, protocol, address = GrpcSender(args.grpc, payload, args.timeout), "grpc", args.grpc
+        else:
+            payload = rest_payload(image)
+            sender, protocol, address = RestSender(args.url, model, payload, args.timeout), "rest", args.url
+        payload_bytes = len(payload)
+        target = f"{protocol} {address}, model {model}"
     try:
         result = generate(sender, plan)
     finally:
         sender.close()
-    target = f"{protocol} {address}, model {args.model}"
-    for line in report(result, target, len(payload)):
+    for line in report(result, target, payload_bytes):
         print(line)
     if args.json is not None:
-        args.json.write_text(json.dumps(to_json(result, protocol, address, args.model, len(payload), args.timeout), indent=1) + "\n")
+        written = to_json(result, protocol, address, model, payload_bytes, args.timeout, openai)
+        args.json.write_text(json.dumps(written, indent=1) + "\n")
     if args.plot is not None:
-        plot(result, f"{target}: {describe_plan(plan)}", args.plot)
+        plot(result, f"{protocol} {address}, model {model}: {describe_plan(plan)}", args.plot)
     if result.interrupted:
         raise KeyboardInterrupt
     errors = sum(result.errors.values())

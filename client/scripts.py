@@ -1,7 +1,8 @@
-"""The console scripts of `pip install 'eks-inferentia[client]'`: eks-inferentia-predict, -status, -loadtest.
+"""The console scripts of `pip install 'eks-inferentia[client]'`: eks-inferentia-predict, -status, -loadtest, -chat.
 
 Each runs the module `python -m client.X` runs. Installed without the `client` extra (numpy, Pillow, grpcio,
-protobuf), a script says which extra to install, in one line, instead of an ImportError's traceback.
+protobuf), a script says which extra to install, in one line, instead of an ImportError's traceback;
+eks-inferentia-chat needs none of them (standard library only).
 """
 
 from __future__ import annotations
@@ -37,3 +38,7 @@ def status() -> int:
 
 def loadtest() -> int:
     return _run("loadtest")
+
+
+def chat() -> int:
+    return _run("chat")

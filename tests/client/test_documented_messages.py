@@ -1,10 +1,11 @@
-"""Every error message README.md's "Make a prediction" list documents is what the client really prints.
+"""Every error message README.md's "Make a prediction" list documents is what the client really prints, and
+so is every one of the chat client's list ("Chatting with the LLM and load testing it (vLLM)").
 
-The list is parsed from the README: each bullet starts with its messages in backticks (joined by " or "),
+The lists are parsed from the README: each bullet starts with its messages in backticks (joined by " or "),
 then ": " and the advice. A message is matched against the whole line after `error: `, with `...` for
-any text, `http://localhost:9000` for the --url and NAME for the --model. Each message has a scenario
-here that makes the client print it (against the stand-in, which is not TF Serving, or a socket that
-misbehaves); a README message without one, or one the client no longer prints, fails.
+any text, `http://localhost:9000` (`http://localhost:8000/v1`) for the --url and NAME for the --model. Each
+message has a scenario here that makes the client print it (against a stand-in, which is not TF Serving or
+vLLM, or a socket that misbehaves); a README message without one, or one the client no longer prints, fails.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import grpc
 import numpy as np
 import pytest
 
-from client import common
+from client import chat as chat_command
+from client import common, openai_api
 from client import predict as predict_command
 from client import status as status_command
 from client.grpc_api import tensor_proto
@@ -28,14 +30,15 @@ from client.protos import serving_pb2
 from tests.client.helpers import assert_one_error_line
 from tests.client.standin import StandIn, TensorInfo
 from tests.client.standin_grpc import GrpcStandIn
+from tests.client.standin_openai import MODEL, OpenAIStandIn, error_body
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 _BULLET = re.compile(r"^- (`[^`]+`(?: or `[^`]+`)*): ")
 
 
-def documented_messages(readme: str) -> list[str]:
-    """The messages of the list after "When it fails" in the "Make a prediction" section."""
-    section = readme.split("\n## Make a prediction\n", 1)[1].split("\n## ", 1)[0]
+def documented_messages(readme: str, heading: str = "Make a prediction") -> list[str]:
+    """The messages of the list after "When it fails" in the section under `heading`."""
+    section = readme.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
     listing = section.split("When it fails", 1)[1].split("\n\n", 2)[1]
     messages = []
     for line in listing.splitlines():
@@ -49,19 +52,22 @@ def pattern(message: str) -> re.Pattern[str]:
     """The README message as a regex: `...` any text, http://localhost:9000 the --url, NAME the --model."""
     escaped = re.escape(message)
     escaped = escaped.replace(re.escape("..."), ".+?").replace(re.escape(common.DEFAULT_URL), r"http://[^/\s]+")
+    escaped = escaped.replace(re.escape(openai_api.DEFAULT_OPENAI_URL), r"http://[^/\s]+/v1")
     return re.compile(escaped.replace("NAME", r"[^\s()]+"))
 
 
 MESSAGES = documented_messages(README.read_text(encoding="utf-8"))
+CHAT_HEADING = "Chatting with the LLM and load testing it (vLLM)"
+CHAT_MESSAGES = documented_messages(README.read_text(encoding="utf-8"), CHAT_HEADING)
 
 Run = Callable[..., str]
-"""Runs `python -m client.predict` (`run("predict", ...)`) or `client.status` in-process and returns stderr."""
+"""Runs `python -m client.predict` (`run("predict", ...)`), `client.status` or `client.chat` in-process and returns stderr."""
 
 
 @pytest.fixture
 def run(capsys: pytest.CaptureFixture[str]) -> Run:
     def run_command(command: str, *argv: str) -> str:
-        main = predict_command.main if command == "predict" else status_command.main
+        main = {"predict": predict_command.main, "status": status_command.main, "chat": chat_command.main}[command]
         assert main(list(argv)) != 0
         return capsys.readouterr().err
 
@@ -146,18 +152,63 @@ SCENARIOS: dict[str, Callable[..., str]] = {
 """README message -> a scenario that makes the client print it (the fixtures it needs are its parameter names)."""
 
 
+def _chat(*argv: str, **standin: Any) -> Callable[[Run], str]:
+    def scenario(run: Run) -> str:
+        with OpenAIStandIn(**standin) as server:
+            return run("chat", "What is Inferentia?", "--url", server.url, *argv)
+
+    return scenario
+
+
+def _chat_timeout(run: Run, monkeypatch: pytest.MonkeyPatch) -> str:
+    def no_answer(*args: object, **kwargs: object) -> None:
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_answer)
+    return run("chat", "hi")
+
+
+CHAT_SCENARIOS: dict[str, Callable[..., str]] = {
+    "cannot reach http://localhost:8000/v1/...: connection refused (is kubectl port-forward running?)":
+        lambda run, closed_url: run("chat", "hi", "--url", f"{closed_url}/v1"),
+    "cannot reach ...: remote end closed connection without response (the port-forward lost its pod? restart it)":
+        lambda run, closing_url: run("chat", "hi", "--url", closing_url),
+    "no answer from ... within 30 s (raise --timeout?)": _chat_timeout,
+    "... answered HTTP 404: The model NAME does not exist. (the server serves: ...; pass one as --model, or leave it out)":
+        _chat("--model", "llama-2"),
+    "... lists no model (is the server still loading it?)": _chat(models=()),
+    "... lists ... models (...); pass one as --model": _chat(models=("a", "b")),
+    "... answered HTTP 400: ...": _chat("--model", MODEL, reply=(400, error_body(
+        400, "This model's maximum context length is 4096 tokens.", "BadRequestError"))),
+    "... answered HTTP 500: ...": _chat("--model", MODEL, reply=(500, error_body(500, "Engine loop has died", "InternalServerError"))),
+    "... failed mid-stream: ...": _chat("--stream", error_after=2),
+    "... answered HTTP 404: ... (is --url the OpenAI base URL, ending in /v1?)":
+        lambda run, standin: run("chat", "hi", "--url", standin.url + "/openai/v1"),  # the TF Serving stand-in: no such path
+    "the stream from ... broke off before data: [DONE]": _chat("--stream", cut_after=2),
+    "... did not answer HTTP (...); is it vLLM's OpenAI port (8000)?": lambda run, not_http_url: run("chat", "hi", "--url", not_http_url),
+    "... did not answer JSON: ...": _chat("--model", MODEL, reply=(200, b"<html>hello</html>")),
+    "... did not answer a chat completion (no choices[0].message): ...": _chat("--model", MODEL, reply=(200, {"object": "x"})),
+    "... sent a stream event that is not a JSON object: ...": _chat("--model", MODEL, "--stream", reply=(200, b"data: {x\n\n")),
+}
+"""The chat client's README messages -> a scenario that makes it print it."""
+
+
 def test_the_readme_lists_messages() -> None:
     assert len(MESSAGES) >= 10
     assert len(set(MESSAGES)) == len(MESSAGES)
+    assert len(CHAT_MESSAGES) >= 10
+    assert len(set(CHAT_MESSAGES)) == len(CHAT_MESSAGES)
 
 
 def test_every_documented_message_has_a_scenario_and_every_scenario_is_documented() -> None:
     assert sorted(MESSAGES) == sorted(SCENARIOS)
+    assert sorted(CHAT_MESSAGES) == sorted(CHAT_SCENARIOS)
 
 
-@pytest.mark.parametrize("message", sorted(SCENARIOS))
-def test_the_client_prints_the_documented_message(message: str, request: pytest.FixtureRequest, run: Run) -> None:
-    scenario = SCENARIOS[message]
+@pytest.mark.parametrize(("command", "message"), [("predict/status", m) for m in sorted(SCENARIOS)]
+                         + [("chat", m) for m in sorted(CHAT_SCENARIOS)])
+def test_the_client_prints_the_documented_message(command: str, message: str, request: pytest.FixtureRequest, run: Run) -> None:
+    scenario = (CHAT_SCENARIOS if command == "chat" else SCENARIOS)[message]
     names = inspect.signature(scenario).parameters
     err = scenario(**{name: run if name == "run" else request.getfixturevalue(name) for name in names})
 

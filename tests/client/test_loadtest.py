@@ -280,6 +280,6 @@ def test_help_names_every_option(capsys: pytest.CaptureFixture[str], monkeypatch
     assert code == 0
     usage = " ".join(" ".join(out[: out.index("")]).split())
     assert usage == (
-        "usage: python -m client.loadtest [-h] [--url URL | --grpc HOST:PORT] [--model MODEL] [--timeout TIMEOUT] --concurrency N "
-        "(--requests N | --duration SECONDS) [--rate R] [--image IMG] [--json OUT] [--plot OUT.png] [--max-error-ratio RATIO] "
-        "[--input NAME]")
+        "usage: python -m client.loadtest [-h] [--url URL | --grpc HOST:PORT | --openai URL] [--model MODEL] [--timeout TIMEOUT] "
+        "--concurrency N (--requests N | --duration SECONDS) [--rate R] [--image IMG] [--max-tokens N] [--prompts FILE] [--json OUT] "
+        "[--plot OUT.png] [--max-error-ratio RATIO] [--input NAME]")

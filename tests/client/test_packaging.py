@@ -24,11 +24,12 @@ import pytest
 from packaging.requirements import Requirement
 
 from tests.client.standin_grpc import GrpcStandIn
+from tests.client.standin_openai import OpenAIStandIn
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("eks_inferentia", "components", "client")
 SCRIPTS = {"eks-inferentia-predict": "client.scripts:predict", "eks-inferentia-status": "client.scripts:status",
-           "eks-inferentia-loadtest": "client.scripts:loadtest"}
+           "eks-inferentia-loadtest": "client.scripts:loadtest", "eks-inferentia-chat": "client.scripts:chat"}
 
 
 def _pins(path: Path) -> list[str]:
@@ -140,6 +141,13 @@ def test_a_script_without_the_client_extra_says_what_to_install(client_venv: Pat
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == ("error: eks-inferentia-predict needs the client's dependencies, and numpy is not installed: "
                            "pip install 'eks-inferentia[client]'\n")
+
+
+def test_the_chat_client_needs_no_extra(client_venv: Path, tmp_path: Path) -> None:
+    """Standard library only: it runs before the client extra is provided (the test above checked it is absent)."""
+    with OpenAIStandIn() as server:
+        done = _run(client_venv, "eks-inferentia-chat", "What is Inferentia?", "--url", server.url, cwd=tmp_path)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "You said: What is Inferentia?\n", "")
 
 
 def test_the_client_runs_from_the_installed_package_without_pulumi(client_venv: Path, tmp_path: Path) -> None:
