@@ -296,6 +296,15 @@ class _KeepAlive:
         """Closes the calling thread's connection (the workers' die with their threads)."""
         self._drop()
 
+    def _connection_failure(self, exc: OSError | http.client.HTTPException) -> Outcome:
+        """A request that got no answer: the connection is dropped, the error sorted by kind."""
+        self._drop()
+        if isinstance(exc, TimeoutError):
+            return "timeout", f"no answer within {self.timeout:g} s ({exc})"
+        if isinstance(exc, ConnectionRefusedError):
+            return "connection refused", "connection refused"
+        return "connection error", f"{type(exc).__name__}: {exc}"
+
 
 class RestSender(_KeepAlive):
     """POSTs the same JSON body to `{url}/v1/models/{model}:predict`, one keep-alive connection per worker thread."""
@@ -310,15 +319,8 @@ class RestSender(_KeepAlive):
             conn.request("POST", self.path, self.body, {"Content-Type": "application/json"})
             response = conn.getresponse()
             data = response.read()
-        except TimeoutError as exc:
-            self._drop()
-            return "timeout", f"no answer within {self.timeout:g} s ({exc})"
-        except ConnectionRefusedError:
-            self._drop()
-            return "connection refused", "connection refused"
         except (OSError, http.client.HTTPException) as exc:
-            self._drop()
-            return "connection error", f"{type(exc).__name__}: {exc}"
+            return self._connection_failure(exc)
         if response.will_close:
             self._drop()
         if response.status != 200:
@@ -365,15 +367,8 @@ class OpenAISender(_KeepAlive):
                     times.append(event.at)
                 usage = event.completion_tokens if event.completion_tokens is not None else usage
             response.read()  # the chunked answer's end, so the connection can carry the next request
-        except TimeoutError as exc:
-            self._drop()
-            return "timeout", f"no answer within {self.timeout:g} s ({exc})"
-        except ConnectionRefusedError:
-            self._drop()
-            return "connection refused", "connection refused"
         except (OSError, http.client.HTTPException) as exc:
-            self._drop()
-            return "connection error", f"{type(exc).__name__}: {exc}"
+            return self._connection_failure(exc)
         except TimedOutError as exc:
             self._drop()
             return "timeout", one_line(str(exc))

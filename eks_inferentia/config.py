@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Literal, TypeVar
@@ -549,7 +549,8 @@ class _Reader:
             return None
         return amount
 
-    def array(self, name: str) -> tuple[str, ...] | None:
+    def _json_list(self, name: str, item_ok: Callable[[Any], bool], allowed: str) -> tuple[Any, ...] | None:
+        """An array key: its default when unset, else a JSON list whose items all pass `item_ok`."""
         value = self._raw(name)
         if value is None:
             return tuple(KEYS_BY_NAME[name].default)
@@ -560,27 +561,18 @@ class _Reader:
             parsed = json.loads(value)
         except json.JSONDecodeError:
             parsed = None
-        if not isinstance(parsed, list) or not all(isinstance(item, str) for item in parsed):
-            self.problem(name, value, 'a JSON list of strings, such as ["first", "second"]')
+        if not isinstance(parsed, list) or not all(item_ok(item) for item in parsed):
+            self.problem(name, value, allowed)
             return None
-        return tuple(item.strip() for item in parsed)
+        return tuple(parsed)
+
+    def array(self, name: str) -> tuple[str, ...] | None:
+        items = self._json_list(name, lambda item: isinstance(item, str), 'a JSON list of strings, such as ["first", "second"]')
+        return None if items is None else tuple(item.strip() for item in items)
 
     def integers(self, name: str) -> tuple[int, ...] | None:
         """An array of integers: JSON whole numbers only (no strings, decimals or booleans)."""
-        value = self._raw(name)
-        if value is None:
-            return tuple(KEYS_BY_NAME[name].default)
-        if not value.strip():
-            self._blank(name, value)
-            return None
-        try:
-            parsed = json.loads(value)
-        except json.JSONDecodeError:
-            parsed = None
-        if not isinstance(parsed, list) or not all(type(item) is int for item in parsed):
-            self.problem(name, value, "a JSON list of integers, such as [1, 2]")
-            return None
-        return tuple(parsed)
+        return self._json_list(name, lambda item: type(item) is int, "a JSON list of integers, such as [1, 2]")
 
     def one_of(self, name: str, allowed: tuple[str, ...]) -> str | None:
         value = self.string(name)

@@ -40,11 +40,11 @@ import threading
 import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 
 import numpy as np
 
+from tests.client.serving_thread import ServingThread
 from tests.client.standin_json import (
     InvalidArgumentError,
     TensorInfo,
@@ -117,7 +117,7 @@ def _resnet50_inputs() -> dict[str, TensorInfo]:
 
 
 @dataclass
-class StandIn:
+class StandIn(ServingThread):
     """The stand-in server (not TensorFlow Serving); use as a context manager, then `url`."""
 
     model: str = MODEL
@@ -142,34 +142,6 @@ class StandIn:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start the stand-in first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> StandIn:
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.standin = self
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
-                                        name="tf-serving-standin", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> StandIn:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        self.stop()
 
     # The API: each returns (HTTP status, JSON body) or raises an InvalidArgumentError (or subclass).
 
@@ -332,3 +304,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up
+
+
+StandIn._server_class = _Server
+StandIn._handler_class = _Handler
+StandIn._thread_name = "tf-serving-standin"

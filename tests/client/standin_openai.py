@@ -38,8 +38,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
+
+from tests.client.serving_thread import ServingThread
 
 MODEL = "llama-3.1-8b-instruct"
 ROLES = ("system", "developer", "user", "assistant", "tool")
@@ -100,7 +101,7 @@ def tokens_for(prompt: str) -> list[str]:
 
 
 @dataclass
-class OpenAIStandIn:
+class OpenAIStandIn(ServingThread):
     """The stand-in server (not vLLM); use as a context manager, then `url` (the base URL, with /v1)."""
 
     models: tuple[str, ...] = (MODEL,)
@@ -124,34 +125,6 @@ class OpenAIStandIn:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._lock = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start the stand-in first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/v1"
-
-    def start(self) -> OpenAIStandIn:
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.standin = self
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
-                                        name="openai-standin", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> OpenAIStandIn:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        self.stop()
 
     def bodies(self) -> list[Any]:
         """The JSON bodies of the POSTs received."""
@@ -332,3 +305,8 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass
 
+
+OpenAIStandIn._server_class = _Server
+OpenAIStandIn._handler_class = _Handler
+OpenAIStandIn._thread_name = "openai-standin"
+OpenAIStandIn._url_path = "/v1"

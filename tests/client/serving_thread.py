@@ -1,0 +1,52 @@
+"""What the HTTP stand-ins share: a server on a free local port, run on a daemon thread for a `with` block."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+
+
+class ServingThread:
+    """Mixin for a stand-in dataclass: `start`/`stop`, a context manager, and `url`.
+
+    The class sets `_server_class`, `_handler_class`, `_thread_name` and `_url_path`; its `__post_init__` sets
+    `_server = None`, `_thread = None` and `_stopping` (an Event handlers watch to cut their waits short).
+    """
+
+    _server_class: type[ThreadingHTTPServer]
+    _handler_class: type[BaseHTTPRequestHandler]
+    _thread_name: str
+    _url_path: str = ""
+    _server: Any
+    _thread: threading.Thread | None
+    _stopping: threading.Event
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start the stand-in first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}{self._url_path}"
+
+    def start(self) -> Self:
+        self._server = self._server_class(("127.0.0.1", 0), self._handler_class)
+        self._server.standin = self
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        name=self._thread_name, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
