@@ -104,3 +104,10 @@ def test_device_plugin_waits_for_the_neuron_nodes(run_stack) -> None:
     run = run_stack()
     component = run.one("eks-inferentia:index:NeuronDevicePlugin")
     assert run.named("aws:eks/nodeGroup:NodeGroup", "neuron-nodes-ng").urn in component.dependencies
+
+
+def test_the_values_leave_the_scheduler_off_unless_asked() -> None:
+    from components.device_plugin import device_plugin_values
+
+    assert device_plugin_values("1.35")["scheduler"]["enabled"] is False
+    assert device_plugin_values("1.35", neuron_scheduler=True)["scheduler"]["enabled"] is True
