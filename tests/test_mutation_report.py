@@ -99,3 +99,21 @@ def test_an_entry_without_a_reason_is_refused(tmp_path: Path) -> None:
     path.write_text("- function: m.f\n  from: x = 1\n  reason: ''\n")
     with pytest.raises(ValueError, match="entry 1 needs function, from and a reason"):
         load_allowlist(path)
+
+
+def test_a_module_is_scored_alone(tmp_path: Path) -> None:
+    # `make mutation PACKAGE=eks_inferentia.quantity` reports that module, not its package's other ones.
+    mutants = _results(tmp_path, {"eks_inferentia.quantity.x_format_memory__mutmut_1": 1})
+    other = tmp_path / "eks_inferentia" / "capacity.py.meta"
+    other.write_text(json.dumps({"exit_code_by_key": {"eks_inferentia.capacity.x_f__mutmut_1": 0}}))
+    assert list(read_results("eks_inferentia.quantity", mutants)) == ["eks_inferentia.quantity.x_format_memory__mutmut_1"]
+    assert len(read_results("eks_inferentia", mutants)) == 2
+    assert read_results("eks_inferentia.placement", mutants) == {}
+
+
+def test_the_report_refuses_a_name_outside_the_packages(capsys: pytest.CaptureFixture[str]) -> None:
+    from tools.mutation_report import main
+
+    with pytest.raises(SystemExit):
+        main(["tools.render"])
+    assert "'tools.render': not one of components, eks_inferentia, client" in capsys.readouterr().err

@@ -29,7 +29,7 @@ import copy
 import hashlib
 import json
 import runpy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -571,10 +571,12 @@ def config_env(values: Mapping[str, Any]) -> dict[str, str]:
 
 def run_program(config: Mapping[str, Any], *, stack: str = "dev", preview: bool = False,
                 region: str = DEFAULT_REGION, offerings: Mapping[str, tuple[str, ...]] | None = None,
-                subnet_zones: Mapping[str, str] | None = None) -> ProgramRun:
+                subnet_zones: Mapping[str, str] | None = None,
+                program: Callable[[], None] | None = None) -> ProgramRun:
     """Run `__main__.py` with `config` (full keys, e.g. `eks-inferentia:replicas`) and return what it declared.
 
-    Exceptions from the program (bad config, a failed placement) propagate.
+    `program`, when given, runs instead of `__main__.py` (a component declared on its own, with options
+    the program does not pass). Exceptions from the program (bad config, a failed placement) propagate.
     """
     cloud = CloudMocks(preview=preview, stack=stack, region=region, offerings=offerings, subnet_zones=subnet_zones)
     monitor = RecordingMonitor(cloud)
@@ -583,10 +585,10 @@ def run_program(config: Mapping[str, Any], *, stack: str = "dev", preview: bool 
     pulumi.runtime.set_mocks(cloud, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
     settings.SETTINGS.outputs.clear()
 
-    def program() -> None:
+    def main() -> None:
         runpy.run_path(str(PROGRAM), run_name="__main__")
 
-    _sync_await(run_pulumi_func(program))
+    _sync_await(run_pulumi_func(program or main))
 
     root = settings.get_root_resource()
     outputs: dict[str, Any] = {}

@@ -125,9 +125,12 @@ class PackageScore:
 
 
 def read_results(package: str, mutants_dir: Path) -> dict[str, tuple[Path, int | None]]:
-    """Every mutant of the package's modules: its source path (relative) and mutmut's exit code."""
+    """Every mutant of the package's modules (or of one module, `package.module`): its source path
+    (relative) and mutmut's exit code."""
     results: dict[str, tuple[Path, int | None]] = {}
-    for meta in sorted((mutants_dir / package).rglob("*.py.meta")):
+    base = mutants_dir.joinpath(*package.split("."))
+    metas = sorted(base.rglob("*.py.meta")) if "." not in package else [base.with_name(f"{base.name}.py.meta")]
+    for meta in (m for m in metas if m.is_file()):
         source = meta.relative_to(mutants_dir).with_suffix("")
         for mutant, exit_code in json.loads(meta.read_text())["exit_code_by_key"].items():
             results[mutant] = (source, exit_code)
@@ -184,9 +187,16 @@ def mutmut_diff(mutant: str, source: Path) -> str:
         return get_diff_for_mutant(mutant, path=source)
 
 
+def _package_or_module(name: str) -> str:
+    if name.partition(".")[0] not in PACKAGES:
+        raise argparse.ArgumentTypeError(f"{name!r}: not one of {', '.join(PACKAGES)} nor a module of them")
+    return name
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.mutation_report", description=__doc__.splitlines()[0])
-    parser.add_argument("packages", nargs="*", default=list(PACKAGES), choices=PACKAGES, metavar="PACKAGE")
+    parser.add_argument("packages", nargs="*", default=list(PACKAGES), type=_package_or_module, metavar="PACKAGE",
+                        help=f"{', '.join(PACKAGES)}, or one module of them (components.addons)")
     parser.add_argument("--fail-under", type=float, default=None, metavar="PERCENT",
                         help="exit 1 when a package scores below this")
     args = parser.parse_args(argv)

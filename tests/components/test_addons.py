@@ -169,3 +169,33 @@ def test_the_agent_tolerates_the_neuron_taint(run_stack) -> None:
     tolerations = json.loads(agent.inputs["configurationValues"])["tolerations"]
     assert any(tolerates(t, taint) for t in tolerations)
     assert not tolerates({"key": "other", "operator": "Exists"}, taint)  # the matcher can say no
+
+
+def test_addons_are_tagged_and_register_their_versions(run_stack) -> None:
+    run = run_stack()
+    component = run.one("eks-inferentia:index:ClusterAddons")
+    addons = addons_by_name(run)
+    for addon in addons.values():
+        assert addon.inputs["tags"] == {"project": "eks-inferentia", "cluster": "inferentia-dev"}
+    row = ADDON_VERSIONS["1.35"]
+    assert run.registered_outputs[component.urn] == {
+        "coredns_version": row[COREDNS], "pod_identity_agent_version": row[POD_IDENTITY_AGENT]}
+    assert addons[COREDNS].name == "addons-coredns"
+    assert addons[POD_IDENTITY_AGENT].name == "addons-eks-pod-identity-agent"
+
+
+def test_the_agent_tolerates_every_taint_without_system_nodes_too(run_stack) -> None:
+    agent = addons_by_name(run_stack())[POD_IDENTITY_AGENT]
+    # The add-on's configuration schema takes this JSON as is.
+    assert agent.inputs["configurationValues"] == '{"tolerations": [{"operator": "Exists"}]}'
+
+
+def test_the_callers_parent_and_dependencies_reach_the_addons_component() -> None:
+    from components.addons import ClusterAddons, ClusterAddonsArgs
+    from tests.components.options import declared_with_options
+
+    declared = declared_with_options(lambda opts: ClusterAddons("addons", ClusterAddonsArgs(
+        cluster_name="inferentia-dev", versions=addon_versions("1.35"), node_groups=[]), opts=opts))
+    component = declared.component("eks-inferentia:index:ClusterAddons")
+    assert component.parent == declared.owner.urn
+    assert component.dependencies == [declared.before.urn]

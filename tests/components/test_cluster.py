@@ -140,3 +140,95 @@ def test_route_tables_of_keeps_the_private_subnets_tables_in_order() -> None:
     assert route_tables_of(pairs, ["subnet-b", "subnet-a"]) == ["rtb-2", "rtb-1"]
     with pytest.raises(ValueError, match="subnet-x"):
         route_tables_of(pairs, ["subnet-a", "subnet-x"])
+
+
+def test_the_callers_parent_and_dependencies_reach_the_cluster_component() -> None:
+    from components.cluster import NeuronCluster, NeuronClusterArgs
+    from eks_inferentia.versions import addon_versions
+    from tests.components.options import declared_with_options
+
+    declared = declared_with_options(lambda opts: NeuronCluster("inferentia", NeuronClusterArgs(
+        cluster_name="inferentia-dev", kubernetes_version="1.35", addons=addon_versions("1.35"),
+        vpc_zones=("us-west-2a", "us-west-2b")), opts=opts))
+    component = declared.component("eks-inferentia:index:NeuronCluster")
+    assert component.parent == declared.owner.urn
+    assert component.dependencies == [declared.before.urn]
+
+
+TAGS = {"project": "eks-inferentia", "cluster": "inferentia-dev"}
+
+
+def test_dedicated_vpc_inputs_as_eksctl_builds_it(run_stack) -> None:
+    vpc = run_stack().one("awsx:ec2:Vpc").inputs
+    assert vpc == {
+        "cidrBlock": "10.0.0.0/16",
+        "availabilityZoneNames": ["us-west-2a", "us-west-2b"],
+        "natGateways": {"strategy": "Single"},
+        "subnetSpecs": [
+            {"type": "Private", "cidrMask": 19, "tags": {"kubernetes.io/role/internal-elb": "1", **TAGS}},
+            {"type": "Public", "cidrMask": 20, "tags": {"kubernetes.io/role/elb": "1", **TAGS}},
+        ],
+        "enableDnsHostnames": True,
+        "tags": {"Name": "inferentia-dev-vpc", **TAGS},
+    }
+
+
+def test_the_s3_endpoint_and_the_secrets_key_are_named_and_tagged(run_stack) -> None:
+    run = run_stack()
+    assert run.one("aws:ec2/vpcEndpoint:VpcEndpoint").inputs["tags"] == {"Name": "inferentia-dev-s3", **TAGS}
+    key = run.one("aws:kms/key:Key")
+    assert key.inputs == {
+        "description": "Envelope encryption of Kubernetes secrets in EKS cluster inferentia-dev",
+        "enableKeyRotation": True, "deletionWindowInDays": 30, "tags": TAGS}
+    alias = run.one("aws:kms/alias:Alias")
+    assert alias.inputs == {"name": "alias/eks/inferentia-dev-secrets", "targetKeyId": key.outputs["keyId"]}
+    component = run.one("eks-inferentia:index:NeuronCluster")
+    assert {key.parent, alias.parent, run.one("aws:ec2/vpcEndpoint:VpcEndpoint").parent} == {component.urn}
+
+
+def test_eks_cluster_runs_in_the_vpcs_subnets_without_pulumi_eks_security_groups(run_stack) -> None:
+    run = run_stack()
+    inputs = run.one("eks:index:Cluster").inputs
+    vpc = run.one("awsx:ec2:Vpc").outputs
+    assert inputs["vpcId"] == vpc["vpcId"]
+    assert inputs["privateSubnetIds"] == vpc["privateSubnetIds"]
+    assert inputs["publicSubnetIds"] == vpc["publicSubnetIds"]
+    assert inputs["skipDefaultSecurityGroups"] is True
+    assert inputs["endpointPublicAccess"] is True
+    assert inputs["tags"] == TAGS
+
+
+def test_existing_vpcs_public_subnets_reach_the_cluster(run_stack) -> None:
+    run = run_stack(vpcId="vpc-0123456789abcdef0",
+                    privateSubnetIds=["subnet-0000000000000000a", "subnet-0000000000000000b"],
+                    publicSubnetIds=["subnet-0000000000000000c", "subnet-0000000000000000d"])
+    inputs = run.one("eks:index:Cluster").inputs
+    assert inputs["publicSubnetIds"] == ["subnet-0000000000000000c", "subnet-0000000000000000d"]
+    assert run.outputs["privateSubnetIds"] == ["subnet-0000000000000000a", "subnet-0000000000000000b"]
+    component = run.one("eks-inferentia:index:NeuronCluster")
+    registered = run.registered_outputs[component.urn]
+    assert registered["vpc_id"] == "vpc-0123456789abcdef0"
+    assert registered["public_subnet_ids"] == ["subnet-0000000000000000c", "subnet-0000000000000000d"]
+
+
+def test_cluster_registers_what_it_declares(run_stack) -> None:
+    run = run_stack()
+    component = run.one("eks-inferentia:index:NeuronCluster")
+    eks_cluster = run.one("eks:index:Cluster").outputs
+    vpc = run.one("awsx:ec2:Vpc").outputs
+    registered = dict(run.registered_outputs[component.urn])
+    kubeconfig = registered.pop("kubeconfig")
+    assert plain(kubeconfig) == REDACTED and kubeconfig["value"] == eks_cluster["kubeconfigJson"]
+    assert registered == {
+        "cluster_name": "inferentia-dev",
+        "cluster_arn": "arn:aws:eks:us-west-2:123456789012:cluster/inferentia-dev",
+        "oidc_provider_arn": eks_cluster["oidcProviderArn"],
+        "oidc_provider_url": eks_cluster["oidcProviderUrl"],
+        "oidc_issuer": eks_cluster["oidcIssuer"],
+        "vpc_id": vpc["vpcId"],
+        "private_subnet_ids": vpc["privateSubnetIds"],
+        "public_subnet_ids": vpc["publicSubnetIds"],
+        "cluster_security_group_id": eks_cluster["clusterSecurityGroupId"],
+        "secrets_key_arn": run.one("aws:kms/key:Key").outputs["arn"],
+    }
+    assert run.one("pulumi:providers:kubernetes").parent == component.urn

@@ -68,3 +68,46 @@ def test_the_second_scheduler_matches_the_clusters_minor(run_stack, version: str
         "kubernetes:helm.sh/v4:Chart").inputs["values"]["scheduler"]["customScheduler"]["image"]
     minor = version.replace(".", "-")
     assert re.fullmatch(rf"v{re.escape(version)}\.\d+-eks-{minor}-\d+", image["tag"])
+
+
+def test_device_plugin_runs_on_tainted_and_critical_addon_nodes(run_stack) -> None:
+    plugin = run_stack().one("kubernetes:helm.sh/v4:Chart").inputs["values"]["devicePlugin"]
+    # The whole list: a system node group's CriticalAddonsOnly taint (any effect), and the Neuron nodes' own.
+    assert plugin["tolerations"] == [
+        {"key": "CriticalAddonsOnly", "operator": "Exists"},
+        {"key": "aws.amazon.com/neuron", "operator": "Exists", "effect": "NoSchedule"},
+    ]
+
+
+def test_serving_pods_ask_for_the_neuron_scheduler_only_when_it_runs(run_stack) -> None:
+    def scheduler_name(run) -> str | None:
+        deployment = run.one("kubernetes:apps/v1:Deployment")
+        return deployment.inputs["spec"]["template"]["spec"].get("schedulerName")
+
+    assert scheduler_name(run_stack()) is None
+    enabled = run_stack(neuronScheduler="enabled")
+    assert scheduler_name(enabled) == NEURON_SCHEDULER_NAME == "my-scheduler"
+    # The same name the chart's second kube-scheduler takes as its profile's schedulerName.
+    chart = enabled.one("kubernetes:helm.sh/v4:Chart")
+    assert chart.inputs["values"]["scheduler"]["customScheduler"]["fullnameOverride"] == scheduler_name(enabled)
+
+
+def test_device_plugin_registers_its_chart_version_and_namespace(run_stack) -> None:
+    run = run_stack(neuronChartVersion="1.8.0")
+    component = run.one("eks-inferentia:index:NeuronDevicePlugin")
+    assert run.registered_outputs[component.urn] == {"chart_version": "1.8.0", "namespace": "kube-system"}
+    assert run.one("kubernetes:helm.sh/v4:Chart").parent == component.urn
+
+
+def test_device_plugin_waits_for_the_neuron_nodes(run_stack) -> None:
+    # __main__ passes depends_on=[node_group]: the chart's pods need nodes to land on.
+    run = run_stack()
+    component = run.one("eks-inferentia:index:NeuronDevicePlugin")
+    assert run.named("aws:eks/nodeGroup:NodeGroup", "neuron-nodes-ng").urn in component.dependencies
+
+
+def test_the_values_leave_the_scheduler_off_unless_asked() -> None:
+    from components.device_plugin import device_plugin_values
+
+    assert device_plugin_values("1.35")["scheduler"]["enabled"] is False
+    assert device_plugin_values("1.35", neuron_scheduler=True)["scheduler"]["enabled"] is True

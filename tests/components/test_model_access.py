@@ -111,3 +111,58 @@ def test_china_partition_endpoints() -> None:
     key = "arn:aws-cn:kms:cn-north-1:123456789012:key/mrk-" + "0" * 32
     statement = json.loads(model_read_policy("aws-cn", "models", "m", key))["Statement"][2]
     assert statement["Condition"]["StringEquals"]["kms:ViaService"] == "s3.cn-north-1.amazonaws.com.cn"
+
+
+TAGS = {"project": "eks-inferentia", "cluster": "inferentia-dev"}
+
+
+def test_the_models_role_and_policy_say_what_they_are_for(run_stack) -> None:
+    run = run_stack()
+    component = run.one("eks-inferentia:index:ModelAccess")
+    role = run.named(ROLE, "model-role")
+    assert role.inputs["description"] == (
+        "Reads the model for ServiceAccount inference/eks-neuron-test of EKS cluster inferentia-dev (EKS Pod Identity)")
+    assert role.inputs["tags"] == TAGS
+    policy = run.named("aws:iam/policy:Policy", "model-read-model")
+    assert policy.inputs["description"] == "Read the model under s3://your-bucket-of-models/resnet50_neuron/"
+    assert policy.inputs["tags"] == TAGS
+    # The document as written, two-space indented: a reformatted one is a diff on every `pulumi up`.
+    assert policy.inputs["policy"].startswith('{\n  "Version": "2012-10-17",\n  "Statement": [\n    {\n      "Sid"')
+    assert role.inputs["assumeRolePolicy"].startswith('{\n  "Version": "2012-10-17",\n  "Statement": [\n    {\n')
+    assert {role.parent, policy.parent, run.one(ASSOCIATION).parent} == {component.urn}
+    assert run.registered_outputs[component.urn] == {"policy_arn": policy.outputs["arn"], "role_arn": role.outputs["arn"]}
+
+
+def test_under_node_role_the_component_registers_an_empty_role_arn(run_stack) -> None:
+    run = run_stack(modelAccess="node-role")
+    component = run.one("eks-inferentia:index:ModelAccess")
+    policy = run.named("aws:iam/policy:Policy", "model-read-model")
+    assert run.registered_outputs[component.urn] == {"policy_arn": policy.outputs["arn"], "role_arn": ""}
+
+
+def test_all_mode_with_a_kms_key_decrypt_policy_and_the_association_waiting_for_both_grants(run_stack) -> None:
+    run = run_stack(s3Access="all", modelKmsKeyArn=KEY)
+    decrypt = run.named("aws:iam/policy:Policy", "model-decrypt-model")
+    assert decrypt.inputs["description"] == "Decrypt the model's objects through S3"
+    assert decrypt.inputs["tags"] == TAGS
+    assert decrypt.inputs["policy"].startswith('{\n  "Version": "2012-10-17",\n  "Statement": [\n    {\n')
+    role = run.named(ROLE, "model-role")
+    grants = {a.name: a for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+              if a.name in ("model-attach", "model-attach-decrypt")}
+    assert grants["model-attach-decrypt"].inputs == {"role": role.outputs["name"], "policyArn": decrypt.outputs["arn"]}
+    assert grants["model-attach"].inputs["role"] == role.outputs["name"]
+    # The first pod's credentials must already decrypt: the association waits for every grant.
+    assert {g.urn for g in grants.values()} <= set(run.one(ASSOCIATION).dependencies)
+
+
+def test_the_callers_parent_and_dependencies_reach_the_model_access_component() -> None:
+    from components.model_access import ModelAccess, ModelAccessArgs
+    from tests.components.options import declared_with_options
+
+    declared = declared_with_options(lambda opts: ModelAccess("model", ModelAccessArgs(
+        node_role_name="neuron-nodes-node-role", cluster_name="inferentia-dev",
+        cluster_arn="arn:aws:eks:us-west-2:123456789012:cluster/inferentia-dev", namespace="inference",
+        service_account="eks-neuron-test", bucket="models", prefix="resnet50_neuron"), opts=opts))
+    component = declared.component("eks-inferentia:index:ModelAccess")
+    assert component.parent == declared.owner.urn
+    assert component.dependencies == [declared.before.urn]

@@ -110,3 +110,94 @@ def test_node_role_model_access_lets_pods_reach_imds_one_hop_further(run_stack) 
     template = run_stack(modelAccess="node-role").one("aws:ec2/launchTemplate:LaunchTemplate").inputs
     assert template["metadataOptions"] == {"httpEndpoint": "enabled", "httpTokens": "required",
                                            "httpPutResponseHopLimit": 2}
+
+
+TAGS = {"project": "eks-inferentia", "cluster": "inferentia-dev"}
+
+
+def test_neuron_node_group_updates_one_node_at_a_time_and_is_tagged(run_stack) -> None:
+    run = run_stack()
+    component = run.one("eks-inferentia:index:InferentiaNodeGroup")
+    group = run.named("aws:eks/nodeGroup:NodeGroup", "neuron-nodes-ng")
+    role = run.named("aws:iam/role:Role", "neuron-nodes-node-role")
+    assert group.inputs["updateConfig"] == {"maxUnavailable": 1}
+    assert group.inputs["labels"] == {"eks-inferentia/role": "neuron"}
+    assert group.inputs["nodeRoleArn"] == role.outputs["arn"]
+    assert group.inputs["tags"] == role.inputs["tags"] == TAGS
+    assert role.inputs["description"] == "Neuron nodes of EKS cluster inferentia-dev"
+    assert {group.parent, role.parent} == {component.urn}
+    # No input of the node group names an attachment: only depends_on makes it wait for the role's policies.
+    attachments = {a.urn for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+                   if a.parent == component.urn}
+    assert len(attachments) == len(NODE_POLICIES)
+    assert attachments <= set(group.dependencies)
+    # The role is EC2's, assumed by no one else, and its policies attach to this very role.
+    for attachment in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
+        if attachment.parent == component.urn:
+            assert attachment.inputs["role"] == role.outputs["name"]
+
+
+def test_neuron_launch_template_names_its_instances_and_sizes_the_root_volume(run_stack) -> None:
+    template = run_stack().named("aws:ec2/launchTemplate:LaunchTemplate", "neuron-nodes-lt").inputs
+    assert template["description"] == "Neuron nodes (inf1.2xlarge) of EKS managed node group neuron-nodes"
+    assert template["tagSpecifications"] == [
+        {"resourceType": "instance", "tags": {"Name": "neuron-nodes-inf1.2xlarge", **TAGS}}]
+    assert template["tags"] == TAGS
+    # Nodes launched by EKS take the template's latest version only if it is the default.
+    assert template["updateDefaultVersion"] is True
+    assert template["blockDeviceMappings"] == [{"deviceName": "/dev/xvda", "ebs": {
+        "volumeSize": 100, "volumeType": "gp3", "encrypted": "true", "deleteOnTermination": "true"}}]
+
+
+def test_ssh_key_and_group_are_tagged_and_ipv4_only_cidrs_open_no_ipv6(run_stack) -> None:
+    run = run_stack(sshPublicKey="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB ops@example",
+                    sshAllowedCidrs=["203.0.113.7/32"])
+    component = run.one("eks-inferentia:index:InferentiaNodeGroup")
+    key = run.one("aws:ec2/keyPair:KeyPair")
+    group = run.one("aws:ec2/securityGroup:SecurityGroup")
+    assert key.name == group.name == "neuron-nodes-ssh"
+    assert key.inputs == {"publicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB ops@example", "tags": TAGS}
+    assert group.inputs == {
+        "vpcId": run.outputs["vpcId"],
+        "description": "SSH to Neuron nodes from sshAllowedCidrs only",
+        "ingress": [{"description": "SSH", "protocol": "tcp", "fromPort": 22, "toPort": 22,
+                     "cidrBlocks": ["203.0.113.7/32"]}],
+        "tags": TAGS,
+    }
+    assert {key.parent, group.parent} == {component.urn}
+
+
+def test_ssh_from_ipv6_only_cidrs_opens_no_ipv4(run_stack) -> None:
+    run = run_stack(sshPublicKey="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB ops@example",
+                    sshAllowedCidrs=["2001:db8::/64"])
+    (rule,) = run.one("aws:ec2/securityGroup:SecurityGroup").inputs["ingress"]
+    assert rule["ipv6CidrBlocks"] == ["2001:db8::/64"]
+    assert "cidrBlocks" not in rule
+
+
+def test_neuron_node_group_registers_what_it_declares(run_stack) -> None:
+    run = run_stack()
+    component = run.one("eks-inferentia:index:InferentiaNodeGroup")
+    group = run.named("aws:eks/nodeGroup:NodeGroup", "neuron-nodes-ng")
+    role = run.named("aws:iam/role:Role", "neuron-nodes-node-role")
+    template = run.named("aws:ec2/launchTemplate:LaunchTemplate", "neuron-nodes-lt")
+    assert run.registered_outputs[component.urn] == {
+        "node_group_name": group.outputs["nodeGroupName"],
+        "node_role_arn": role.outputs["arn"],
+        "node_role_name": role.outputs["name"],
+        "subnet_ids": run.outputs["privateSubnetIds"],
+        "launch_template_id": template.outputs["id"],
+    }
+
+
+def test_the_callers_parent_and_dependencies_reach_the_node_group_component() -> None:
+    from components.node_group import InferentiaNodeGroup, InferentiaNodeGroupArgs
+    from tests.components.options import declared_with_options
+
+    declared = declared_with_options(lambda opts: InferentiaNodeGroup("neuron-nodes", InferentiaNodeGroupArgs(
+        cluster_name="inferentia-dev", kubernetes_version="1.35", instance_type="inf1.2xlarge",
+        subnet_ids=["subnet-0000000000000000a"], zones=["us-west-2a"], vpc_id="vpc-0123456789abcdef0",
+        cluster_security_group_id="sg-0123456789abcdef0", desired_nodes=1, min_nodes=1, max_nodes=2), opts=opts))
+    component = declared.component("eks-inferentia:index:InferentiaNodeGroup")
+    assert component.parent == declared.owner.urn
+    assert component.dependencies == [declared.before.urn]

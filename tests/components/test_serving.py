@@ -368,3 +368,11 @@ def test_under_node_role_the_pods_reach_imds_instead_of_the_agent(run_stack) -> 
     assert "AWS_EC2_METADATA_DISABLED" not in {e["name"] for e in env}
     for copier in run.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]["initContainers"]:
         assert copier["command"][8:10] == ["--credentials", "node-role"]
+
+
+def test_the_server_runs_as_the_image_user_with_only_ipc_lock_added(run_stack) -> None:
+    # pod_security.hardened_container without a user: no runAsNonRoot/runAsUser/runAsGroup of ours at all.
+    (server,) = _pod(run_stack())["containers"]
+    assert server["securityContext"] == {
+        "allowPrivilegeEscalation": False, "privileged": False, "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"], "add": ["IPC_LOCK"]}, "seccompProfile": {"type": "RuntimeDefault"}}

@@ -98,3 +98,44 @@ def test_pinned_versions_are_what_the_check_waits_for_and_a_new_list_re_runs_it(
     # The command is part of the pod template: a rollback to [2] is a new Job, so the check runs again.
     (rolled_back,) = _job(run_stack(modelVersions=[2]))["spec"]["template"]["spec"]["containers"]
     assert rolled_back["command"][-1] == "2"
+
+
+LABELS = {"app.kubernetes.io/name": "smoke-test", "app.kubernetes.io/managed-by": "pulumi"}
+
+
+def test_the_check_its_script_and_its_policy_carry_the_same_labels(run_stack) -> None:
+    run = run_stack()
+    job = _job(run)
+    script = run.named("kubernetes:core/v1:ConfigMap", "smoke-test-script").inputs["metadata"]
+    policy = run.named("kubernetes:networking.k8s.io/v1:NetworkPolicy", "smoke-test-no-ingress").inputs["metadata"]
+    assert script == policy == {"namespace": "inference", "labels": LABELS}
+    assert job["metadata"]["labels"] == job["spec"]["template"]["metadata"]["labels"] == LABELS
+
+
+def test_the_check_container_is_small_fresh_and_reads_its_script_read_only(run_stack) -> None:
+    (container,) = _job(run_stack())["spec"]["template"]["spec"]["containers"]
+    assert container["name"] == "smoke-test"
+    assert container["imagePullPolicy"] == "Always"
+    assert container["env"] == [{"name": "PYTHONDONTWRITEBYTECODE", "value": "1"}]  # the root filesystem is read-only
+    assert container["resources"] == {"requests": {"cpu": "100m", "memory": "64Mi"},
+                                      "limits": {"cpu": "500m", "memory": "256Mi"}}
+    assert container["volumeMounts"] == [{"name": "script", "mountPath": "/smoke", "readOnly": True}]
+
+
+def test_the_check_runs_as_one_unprivileged_user_under_the_runtimes_seccomp_profile(run_stack) -> None:
+    pod = _job(run_stack())["spec"]["template"]["spec"]
+    assert pod["securityContext"] == {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001,
+                                      "seccompProfile": {"type": "RuntimeDefault"}}
+    (container,) = pod["containers"]
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False, "privileged": False, "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001,
+        "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def test_smoke_test_registers_the_jobs_name(run_stack) -> None:
+    run = run_stack()
+    component = run.one("eks-inferentia:index:SmokeTest")
+    job = run.one("kubernetes:batch/v1:Job")
+    assert run.registered_outputs[component.urn] == {"job_name": job.outputs["metadata"]["name"]}
+    assert {job.parent, run.named("kubernetes:core/v1:ConfigMap", "smoke-test-script").parent} == {component.urn}
