@@ -133,8 +133,8 @@ def test_stack_files_are_read_as_the_pulumi_cli_reads_them(tmp_path: Path) -> No
         "kubernetesVersion": "1.30", "smokeTest": "yes", "replicas": "03", "vpcId": "", "modelName": "quoted",
         "apiAllowedCidrs": ["10.0.0.0/8"], "sshAllowedCidrs": '["10.0.0.0/8"]',
         "servingBatching": "false", "maxNodes": "4"}  # the last two: Pulumi.yaml defaults, as text
-    # Pulumi.yaml declares no default for these (refused when set under nodeProvisioner karpenter): none is handed over.
-    assert "eks-inferentia:desiredNodes" not in config and "eks-inferentia:minNodes" not in config
+    # Every key is declared with its default, so the CLI hands those over as if the stack had set them.
+    assert (config["eks-inferentia:desiredNodes"], config["eks-inferentia:minNodes"]) == ("2", "1")
     # A quoted JSON string where Pulumi.yaml declares an array: the CLI refuses it before the program runs.
     assert declared_type_problems(config, "x", root=tmp_path) == [
         "eks-inferentia:sshAllowedCidrs: '[\"10.0.0.0/8\"]' is not allowed; expected a list (the Pulumi CLI refuses a "
