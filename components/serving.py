@@ -37,7 +37,7 @@ What changed from the walkthrough, and why:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -169,6 +169,80 @@ def egress_rules(pods_use_node_role: bool) -> list[k8s.networking.v1.NetworkPoli
         ports=[policy_port(port=HTTP_PORT, protocol="TCP")],
     ))
     return rules
+
+
+@dataclass(frozen=True)
+class ServingPolicies:
+    """What the serving pods' PodDisruptionBudget and NetworkPolicies need (`declare_pod_policies`)."""
+
+    namespace: str
+    namespace_name: pulumi.Input[str]
+    metadata: Callable[[str], k8s.meta.v1.ObjectMetaArgs]
+    """Metadata of the component's objects, from a name suffix ('' or '-clients')."""
+    selector: dict[str, str]
+    client_namespaces: Sequence[str]
+    ports: Sequence[int]
+    """The ports clients may call."""
+    metrics_port: int
+    metrics_scraper_cidrs: pulumi.Input[Sequence[str]] | None
+    pods_use_node_role: bool
+
+
+def declare_pod_policies(name: str, policies: ServingPolicies, opts: pulumi.ResourceOptions) -> None:
+    """The serving pods' PodDisruptionBudget, their ingress (the client namespaces on `ports`, the metrics
+    collector on `metrics_port`) and egress (`egress_rules`) NetworkPolicies, and the namespace's
+    default-deny ingress; shared by TensorFlowServing and VllmServing, children of the component `opts` names."""
+    metadata, selector = policies.metadata, policies.selector
+    # Node drains and upgrades take one serving pod at a time.
+    k8s.policy.v1.PodDisruptionBudget(
+        f"{name}-pdb", metadata=metadata(""),
+        spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+            max_unavailable=1, selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector)),
+        opts=opts,
+    )
+
+    client_namespaces = [policies.namespace, *(n for n in policies.client_namespaces if n != policies.namespace)]
+    k8s.networking.v1.NetworkPolicy(
+        f"{name}-clients", metadata=metadata("-clients"),
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+            policy_types=["Ingress"],
+            ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                from_=[k8s.networking.v1.NetworkPolicyPeerArgs(
+                    namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_expressions=[
+                        k8s.meta.v1.LabelSelectorRequirementArgs(
+                            key="kubernetes.io/metadata.name", operator="In", values=client_namespaces)]))],
+                ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=port, protocol="TCP")
+                       for port in policies.ports],
+            )] + ([] if policies.metrics_scraper_cidrs is None else [k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                # The collector, by its subnets' CIDRs (it is not a pod), on the port that serves the metrics.
+                from_=pulumi.Output.from_input(policies.metrics_scraper_cidrs).apply(
+                    lambda cidrs: [k8s.networking.v1.NetworkPolicyPeerArgs(
+                        ip_block=k8s.networking.v1.IPBlockArgs(cidr=cidr)) for cidr in cidrs]),
+                ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=policies.metrics_port, protocol="TCP")],
+            )]),
+        ),
+        opts=opts,
+    )
+
+    # Every pod in the namespace admits nothing unless a policy of its own says so (the one above does).
+    k8s.networking.v1.NetworkPolicy(
+        f"{name}-default-deny-ingress",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name="default-deny-ingress", namespace=policies.namespace_name,
+                                            labels={"app.kubernetes.io/managed-by": "pulumi"}),
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(), policy_types=["Ingress"]),
+        opts=opts,
+    )
+    k8s.networking.v1.NetworkPolicy(
+        f"{name}-egress", metadata=metadata("-egress"),
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+            policy_types=["Egress"],
+            egress=egress_rules(policies.pods_use_node_role),
+        ),
+        opts=opts,
+    )
 
 
 def rollout_waves(replicas: int, rollout: tuple[int, int]) -> int:
@@ -440,56 +514,11 @@ class TensorFlowServing(pulumi.ComponentResource):
             opts=k8s_opts,
         )
 
-        # Node drains and upgrades take one serving pod at a time.
-        k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-pdb", metadata=metadata(),
-            spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
-                max_unavailable=1, selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector)),
-            opts=k8s_opts,
-        )
-
-        client_namespaces = [args.namespace, *(n for n in args.client_namespaces if n != args.namespace)]
-        k8s.networking.v1.NetworkPolicy(
-            f"{name}-clients", metadata=metadata("-clients"),
-            spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
-                policy_types=["Ingress"],
-                ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                    from_=[k8s.networking.v1.NetworkPolicyPeerArgs(
-                        namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_expressions=[
-                            k8s.meta.v1.LabelSelectorRequirementArgs(
-                                key="kubernetes.io/metadata.name", operator="In", values=client_namespaces)]))],
-                    ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=port, protocol="TCP")
-                           for port in (GRPC_PORT, REST_PORT)],
-                )] + ([] if args.metrics_scraper_cidrs is None else [k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                    # The collector, by its subnets' CIDRs (it is not a pod), on the port that serves the metrics.
-                    from_=pulumi.Output.from_input(args.metrics_scraper_cidrs).apply(
-                        lambda cidrs: [k8s.networking.v1.NetworkPolicyPeerArgs(
-                            ip_block=k8s.networking.v1.IPBlockArgs(cidr=cidr)) for cidr in cidrs]),
-                    ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=REST_PORT, protocol="TCP")],
-                )]),
-            ),
-            opts=k8s_opts,
-        )
-
-        # Every pod in the namespace admits nothing unless a policy of its own says so (the one above does).
-        k8s.networking.v1.NetworkPolicy(
-            f"{name}-default-deny-ingress",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="default-deny-ingress", namespace=namespace_name,
-                                                labels={"app.kubernetes.io/managed-by": "pulumi"}),
-            spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=k8s.meta.v1.LabelSelectorArgs(), policy_types=["Ingress"]),
-            opts=k8s_opts,
-        )
-        k8s.networking.v1.NetworkPolicy(
-            f"{name}-egress", metadata=metadata("-egress"),
-            spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
-                policy_types=["Egress"],
-                egress=egress_rules(args.pods_use_node_role),
-            ),
-            opts=k8s_opts,
-        )
+        declare_pod_policies(name, ServingPolicies(
+            namespace=args.namespace, namespace_name=namespace_name, metadata=metadata, selector=selector,
+            client_namespaces=args.client_namespaces, ports=(GRPC_PORT, REST_PORT), metrics_port=REST_PORT,
+            metrics_scraper_cidrs=args.metrics_scraper_cidrs, pods_use_node_role=args.pods_use_node_role),
+            k8s_opts)
 
         self.namespace = namespace_name
         self.service_name = service.metadata.name
