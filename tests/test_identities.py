@@ -28,6 +28,9 @@ VARIANTS: dict[str, dict[str, object]] = {
     "system-nodes": {"systemNodes": 2},
     "scheduler-batching": {"neuronScheduler": "enabled", "servingBatching": "true"},
     "no-smoke-test": {"smokeTest": "false"},
+    "vllm": {"servingRuntime": "vllm", "instanceType": "inf2.8xlarge", "modelCompiledFor": "",
+             "modelBasePath": "s3://your-bucket-of-models/llama-3.1-8b-instruct/", "modelName": "llama-3.1-8b",
+             "memoryRequest": "34Gi", "memoryLimit": "64Gi"},
 }
 
 
