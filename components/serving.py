@@ -245,6 +245,45 @@ def declare_pod_policies(name: str, policies: ServingPolicies, opts: pulumi.Reso
     )
 
 
+def serving_deployment_spec(*, replicas: int, selector: dict[str, str], labels: dict[str, str],
+                            rollout: tuple[int, int], pod_annotations: dict[str, str],
+                            service_account_name: pulumi.Input[str], scheduler_name: str | None,
+                            volumes: Sequence[k8s.core.v1.VolumeArgs],
+                            init_containers: Sequence[k8s.core.v1.ContainerArgs],
+                            containers: Sequence[k8s.core.v1.ContainerArgs]) -> k8s.apps.v1.DeploymentSpecArgs:
+    """A serving Deployment's spec, shared by TensorFlowServing and VllmServing: rolling updates by `rollout`
+    ((maxSurge, maxUnavailable)), the pods on the Neuron nodes (their taint tolerated), spread over zones and
+    nodes, with their own ServiceAccount and no API token, seccomp RuntimeDefault."""
+    max_surge, max_unavailable = rollout
+    return k8s.apps.v1.DeploymentSpecArgs(
+        replicas=replicas,
+        selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+        strategy=k8s.apps.v1.DeploymentStrategyArgs(
+            type="RollingUpdate",
+            rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(max_surge=max_surge, max_unavailable=max_unavailable),
+        ),
+        template=k8s.core.v1.PodTemplateSpecArgs(
+            metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations=pod_annotations),
+            spec=k8s.core.v1.PodSpecArgs(
+                service_account_name=service_account_name,
+                automount_service_account_token=False,
+                scheduler_name=scheduler_name,
+                security_context=k8s.core.v1.PodSecurityContextArgs(seccomp_profile=RUNTIME_DEFAULT_SECCOMP),
+                tolerations=[k8s.core.v1.TolerationArgs(key=NEURON_RESOURCE, operator="Exists", effect="NoSchedule")],
+                topology_spread_constraints=[
+                    k8s.core.v1.TopologySpreadConstraintArgs(
+                        max_skew=1, topology_key=key, when_unsatisfiable="ScheduleAnyway",
+                        label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector))
+                    for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+                ],
+                volumes=list(volumes),
+                init_containers=list(init_containers),
+                containers=list(containers),
+            ),
+        ),
+    )
+
+
 def rollout_waves(replicas: int, rollout: tuple[int, int]) -> int:
     """How many pods-at-a-time rounds a rolling update of `replicas` takes: it replaces
     max(maxSurge, maxUnavailable) pods per round (1 with either strategy in `eks_inferentia.capacity`)."""
@@ -415,85 +454,64 @@ class TensorFlowServing(pulumi.ComponentResource):
                                   {"cpu": "500m", "memory": "512Mi"}, restart_policy="Always"))
         model_status = k8s.core.v1.HTTPGetActionArgs(path=f"/v1/models/{args.model_name}", port="http")
         neuron = str(args.neuron_devices_per_replica)
-        max_surge, max_unavailable = args.rollout
 
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=args.name, namespace=namespace_name, labels=labels,
                 annotations=pulumi.Output.from_input(args.image).apply(checkov_skips)),
-            spec=k8s.apps.v1.DeploymentSpecArgs(
-                replicas=args.replicas,
-                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
-                strategy=k8s.apps.v1.DeploymentStrategyArgs(
-                    type="RollingUpdate",
-                    rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(
-                        max_surge=max_surge, max_unavailable=max_unavailable),
-                ),
-                template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations={
-                        "prometheus.io/scrape": "true",
-                        "prometheus.io/port": str(REST_PORT),
-                        "prometheus.io/path": METRICS_PATH,
-                        "eks-inferentia/config-checksum": config_checksum,
-                    }),
-                    spec=k8s.core.v1.PodSpecArgs(
-                        service_account_name=service_account.metadata.name,
-                        automount_service_account_token=False,
-                        scheduler_name=args.scheduler_name,
-                        security_context=k8s.core.v1.PodSecurityContextArgs(seccomp_profile=RUNTIME_DEFAULT_SECCOMP),
-                        tolerations=[k8s.core.v1.TolerationArgs(
-                            key=NEURON_RESOURCE, operator="Exists", effect="NoSchedule")],
-                        topology_spread_constraints=[
-                            k8s.core.v1.TopologySpreadConstraintArgs(
-                                max_skew=1, topology_key=key, when_unsatisfiable="ScheduleAnyway",
-                                label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector))
-                            for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
-                        ],
-                        volumes=[
-                            k8s.core.v1.VolumeArgs(name="model", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
-                                size_limit=args.model_volume_size)),
-                            k8s.core.v1.VolumeArgs(name="scratch", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs()),
-                            k8s.core.v1.VolumeArgs(name="config", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
-                                name=config_map.metadata.name)),
-                        ],
-                        init_containers=copiers,
-                        containers=[k8s.core.v1.ContainerArgs(
-                            name=CONTAINER_NAME,
-                            image=args.image,
-                            image_pull_policy="Always",
-                            command=[TF_SERVING_BINARY],
-                            args=server_args(args.model_name, batching=args.batching_parameters is not None,
-                                             pinned_versions=bool(args.model_versions)),
-                            ports=[
-                                k8s.core.v1.ContainerPortArgs(name="grpc", container_port=GRPC_PORT),
-                                k8s.core.v1.ContainerPortArgs(name="http", container_port=REST_PORT),
-                            ],
-                            env=region_env + scratch_env,
-                            resources=k8s.core.v1.ResourceRequirementsArgs(
-                                requests={"cpu": args.resources.cpu_request, "memory": args.resources.memory_request,
-                                          NEURON_RESOURCE: neuron},
-                                limits={"cpu": args.resources.cpu_limit, "memory": args.resources.memory_limit,
-                                        NEURON_RESOURCE: neuron},
-                            ),
-                            # The Neuron runtime locks its buffers in memory; nothing else is added.
-                            security_context=hardened_container(add=["IPC_LOCK"]),
-                            volume_mounts=[
-                                k8s.core.v1.VolumeMountArgs(name="model", mount_path=MODEL_DIR, read_only=True),
-                                k8s.core.v1.VolumeMountArgs(name="scratch", mount_path=SCRATCH_DIR),
-                                k8s.core.v1.VolumeMountArgs(name="config", mount_path=CONFIG_DIR, read_only=True),
-                            ],
-                            startup_probe=k8s.core.v1.ProbeArgs(
-                                http_get=model_status, period_seconds=10, failure_threshold=STARTUP_BUDGET_SECONDS // 10),
-                            readiness_probe=k8s.core.v1.ProbeArgs(
-                                http_get=model_status, period_seconds=10, failure_threshold=3),
-                            # A TCP check: TensorFlow Serving does not implement the gRPC health service.
-                            liveness_probe=k8s.core.v1.ProbeArgs(
-                                tcp_socket=k8s.core.v1.TCPSocketActionArgs(port="grpc"),
-                                period_seconds=20, timeout_seconds=5, failure_threshold=3),
-                        )],
+            spec=serving_deployment_spec(
+                replicas=args.replicas, selector=selector, labels=labels, rollout=args.rollout,
+                pod_annotations={
+                    "prometheus.io/scrape": "true",
+                    "prometheus.io/port": str(REST_PORT),
+                    "prometheus.io/path": METRICS_PATH,
+                    "eks-inferentia/config-checksum": config_checksum,
+                },
+                service_account_name=service_account.metadata.name,
+                scheduler_name=args.scheduler_name,
+                volumes=[
+                    k8s.core.v1.VolumeArgs(name="model", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
+                        size_limit=args.model_volume_size)),
+                    k8s.core.v1.VolumeArgs(name="scratch", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs()),
+                    k8s.core.v1.VolumeArgs(name="config", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
+                        name=config_map.metadata.name)),
+                ],
+                init_containers=copiers,
+                containers=[k8s.core.v1.ContainerArgs(
+                    name=CONTAINER_NAME,
+                    image=args.image,
+                    image_pull_policy="Always",
+                    command=[TF_SERVING_BINARY],
+                    args=server_args(args.model_name, batching=args.batching_parameters is not None,
+                                     pinned_versions=bool(args.model_versions)),
+                    ports=[
+                        k8s.core.v1.ContainerPortArgs(name="grpc", container_port=GRPC_PORT),
+                        k8s.core.v1.ContainerPortArgs(name="http", container_port=REST_PORT),
+                    ],
+                    env=region_env + scratch_env,
+                    resources=k8s.core.v1.ResourceRequirementsArgs(
+                        requests={"cpu": args.resources.cpu_request, "memory": args.resources.memory_request,
+                                  NEURON_RESOURCE: neuron},
+                        limits={"cpu": args.resources.cpu_limit, "memory": args.resources.memory_limit,
+                                NEURON_RESOURCE: neuron},
                     ),
-                ),
+                    # The Neuron runtime locks its buffers in memory; nothing else is added.
+                    security_context=hardened_container(add=["IPC_LOCK"]),
+                    volume_mounts=[
+                        k8s.core.v1.VolumeMountArgs(name="model", mount_path=MODEL_DIR, read_only=True),
+                        k8s.core.v1.VolumeMountArgs(name="scratch", mount_path=SCRATCH_DIR),
+                        k8s.core.v1.VolumeMountArgs(name="config", mount_path=CONFIG_DIR, read_only=True),
+                    ],
+                    startup_probe=k8s.core.v1.ProbeArgs(
+                        http_get=model_status, period_seconds=10, failure_threshold=STARTUP_BUDGET_SECONDS // 10),
+                    readiness_probe=k8s.core.v1.ProbeArgs(
+                        http_get=model_status, period_seconds=10, failure_threshold=3),
+                    # A TCP check: TensorFlow Serving does not implement the gRPC health service.
+                    liveness_probe=k8s.core.v1.ProbeArgs(
+                        tcp_socket=k8s.core.v1.TCPSocketActionArgs(port="grpc"),
+                        period_seconds=20, timeout_seconds=5, failure_threshold=3),
+                )],
             ),
             opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
                 custom_timeouts=await_timeouts(args.replicas, args.rollout, max(len(args.model_versions), 1)),

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.pod_security import RUNTIME_DEFAULT_SECCOMP, hardened_container
+from components.pod_security import hardened_container
 from components.serving import (
     COPIER_UID,
     NEURON_RESOURCE,
@@ -50,6 +50,7 @@ from components.serving import (
     checkov_skips,
     declare_pod_policies,
     rollout_waves,
+    serving_deployment_spec,
 )
 from eks_inferentia.metrics import VLLM_APP_NAME
 
@@ -217,7 +218,6 @@ class VllmServing(pulumi.ComponentResource):
         compiles = not args.compiled_artifacts_path
         health = k8s.core.v1.HTTPGetActionArgs(path="/health", port="http")
         neuron = str(args.neuron_devices_per_replica)
-        max_surge, max_unavailable = args.rollout
         server = k8s.core.v1.ContainerArgs(
             name=CONTAINER_NAME,
             image=args.image,
@@ -263,49 +263,28 @@ class VllmServing(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=args.name, namespace=namespace_name, labels=labels,
                 annotations=pulumi.Output.from_input(args.image).apply(checkov_skips)),
-            spec=k8s.apps.v1.DeploymentSpecArgs(
-                replicas=args.replicas,
-                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
-                strategy=k8s.apps.v1.DeploymentStrategyArgs(
-                    type="RollingUpdate",
-                    rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(
-                        max_surge=max_surge, max_unavailable=max_unavailable),
-                ),
-                template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations={
-                        "prometheus.io/scrape": "true",
-                        "prometheus.io/port": str(VLLM_PORT),
-                        "prometheus.io/path": METRICS_PATH,
-                        "eks-inferentia/config-checksum": config_checksum,
-                    }),
-                    spec=k8s.core.v1.PodSpecArgs(
-                        service_account_name=service_account.metadata.name,
-                        automount_service_account_token=False,
-                        scheduler_name=args.scheduler_name,
-                        security_context=k8s.core.v1.PodSecurityContextArgs(seccomp_profile=RUNTIME_DEFAULT_SECCOMP),
-                        tolerations=[k8s.core.v1.TolerationArgs(
-                            key=NEURON_RESOURCE, operator="Exists", effect="NoSchedule")],
-                        topology_spread_constraints=[
-                            k8s.core.v1.TopologySpreadConstraintArgs(
-                                max_skew=1, topology_key=key, when_unsatisfiable="ScheduleAnyway",
-                                label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector))
-                            for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
-                        ],
-                        volumes=[
-                            k8s.core.v1.VolumeArgs(name="model", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
-                                size_limit=args.model_volume_size)),
-                            k8s.core.v1.VolumeArgs(name="scratch", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs()),
-                            k8s.core.v1.VolumeArgs(name="compiler-cache",
-                                                   empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs()),
-                            k8s.core.v1.VolumeArgs(name="shm", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
-                                medium="Memory", size_limit=SHM_SIZE)),
-                            k8s.core.v1.VolumeArgs(name="config", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
-                                name=config_map.metadata.name)),
-                        ],
-                        init_containers=[copier],
-                        containers=[server],
-                    ),
-                ),
+            spec=serving_deployment_spec(
+                replicas=args.replicas, selector=selector, labels=labels, rollout=args.rollout,
+                pod_annotations={
+                    "prometheus.io/scrape": "true",
+                    "prometheus.io/port": str(VLLM_PORT),
+                    "prometheus.io/path": METRICS_PATH,
+                    "eks-inferentia/config-checksum": config_checksum,
+                },
+                service_account_name=service_account.metadata.name,
+                scheduler_name=args.scheduler_name,
+                volumes=[
+                    k8s.core.v1.VolumeArgs(name="model", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
+                        size_limit=args.model_volume_size)),
+                    k8s.core.v1.VolumeArgs(name="scratch", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs()),
+                    k8s.core.v1.VolumeArgs(name="compiler-cache", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs()),
+                    k8s.core.v1.VolumeArgs(name="shm", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
+                        medium="Memory", size_limit=SHM_SIZE)),
+                    k8s.core.v1.VolumeArgs(name="config", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
+                        name=config_map.metadata.name)),
+                ],
+                init_containers=[copier],
+                containers=[server],
             ),
             opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
                 custom_timeouts=await_timeouts(args.replicas, args.rollout, compiles),
