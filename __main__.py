@@ -3,7 +3,7 @@
 Read top to bottom, it follows the walkthrough: configuration, the cluster (and, if asked, a
 system node group), the Inferentia node group (or, under nodeProvisioner karpenter, Karpenter and its
 NodePool), the EKS add-ons, model access in S3, the Neuron device plugin, monitoring, TensorFlow
-Serving, the client's check as a smoke-test Job, and the outputs.
+Serving (or vLLM, by servingRuntime), the client's check as a smoke-test Job, and the outputs.
 """
 
 import pulumi
@@ -34,17 +34,13 @@ from components import (
     SmokeTestArgs,
     SystemNodeGroup,
     SystemNodeGroupArgs,
-    TensorFlowServing,
-    TensorFlowServingArgs,
 )
 from components.neuron_monitor import NEURON_MONITOR_NAMESPACE
 from components.neuron_node_pool import DISCOVERY_TAG
 from components.node_parts import IMDS_HOP_LIMIT, NODE_ROLE_IMDS_HOP_LIMIT
-from components.serving import Resources
-from eks_inferentia.capacity import rollout_strategy
+from components.serving_runtime import ServingContext, declare_serving
 from eks_inferentia.config import load_stack_config
 from eks_inferentia.contract import CONTRACT_VERSION, StackOutputs
-from eks_inferentia.images import serving_image
 from eks_inferentia.metrics import RuleTargets
 from eks_inferentia.placement import place
 from eks_inferentia.versions import addon_versions, keda_chart_version
@@ -178,7 +174,8 @@ monitoring = Monitoring("monitoring", MonitoringArgs(
     cluster_security_group_id=cluster.cluster_security_group_id,
     serving_namespace=config.namespace,
     neuron_monitor_namespace=NEURON_MONITOR_NAMESPACE,
-    rule_targets=RuleTargets(model_name=config.model_name, latency_objective_ms=config.latency_objective_ms),
+    rule_targets=RuleTargets(model_name=config.model_name, latency_objective_ms=config.latency_objective_ms,
+                             runtime=config.serving_runtime, max_concurrent_sequences=config.max_concurrent_sequences),
     zones=placement.vpc_zones,
     scraper_subnet_ids=config.collector_subnet_ids,
     alert_email=config.alert_email,
@@ -191,34 +188,17 @@ if monitoring:
         provider=cluster.provider,
     ))
 
-# Deploy TensorFlow Serving (rn50_deployment.yaml, rn50_service.yaml).
+# Deploy TensorFlow Serving (rn50_deployment.yaml, rn50_service.yaml), or vLLM under servingRuntime `vllm`.
 region = aws.get_region_output().region
-image = serving_image(config.serving_image, config.instance.family, region)
-serving = TensorFlowServing("serving", TensorFlowServingArgs(
-    namespace=config.namespace,
-    name=config.serving_name,
-    image=image,
-    model_name=config.model_name,
-    model_base_path=config.model_base_path,
+serving = declare_serving("serving", config, ServingContext(
     region=region,
-    replicas=config.replicas,
-    neuron_devices_per_replica=config.neuron_devices_per_replica,
-    rollout=rollout_strategy(config.serving_shape),
-    resources=Resources(cpu_request=config.cpu_request, memory_request=config.memory_request,
-                        cpu_limit=config.cpu_limit, memory_limit=config.memory_limit),
+    provider=cluster.provider,
     scheduler_name=device_plugin.pod_scheduler_name,
-    client_namespaces=config.allowed_client_namespaces,
-    batching_parameters=config.batching_parameters if config.serving_batching else None,
-    model_versions=config.model_versions,
-    model_poll_seconds=config.model_poll_seconds,
-    model_volume_size=config.model_volume_size,
-    pods_use_node_role=not config.uses_pod_identity,
     # Pods get Pod Identity credentials only if the association exists when they are created.
     pods_depend_on=[device_plugin, neuron_nodes, model_access],
-    provider=cluster.provider,
     metrics_scraper_cidrs=monitoring.scraper_cidrs if monitoring else None,
     autoscaled_max_replicas=config.max_replicas if config.autoscaling else None,
-), opts=pulumi.ResourceOptions(depends_on=[device_plugin, neuron_nodes, model_access]))
+))
 
 # Scale the serving pods on the model's prediction rate in Amazon Managed Prometheus, with KEDA (README,
 # "Autoscaling"). The config refuses autoscaling without monitoring; `replicas` was only the initial size.
@@ -249,10 +229,11 @@ if config.smoke_test:
         rest_endpoint=serving.rest_endpoint,
         model_name=config.model_name,
         model_base_path=config.model_base_path,
-        serving_image=image,
+        serving_image=serving.image,
         model_versions=config.model_versions,
+        runtime=config.serving_runtime,
         provider=cluster.provider,
-    ), opts=pulumi.ResourceOptions(depends_on=[serving]))
+    ), opts=pulumi.ResourceOptions(depends_on=[serving.component]))
 
 # Outputs: the stable contract other stacks read.
 StackOutputs(
@@ -275,6 +256,8 @@ StackOutputs(
     servingServiceName=serving.service_name,
     grpcEndpoint=serving.grpc_endpoint,
     restEndpoint=serving.rest_endpoint,
+    servingRuntime=config.serving_runtime,
+    openaiEndpoint=serving.openai_endpoint,
     modelName=config.model_name,
     replicas=config.replicas,
     # Empty strings when monitoring is false: the contract's outputs are always there.

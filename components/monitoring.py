@@ -13,7 +13,8 @@ fills it, recording and alerting rules, and alerts to an SNS topic. No Prometheu
   cluster) replaces the collector: a new one takes about 20 minutes to start, and scrapes are
   missed meanwhile. No Kubernetes RBAC object is declared: with access entries (authentication
   mode API) AMP creates the collector's access entry itself (AMP-collector-how-to).
-- Rules and the alert manager definition come from `eks_inferentia.metrics`.
+- Rules and the alert manager definition come from `eks_inferentia.metrics`; which serving pods are scraped
+  and which rules apply follow `rule_targets.runtime` (TensorFlow Serving's, or vLLM's).
 - The SNS topic's policy lets AMP (only from this workspace, in this account) publish; the
   topic has no server-side encryption, since the AWS-managed SNS key cannot be granted to AMP
   (a customer-managed key would be; alerts carry no model data).
@@ -120,7 +121,8 @@ class Monitoring(pulumi.ComponentResource):
             destination=aws.amp.ScraperDestinationArgs(amp=aws.amp.ScraperDestinationAmpArgs(
                 workspace_arn=workspace.arn)),
             scrape_configuration=pulumi.Output.from_input(args.cluster_name).apply(
-                lambda cluster: scrape_configuration(cluster, args.serving_namespace, args.neuron_monitor_namespace)),
+                lambda cluster: scrape_configuration(cluster, args.serving_namespace, args.neuron_monitor_namespace,
+                                                     args.rule_targets.runtime)),
             tags=args.tags,
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(custom_timeouts=SCRAPER_TIMEOUTS)),
         )

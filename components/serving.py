@@ -37,7 +37,7 @@ What changed from the walkthrough, and why:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -185,6 +185,119 @@ def egress_rules(pods_use_node_role: bool) -> list[k8s.networking.v1.NetworkPoli
         ports=[policy_port(port=HTTP_PORT, protocol="TCP")],
     ))
     return rules
+
+
+@dataclass(frozen=True)
+class ServingPolicies:
+    """What the serving pods' PodDisruptionBudget and NetworkPolicies need (`declare_pod_policies`)."""
+
+    namespace: str
+    namespace_name: pulumi.Input[str]
+    metadata: Callable[[str], k8s.meta.v1.ObjectMetaArgs]
+    """Metadata of the component's objects, from a name suffix ('' or '-clients')."""
+    selector: dict[str, str]
+    client_namespaces: Sequence[str]
+    ports: Sequence[int]
+    """The ports clients may call."""
+    metrics_port: int
+    metrics_scraper_cidrs: pulumi.Input[Sequence[str]] | None
+    pods_use_node_role: bool
+
+
+def declare_pod_policies(name: str, policies: ServingPolicies, opts: pulumi.ResourceOptions) -> None:
+    """The serving pods' PodDisruptionBudget, their ingress (the client namespaces on `ports`, the metrics
+    collector on `metrics_port`) and egress (`egress_rules`) NetworkPolicies, and the namespace's
+    default-deny ingress; shared by TensorFlowServing and VllmServing, children of the component `opts` names."""
+    metadata, selector = policies.metadata, policies.selector
+    # Node drains and upgrades take one serving pod at a time.
+    k8s.policy.v1.PodDisruptionBudget(
+        f"{name}-pdb", metadata=metadata(""),
+        spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+            max_unavailable=1, selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector)),
+        opts=opts,
+    )
+
+    client_namespaces = [policies.namespace, *(n for n in policies.client_namespaces if n != policies.namespace)]
+    k8s.networking.v1.NetworkPolicy(
+        f"{name}-clients", metadata=metadata("-clients"),
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+            policy_types=["Ingress"],
+            ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                from_=[k8s.networking.v1.NetworkPolicyPeerArgs(
+                    namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_expressions=[
+                        k8s.meta.v1.LabelSelectorRequirementArgs(
+                            key="kubernetes.io/metadata.name", operator="In", values=client_namespaces)]))],
+                ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=port, protocol="TCP")
+                       for port in policies.ports],
+            )] + ([] if policies.metrics_scraper_cidrs is None else [k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                # The collector, by its subnets' CIDRs (it is not a pod), on the port that serves the metrics.
+                from_=pulumi.Output.from_input(policies.metrics_scraper_cidrs).apply(
+                    lambda cidrs: [k8s.networking.v1.NetworkPolicyPeerArgs(
+                        ip_block=k8s.networking.v1.IPBlockArgs(cidr=cidr)) for cidr in cidrs]),
+                ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=policies.metrics_port, protocol="TCP")],
+            )]),
+        ),
+        opts=opts,
+    )
+
+    # Every pod in the namespace admits nothing unless a policy of its own says so (the one above does).
+    k8s.networking.v1.NetworkPolicy(
+        f"{name}-default-deny-ingress",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name="default-deny-ingress", namespace=policies.namespace_name,
+                                            labels={"app.kubernetes.io/managed-by": "pulumi"}),
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(), policy_types=["Ingress"]),
+        opts=opts,
+    )
+    k8s.networking.v1.NetworkPolicy(
+        f"{name}-egress", metadata=metadata("-egress"),
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+            policy_types=["Egress"],
+            egress=egress_rules(policies.pods_use_node_role),
+        ),
+        opts=opts,
+    )
+
+
+def serving_deployment_spec(*, replicas: int, selector: dict[str, str], labels: dict[str, str],
+                            rollout: tuple[int, int], pod_annotations: dict[str, str],
+                            service_account_name: pulumi.Input[str], scheduler_name: str | None,
+                            volumes: Sequence[k8s.core.v1.VolumeArgs],
+                            init_containers: Sequence[k8s.core.v1.ContainerArgs],
+                            containers: Sequence[k8s.core.v1.ContainerArgs]) -> k8s.apps.v1.DeploymentSpecArgs:
+    """A serving Deployment's spec, shared by TensorFlowServing and VllmServing: rolling updates by `rollout`
+    ((maxSurge, maxUnavailable)), the pods on the Neuron nodes (their taint tolerated), spread over zones and
+    nodes, with their own ServiceAccount and no API token, seccomp RuntimeDefault."""
+    max_surge, max_unavailable = rollout
+    return k8s.apps.v1.DeploymentSpecArgs(
+        replicas=replicas,
+        selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+        strategy=k8s.apps.v1.DeploymentStrategyArgs(
+            type="RollingUpdate",
+            rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(max_surge=max_surge, max_unavailable=max_unavailable),
+        ),
+        template=k8s.core.v1.PodTemplateSpecArgs(
+            metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations=pod_annotations),
+            spec=k8s.core.v1.PodSpecArgs(
+                service_account_name=service_account_name,
+                automount_service_account_token=False,
+                scheduler_name=scheduler_name,
+                security_context=k8s.core.v1.PodSecurityContextArgs(seccomp_profile=RUNTIME_DEFAULT_SECCOMP),
+                tolerations=[k8s.core.v1.TolerationArgs(key=NEURON_RESOURCE, operator="Exists", effect="NoSchedule")],
+                topology_spread_constraints=[
+                    k8s.core.v1.TopologySpreadConstraintArgs(
+                        max_skew=1, topology_key=key, when_unsatisfiable="ScheduleAnyway",
+                        label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector))
+                    for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+                ],
+                volumes=list(volumes),
+                init_containers=list(init_containers),
+                containers=list(containers),
+            ),
+        ),
+    )
 
 
 def rollout_waves(replicas: int, rollout: tuple[int, int]) -> int:
@@ -357,85 +470,64 @@ class TensorFlowServing(pulumi.ComponentResource):
                                   {"cpu": "500m", "memory": "512Mi"}, restart_policy="Always"))
         model_status = k8s.core.v1.HTTPGetActionArgs(path=f"/v1/models/{args.model_name}", port="http")
         neuron = str(args.neuron_devices_per_replica)
-        max_surge, max_unavailable = args.rollout
 
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=args.name, namespace=namespace_name, labels=labels,
                 annotations=pulumi.Output.from_input(args.image).apply(checkov_skips)),
-            spec=k8s.apps.v1.DeploymentSpecArgs(
-                replicas=args.replicas,
-                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
-                strategy=k8s.apps.v1.DeploymentStrategyArgs(
-                    type="RollingUpdate",
-                    rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(
-                        max_surge=max_surge, max_unavailable=max_unavailable),
-                ),
-                template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations={
-                        "prometheus.io/scrape": "true",
-                        "prometheus.io/port": str(REST_PORT),
-                        "prometheus.io/path": METRICS_PATH,
-                        "eks-inferentia/config-checksum": config_checksum,
-                    }),
-                    spec=k8s.core.v1.PodSpecArgs(
-                        service_account_name=service_account.metadata.name,
-                        automount_service_account_token=False,
-                        scheduler_name=args.scheduler_name,
-                        security_context=k8s.core.v1.PodSecurityContextArgs(seccomp_profile=RUNTIME_DEFAULT_SECCOMP),
-                        tolerations=[k8s.core.v1.TolerationArgs(
-                            key=NEURON_RESOURCE, operator="Exists", effect="NoSchedule")],
-                        topology_spread_constraints=[
-                            k8s.core.v1.TopologySpreadConstraintArgs(
-                                max_skew=1, topology_key=key, when_unsatisfiable="ScheduleAnyway",
-                                label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector))
-                            for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
-                        ],
-                        volumes=[
-                            k8s.core.v1.VolumeArgs(name="model", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
-                                size_limit=args.model_volume_size)),
-                            k8s.core.v1.VolumeArgs(name="scratch", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs()),
-                            k8s.core.v1.VolumeArgs(name="config", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
-                                name=config_map.metadata.name)),
-                        ],
-                        init_containers=copiers,
-                        containers=[k8s.core.v1.ContainerArgs(
-                            name=CONTAINER_NAME,
-                            image=args.image,
-                            image_pull_policy="Always",
-                            command=[TF_SERVING_BINARY],
-                            args=server_args(args.model_name, batching=args.batching_parameters is not None,
-                                             pinned_versions=bool(args.model_versions)),
-                            ports=[
-                                k8s.core.v1.ContainerPortArgs(name="grpc", container_port=GRPC_PORT),
-                                k8s.core.v1.ContainerPortArgs(name="http", container_port=REST_PORT),
-                            ],
-                            env=region_env + scratch_env,
-                            resources=k8s.core.v1.ResourceRequirementsArgs(
-                                requests={"cpu": args.resources.cpu_request, "memory": args.resources.memory_request,
-                                          NEURON_RESOURCE: neuron},
-                                limits={"cpu": args.resources.cpu_limit, "memory": args.resources.memory_limit,
-                                        NEURON_RESOURCE: neuron},
-                            ),
-                            # The Neuron runtime locks its buffers in memory; nothing else is added.
-                            security_context=hardened_container(add=["IPC_LOCK"]),
-                            volume_mounts=[
-                                k8s.core.v1.VolumeMountArgs(name="model", mount_path=MODEL_DIR, read_only=True),
-                                k8s.core.v1.VolumeMountArgs(name="scratch", mount_path=SCRATCH_DIR),
-                                k8s.core.v1.VolumeMountArgs(name="config", mount_path=CONFIG_DIR, read_only=True),
-                            ],
-                            startup_probe=k8s.core.v1.ProbeArgs(
-                                http_get=model_status, period_seconds=10, failure_threshold=STARTUP_BUDGET_SECONDS // 10),
-                            readiness_probe=k8s.core.v1.ProbeArgs(
-                                http_get=model_status, period_seconds=10, failure_threshold=3),
-                            # A TCP check: TensorFlow Serving does not implement the gRPC health service.
-                            liveness_probe=k8s.core.v1.ProbeArgs(
-                                tcp_socket=k8s.core.v1.TCPSocketActionArgs(port="grpc"),
-                                period_seconds=20, timeout_seconds=5, failure_threshold=3),
-                        )],
+            spec=serving_deployment_spec(
+                replicas=args.replicas, selector=selector, labels=labels, rollout=args.rollout,
+                pod_annotations={
+                    "prometheus.io/scrape": "true",
+                    "prometheus.io/port": str(REST_PORT),
+                    "prometheus.io/path": METRICS_PATH,
+                    "eks-inferentia/config-checksum": config_checksum,
+                },
+                service_account_name=service_account.metadata.name,
+                scheduler_name=args.scheduler_name,
+                volumes=[
+                    k8s.core.v1.VolumeArgs(name="model", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
+                        size_limit=args.model_volume_size)),
+                    k8s.core.v1.VolumeArgs(name="scratch", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs()),
+                    k8s.core.v1.VolumeArgs(name="config", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
+                        name=config_map.metadata.name)),
+                ],
+                init_containers=copiers,
+                containers=[k8s.core.v1.ContainerArgs(
+                    name=CONTAINER_NAME,
+                    image=args.image,
+                    image_pull_policy="Always",
+                    command=[TF_SERVING_BINARY],
+                    args=server_args(args.model_name, batching=args.batching_parameters is not None,
+                                     pinned_versions=bool(args.model_versions)),
+                    ports=[
+                        k8s.core.v1.ContainerPortArgs(name="grpc", container_port=GRPC_PORT),
+                        k8s.core.v1.ContainerPortArgs(name="http", container_port=REST_PORT),
+                    ],
+                    env=region_env + scratch_env,
+                    resources=k8s.core.v1.ResourceRequirementsArgs(
+                        requests={"cpu": args.resources.cpu_request, "memory": args.resources.memory_request,
+                                  NEURON_RESOURCE: neuron},
+                        limits={"cpu": args.resources.cpu_limit, "memory": args.resources.memory_limit,
+                                NEURON_RESOURCE: neuron},
                     ),
-                ),
+                    # The Neuron runtime locks its buffers in memory; nothing else is added.
+                    security_context=hardened_container(add=["IPC_LOCK"]),
+                    volume_mounts=[
+                        k8s.core.v1.VolumeMountArgs(name="model", mount_path=MODEL_DIR, read_only=True),
+                        k8s.core.v1.VolumeMountArgs(name="scratch", mount_path=SCRATCH_DIR),
+                        k8s.core.v1.VolumeMountArgs(name="config", mount_path=CONFIG_DIR, read_only=True),
+                    ],
+                    startup_probe=k8s.core.v1.ProbeArgs(
+                        http_get=model_status, period_seconds=10, failure_threshold=STARTUP_BUDGET_SECONDS // 10),
+                    readiness_probe=k8s.core.v1.ProbeArgs(
+                        http_get=model_status, period_seconds=10, failure_threshold=3),
+                    # A TCP check: TensorFlow Serving does not implement the gRPC health service.
+                    liveness_probe=k8s.core.v1.ProbeArgs(
+                        tcp_socket=k8s.core.v1.TCPSocketActionArgs(port="grpc"),
+                        period_seconds=20, timeout_seconds=5, failure_threshold=3),
+                )],
             ),
             opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
                 custom_timeouts=await_timeouts(max(args.replicas, args.autoscaled_max_replicas or 0), args.rollout,
@@ -458,56 +550,11 @@ class TensorFlowServing(pulumi.ComponentResource):
             opts=k8s_opts,
         )
 
-        # Node drains and upgrades take one serving pod at a time.
-        k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-pdb", metadata=metadata(),
-            spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
-                max_unavailable=1, selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector)),
-            opts=k8s_opts,
-        )
-
-        client_namespaces = [args.namespace, *(n for n in args.client_namespaces if n != args.namespace)]
-        k8s.networking.v1.NetworkPolicy(
-            f"{name}-clients", metadata=metadata("-clients"),
-            spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
-                policy_types=["Ingress"],
-                ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                    from_=[k8s.networking.v1.NetworkPolicyPeerArgs(
-                        namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_expressions=[
-                            k8s.meta.v1.LabelSelectorRequirementArgs(
-                                key="kubernetes.io/metadata.name", operator="In", values=client_namespaces)]))],
-                    ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=port, protocol="TCP")
-                           for port in (GRPC_PORT, REST_PORT)],
-                )] + ([] if args.metrics_scraper_cidrs is None else [k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                    # The collector, by its subnets' CIDRs (it is not a pod), on the port that serves the metrics.
-                    from_=pulumi.Output.from_input(args.metrics_scraper_cidrs).apply(
-                        lambda cidrs: [k8s.networking.v1.NetworkPolicyPeerArgs(
-                            ip_block=k8s.networking.v1.IPBlockArgs(cidr=cidr)) for cidr in cidrs]),
-                    ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=REST_PORT, protocol="TCP")],
-                )]),
-            ),
-            opts=k8s_opts,
-        )
-
-        # Every pod in the namespace admits nothing unless a policy of its own says so (the one above does).
-        k8s.networking.v1.NetworkPolicy(
-            f"{name}-default-deny-ingress",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="default-deny-ingress", namespace=namespace_name,
-                                                labels={"app.kubernetes.io/managed-by": "pulumi"}),
-            spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=k8s.meta.v1.LabelSelectorArgs(), policy_types=["Ingress"]),
-            opts=k8s_opts,
-        )
-        k8s.networking.v1.NetworkPolicy(
-            f"{name}-egress", metadata=metadata("-egress"),
-            spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
-                policy_types=["Egress"],
-                egress=egress_rules(args.pods_use_node_role),
-            ),
-            opts=k8s_opts,
-        )
+        declare_pod_policies(name, ServingPolicies(
+            namespace=args.namespace, namespace_name=namespace_name, metadata=metadata, selector=selector,
+            client_namespaces=args.client_namespaces, ports=(GRPC_PORT, REST_PORT), metrics_port=REST_PORT,
+            metrics_scraper_cidrs=args.metrics_scraper_cidrs, pods_use_node_role=args.pods_use_node_role),
+            k8s_opts)
 
         self.namespace = namespace_name
         self.service_name = service.metadata.name

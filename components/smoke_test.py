@@ -1,5 +1,8 @@
 """SmokeTest: after TensorFlow Serving is ready, a Job asks the model's status and one prediction.
 
+Under servingRuntime `vllm` the Job runs `eks_inferentia/openai_smoke_check.py` instead: it lists the
+model (`GET /v1/models`) and asks for one short completion (`POST /v1/completions`).
+
 Pulumi waits for a Job to complete and fails the update when it fails, so `pulumi up` stops
 with the Job's message when the model does not load or does not answer. The check is
 `eks_inferentia/smoke_check.py` (standard library only), mounted from a ConfigMap into a small,
@@ -21,6 +24,7 @@ import pulumi_kubernetes as k8s
 from components.pod_security import RUNTIME_DEFAULT_SECCOMP, checkov_skip_annotations, hardened_container
 
 CHECK_SCRIPT = Path(__file__).resolve().parent.parent / "eks_inferentia" / "smoke_check.py"
+OPENAI_CHECK_SCRIPT = CHECK_SCRIPT.with_name("openai_smoke_check.py")
 # Docker's official Python image through the ECR Public mirror (no Docker Hub pull limits on nodes).
 SMOKE_TEST_IMAGE = "public.ecr.aws/docker/library/python:3.13.9-alpine3.22"
 RUN_AS_USER = 10001
@@ -38,7 +42,7 @@ class SmokeTestArgs:
     namespace: pulumi.Input[str]
     """The serving namespace (its NetworkPolicy admits pods from there)."""
     rest_endpoint: pulumi.Input[str]
-    """TensorFlow Serving's in-cluster REST URL."""
+    """TensorFlow Serving's in-cluster REST URL, or under vllm the server's base URL (without `/v1`)."""
     model_name: str
     model_base_path: str
     """Where the model comes from; a change re-runs the check."""
@@ -47,6 +51,17 @@ class SmokeTestArgs:
     provider: k8s.Provider
     model_versions: Sequence[int] = ()
     """modelVersions: the check waits for each to be AVAILABLE and asks the highest; a change re-runs it."""
+    runtime: str = "tensorflow-serving"
+    """servingRuntime: `vllm` runs the OpenAI-compatible check."""
+
+
+def check_files(runtime: str) -> tuple[dict[str, str], str]:
+    """(the ConfigMap's scripts, the one the Job runs): the OpenAI check imports smoke_check.py's helpers."""
+    files = {CHECK_SCRIPT.name: CHECK_SCRIPT.read_text()}
+    if runtime == "vllm":
+        files[OPENAI_CHECK_SCRIPT.name] = OPENAI_CHECK_SCRIPT.read_text()
+        return files, OPENAI_CHECK_SCRIPT.name
+    return files, CHECK_SCRIPT.name
 
 
 class SmokeTest(pulumi.ComponentResource):
@@ -55,13 +70,14 @@ class SmokeTest(pulumi.ComponentResource):
     def __init__(self, name: str, args: SmokeTestArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-inferentia:index:SmokeTest", name, None, opts)
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        script = CHECK_SCRIPT.read_text()
+        files, entry = check_files(args.runtime)
+        script = "".join(files.values())
         labels = {"app.kubernetes.io/name": "smoke-test", "app.kubernetes.io/managed-by": "pulumi"}
 
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-script",
             metadata=k8s.meta.v1.ObjectMetaArgs(namespace=args.namespace, labels=labels),
-            data={"smoke_check.py": script},
+            data=files,
             opts=k8s_opts,
         )
         # The check serves nothing: no pod may connect to it (checkov CKV2_K8S_6 wants every pod under a
@@ -105,7 +121,7 @@ class SmokeTest(pulumi.ComponentResource):
                             name="smoke-test",
                             image=SMOKE_TEST_IMAGE,
                             image_pull_policy="Always",
-                            command=["python", "/smoke/smoke_check.py", args.rest_endpoint, args.model_name,
+                            command=["python", f"/smoke/{entry}", args.rest_endpoint, args.model_name,
                                      *([",".join(map(str, args.model_versions))] if args.model_versions else [])],
                             env=[k8s.core.v1.EnvVarArgs(name="PYTHONDONTWRITEBYTECODE", value="1")],
                             resources=k8s.core.v1.ResourceRequirementsArgs(

@@ -31,7 +31,7 @@ from eks_inferentia.capacity import (
 from eks_inferentia.images import NEURON_DLC_REGIONS
 from eks_inferentia.instance_types import INSTANCE_TYPES, TRAINIUM_DEVICE_COUNTS, InstanceTypeFacts, supported_instance_types
 from eks_inferentia.metrics import NEURON_MONITOR_CPU_REQUEST, NEURON_MONITOR_MEMORY_REQUEST
-from eks_inferentia.quantity import MIB, QuantityError, parse_quantity
+from eks_inferentia.quantity import GIB, MIB, QuantityError, format_memory, parse_quantity
 from eks_inferentia.versions import DEFAULT_KARPENTER_AMI_ALIAS, KARPENTER_CHART_VERSION, karpenter_supports, unpinned_addons
 
 NAMESPACE = "eks-inferentia"
@@ -75,6 +75,31 @@ _WRAPPED_BATCHING_FIELDS = ("max_batch_size", "batch_timeout_micros", "num_batch
 _BOOLEAN_BATCHING_FIELDS = ("pad_variable_length_inputs", "enable_large_batch_splitting")
 _BATCHING_FIELDS = ("max_batch_size", "batch_timeout_micros", "num_batch_threads", "max_enqueued_batches",
                     "thread_pool_name", "allowed_batch_sizes", "pad_variable_length_inputs", "enable_large_batch_splitting")
+
+# servingRuntime: the walkthrough's TensorFlow Serving, or vLLM's OpenAI-compatible server (issue 14).
+SERVING_RUNTIMES = ("tensorflow-serving", "vllm")
+VLLM_FAMILIES = "inf2, trn1, trn1n or trn2"
+# Keys that configure TensorFlow Serving only, refused under vllm when the stack sets them, each with why.
+TF_SERVING_ONLY_KEYS: dict[str, str] = {
+    "modelVersions": "a Hugging Face model folder has no version folders; point modelBasePath at another folder "
+                     "to change the model",
+    "modelPollSeconds": "vllm copies the model once at pod start; a new modelBasePath rolls the pods",
+    "modelCompiledFor": "vLLM compiles the model for instanceType itself, or loads compiledArtifactsPath",
+    "servingBatching": "vLLM batches continuously; maxConcurrentSequences sets how many sequences run together",
+    "batchingParameters": "vLLM batches continuously; maxConcurrentSequences sets how many sequences run together",
+}
+# Keys that configure vLLM only, refused under tensorflow-serving when the stack sets them.
+VLLM_ONLY_KEYS = ("tensorParallelSize", "maxModelLength", "maxConcurrentSequences", "compiledArtifactsPath",
+                  "modelSizeGiB")
+# latencyObjectiveMs under vllm is the p99 time to first token, for which the default 100 ms is tight.
+VLLM_SUGGESTED_LATENCY_OBJECTIVE_MS = 2000
+# modelSizeGiB rules (estimates, not published figures; README "Serving an LLM with vLLM"): NxD Inference
+# reads the checkpoint into host memory and shards it there before the shards go to the NeuronCores, so the
+# weights are held about twice at the peak, plus the server, tokenizer and Python; the model volume holds the
+# weights and the compiled artifacts (NEFFs, a few GiB for a 7-8B model).
+VLLM_HOST_MEMORY_FACTOR = 2
+VLLM_SERVER_MEMORY_GIB = 2
+VLLM_ARTIFACTS_ALLOWANCE_GIB = 5
 
 
 def neuron_node_daemons(monitoring: bool) -> NodeDaemons:
@@ -195,7 +220,8 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
               "An Amazon Managed Service for Prometheus workspace and managed collector scraping TensorFlow Serving and "
               "neuron-monitor (a DaemonSet on the Neuron nodes), recording rules, alerts to an SNS topic; false declares none of it."),
     ConfigKey("latencyObjectiveMs", "integer", 100,
-              "p99 prediction latency objective in milliseconds (1 to 600000): above it for 10 minutes, an alert fires."),
+              "p99 prediction latency objective in milliseconds (1 to 600000): above it for 10 minutes, an alert fires. "
+              "Under servingRuntime vllm, the p99 time to first token."),
     ConfigKey("alertEmail", "string", "",
               "Email address subscribed to the alerts' SNS topic (it must confirm SNS's mail); empty (default): none."),
     ConfigKey("scraperSubnetIds", "array", [],
@@ -228,6 +254,29 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("karpenterAmiAlias", "string", DEFAULT_KARPENTER_AMI_ALIAS,
               "The EKS-optimized AL2023 AMI release of the Karpenter nodes, al2023@vYYYYMMDD (an awslabs/amazon-eks-ami "
               "release; never al2023@latest). A change replaces the Neuron nodes one at a time."),
+    # Serving runtime (issue 14): vLLM's OpenAI-compatible server for large language models.
+    ConfigKey("servingRuntime", "string", "tensorflow-serving",
+              "What serves the model: 'tensorflow-serving' (default, the walkthrough's) or 'vllm' (vLLM's "
+              f"OpenAI-compatible server on port 8000, {VLLM_FAMILIES} only). Under vllm modelBasePath is the S3 folder "
+              "of a Hugging Face-format model (config, tokenizer, safetensors), modelName the name clients pass as "
+              "`model`, and modelVersions, modelPollSeconds, modelCompiledFor, servingBatching and batchingParameters "
+              "are refused. Changing it replaces the serving workload."),
+    ConfigKey("tensorParallelSize", "integer", 0,
+              "vllm: NeuronCores one model instance is sharded over (--tensor-parallel-size); 0 (default) takes every "
+              "NeuronCore of the pod's devices (2 per inf2/trn1 device, 4 logical per trn2 device); else a divisor of them."),
+    ConfigKey("maxModelLength", "integer", 4096,
+              "vllm: longest sequence, prompt plus output, in tokens (--max-model-len); at most the model's own limit."),
+    ConfigKey("maxConcurrentSequences", "integer", 8,
+              "vllm: sequences one pod runs at once (--max-num-seqs); more requests wait in vLLM's queue."),
+    ConfigKey("compiledArtifactsPath", "string", "",
+              "vllm: S3 folder of pre-compiled Neuron artifacts for this model, instanceType and the three keys above, "
+              "inside modelBasePath (s3://.../model/neuron-artifacts/inf2-tp2/; the model's grant covers it); copied "
+              "beside the model so a pod loads them instead of compiling. Empty (default): each pod compiles at "
+              "start, and the startup budget and `pulumi up` wait an hour longer (README)."),
+    ConfigKey("modelSizeGiB", "integer", 0,
+              "vllm: size of the model's weights in GiB (the safetensors files); when set, memoryRequest must hold "
+              f"{VLLM_HOST_MEMORY_FACTOR} x this + {VLLM_SERVER_MEMORY_GIB} GiB and modelVolumeSize this + "
+              f"{VLLM_ARTIFACTS_ALLOWANCE_GIB} GiB (estimates, README). 0 (default): unchecked, with a warning."),
 )
 
 KEYS_BY_NAME: dict[str, ConfigKey] = {key.name: key for key in CONFIG_KEYS}
@@ -297,6 +346,18 @@ class StackConfig:
     def replica_range(self) -> ReplicaRange | None:
         """[minReplicas, maxReplicas] with autoscaling; None without."""
         return ReplicaRange(self.min_replicas, self.max_replicas) if self.autoscaling else None
+
+    serving_runtime: str = "tensorflow-serving"
+    tensor_parallel_size: int = 0
+    """Resolved: never 0 under vllm (0 in the config means every NeuronCore of the pod)."""
+    max_model_length: int = 4096
+    max_concurrent_sequences: int = 8
+    compiled_artifacts_path: str | None = None
+    model_size_gib: int = 0
+
+    @property
+    def uses_vllm(self) -> bool:
+        return self.serving_runtime == "vllm"
 
     @property
     def serving_shape(self) -> ServingShape:
@@ -628,6 +689,74 @@ def _accepted(value: _T | None) -> _T:
     return value
 
 
+def _set_otherwise(r: _Reader, name: str) -> bool:
+    """Whether the stack sets `name`, accepted by its own rules, to other than its default. (The Pulumi CLI
+    hands the program every default of Pulumi.yaml, so "set at all" cannot be told from "left alone".)"""
+    key = KEYS_BY_NAME[name]
+    if r._raw(name) is None or not r.ok(name):
+        return False
+    parse = {"integer": r.integer, "boolean": r.boolean, "string": r.string,
+             "array": r.integers if key.items == "integer" else r.array}[key.type]
+    value = parse(name)
+    if isinstance(value, str):
+        return " ".join(value.split()) != " ".join(str(key.default).split())
+    if isinstance(value, tuple):
+        return value != tuple(key.default)
+    return value is not None and value != key.default
+
+
+def _check_vllm(r: _Reader, instance_type: str | None, facts: InstanceTypeFacts | None, devices: int | None,
+                tensor_parallel_size: int | None, model_base_path: str | None, compiled_artifacts_path: str | None,
+                model_size_gib: int | None, memory_request: Fraction | None,
+                model_volume: Fraction | None) -> int | None:
+    """The rules of servingRuntime `vllm`; returns the tensor parallel size with 0 resolved, or None."""
+    for name, reason in TF_SERVING_ONLY_KEYS.items():
+        if _set_otherwise(r, name):
+            r.refused.add(name)
+            r.problems.append(f"{full_key(name)} applies to servingRuntime 'tensorflow-serving' only ({reason}); "
+                              f"remove it (`pulumi config rm {full_key(name)}`) under servingRuntime 'vllm'")
+    if facts is not None and not facts.family.uses_neuronx:
+        r.refused.update(("servingRuntime", "instanceType"))
+        r.problems.append(f"{full_key('servingRuntime')}: 'vllm' needs NeuronCore-v2 or later ({VLLM_FAMILIES}), but "
+                          f"{full_key('instanceType')} is {instance_type!r} (Inferentia1); choose an {VLLM_FAMILIES} "
+                          "instanceType, or servingRuntime 'tensorflow-serving'")
+        return None
+    resolved = tensor_parallel_size
+    if facts is not None and devices is not None and tensor_parallel_size is not None \
+            and r.ok("instanceType", "neuronDevicesPerReplica"):
+        per_device = facts.logical_cores_per_device
+        cores = devices * per_device
+        if tensor_parallel_size == 0:
+            resolved = cores
+        elif cores % tensor_parallel_size:
+            divisors = ", ".join(str(n) for n in range(1, cores + 1) if cores % n == 0)
+            r.problem("tensorParallelSize", tensor_parallel_size,
+                      f"0 (all of them) or a divisor of the pod's {cores} NeuronCores ({devices} {instance_type} "
+                      f"device(s) x {per_device}, neuronDevicesPerReplica): {divisors}")
+            resolved = None
+    if compiled_artifacts_path and model_base_path is not None and r.ok("modelBasePath"):
+        folder = model_base_path.rstrip("/") + "/"
+        inside = compiled_artifacts_path.rstrip("/") + "/"
+        if not inside.startswith(folder) or inside == folder:
+            r.problem("compiledArtifactsPath", compiled_artifacts_path,
+                      f"'' or an S3 folder inside modelBasePath ({folder}...), which the model's S3 grant covers, "
+                      f"such as {folder}neuron-artifacts/{instance_type or 'inf2.8xlarge'}-tp2/")
+    if model_size_gib and memory_request is not None and r.ok("memoryRequest"):
+        needed = Fraction((VLLM_HOST_MEMORY_FACTOR * model_size_gib + VLLM_SERVER_MEMORY_GIB) * GIB)
+        if memory_request < needed:
+            r.problem("memoryRequest", r.string("memoryRequest"),
+                      f"at least {format_memory(needed)} for a {model_size_gib} GiB model (modelSizeGiB): "
+                      f"vLLM on NxD Inference holds the weights about {VLLM_HOST_MEMORY_FACTOR} times in host memory "
+                      f"while it loads them, plus {VLLM_SERVER_MEMORY_GIB} GiB for the server (an estimate)")
+    if model_size_gib and model_volume is not None and r.ok("modelVolumeSize"):
+        needed = Fraction((model_size_gib + VLLM_ARTIFACTS_ALLOWANCE_GIB) * GIB)
+        if model_volume < needed:
+            r.problem("modelVolumeSize", r.string("modelVolumeSize"),
+                      f"at least {format_memory(needed)}: the {model_size_gib} GiB of weights (modelSizeGiB) "
+                      f"and {VLLM_ARTIFACTS_ALLOWANCE_GIB} GiB for the compiled artifacts (an estimate)")
+    return resolved
+
+
 def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws_profile: str | None = None) -> StackConfig:
     """Validate raw config values (key -> string, arrays JSON-encoded) into a `StackConfig`.
 
@@ -659,6 +788,8 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
 
     node_provisioner = r.one_of("nodeProvisioner", NODE_PROVISIONERS)
     karpenter = node_provisioner == "karpenter"
+    serving_runtime = r.one_of("servingRuntime", SERVING_RUNTIMES)
+    vllm = serving_runtime == "vllm"
 
     # 0 <= minNodes <= desiredNodes <= maxNodes, maxNodes >= 1: each value first, then one line for the order.
     minimum = r.at_least("minNodes", r.integer("minNodes"), 0, "0 or more")
@@ -831,7 +962,7 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
     model_compiled_for = r.string("modelCompiledFor")
     if model_compiled_for not in (None, "", *COMPILERS):
         r.problem("modelCompiledFor", model_compiled_for, "neuron, neuronx, or '' (the default: no check)")
-    elif model_compiled_for and facts is not None:
+    elif model_compiled_for and facts is not None and not vllm:
         needed = "neuronx" if facts.family.uses_neuronx else "neuron"
         if model_compiled_for != needed:
             r.problem("modelCompiledFor", model_compiled_for,
@@ -847,7 +978,7 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
     model_access = r.one_of("modelAccess", MODEL_ACCESS_MODES)
 
     serving_image = r.string("servingImage")
-    if serving_image == "" and region is not None and region not in NEURON_DLC_REGIONS:
+    if serving_image == "" and region is not None and region not in NEURON_DLC_REGIONS and not vllm:
         # Not a problem of one key alone: either of the two may change.
         r.refused.add("servingImage")
         r.problems.append(
@@ -926,6 +1057,24 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
         r.problem("scraperSubnetIds", list(scraper_subnet_ids),
                   "[] or at least two subnets of vpcId in two zones (the managed collector needs two zones)")
 
+    tensor_parallel_size = r.at_least("tensorParallelSize", r.integer("tensorParallelSize"), 0,
+                                      "0 (every NeuronCore of the pod) or a positive integer")
+    max_model_length = r.at_least("maxModelLength", r.integer("maxModelLength"), 1, "a positive number of tokens")
+    max_concurrent_sequences = r.at_least("maxConcurrentSequences", r.integer("maxConcurrentSequences"), 1,
+                                          "a positive number of sequences")
+    compiled_artifacts_path = r.string("compiledArtifactsPath")
+    model_size_gib = r.at_least("modelSizeGiB", r.integer("modelSizeGiB"), 0, "0 (unknown) or the weights' size in GiB")
+    if vllm:
+        tensor_parallel_size = _check_vllm(r, instance_type, facts, devices, tensor_parallel_size, model_base_path,
+                                           compiled_artifacts_path, model_size_gib,
+                                           requests_and_limits["memoryRequest"], model_volume)
+    elif serving_runtime is not None:
+        for name in VLLM_ONLY_KEYS:
+            if _set_otherwise(r, name):
+                r.refused.add(name)
+                r.problems.append(f"{full_key(name)} applies to servingRuntime 'vllm' only; remove it "
+                                  f"(`pulumi config rm {full_key(name)}`) or set servingRuntime to 'vllm'")
+
     unknown = sorted(k for k in raw if k.removeprefix(f"{NAMESPACE}:") not in KEYS_BY_NAME)
     for key in unknown:
         r.problems.append(f"{full_key(key.removeprefix(f'{NAMESPACE}:'))} is not a known key; known keys: "
@@ -988,6 +1137,12 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
         node_provisioner=_accepted(node_provisioner),
         extra_instance_types=_accepted(extra_instance_types),
         karpenter_ami_alias=_accepted(karpenter_ami_alias),
+        serving_runtime=_accepted(serving_runtime),
+        tensor_parallel_size=_accepted(tensor_parallel_size),
+        max_model_length=_accepted(max_model_length),
+        max_concurrent_sequences=_accepted(max_concurrent_sequences),
+        compiled_artifacts_path=compiled_artifacts_path or None,
+        model_size_gib=_accepted(model_size_gib),
     )
 
 
@@ -1056,10 +1211,34 @@ def config_warnings(config: StackConfig) -> list[str]:
                         "privateSubnetIds, and the NetworkPolicies admit those subnets' CIDRs, which hold every pod, to "
                         "the metrics ports (9000, TensorFlow Serving's REST port, and 8000); give the collector two "
                         "small subnets without pods")
+    if config.uses_vllm:
+        return warnings + vllm_warnings(config)
     if config.model_compiled_for is None:
         warnings.append(f"{full_key('modelCompiledFor')}: not set, so nothing checks that the model at modelBasePath was "
                         f"compiled for {config.instance_type}; set it to "
                         f"'{'neuronx' if config.instance.family.uses_neuronx else 'neuron'}'")
+    return warnings
+
+
+def vllm_warnings(config: StackConfig) -> list[str]:
+    """What deserves a second look under servingRuntime `vllm`."""
+    warnings = []
+    cores = config.neuron_devices_per_replica * config.instance.logical_cores_per_device
+    if config.tensor_parallel_size < cores:
+        warnings.append(f"{full_key('tensorParallelSize')}: {config.tensor_parallel_size} of the pod's {cores} "
+                        "NeuronCores serve the model; the others stay idle (0 takes them all)")
+    if not config.model_size_gib:
+        warnings.append(f"{full_key('modelSizeGiB')}: not set, so nothing checks that memoryRequest "
+                        f"({config.memory_request}) and modelVolumeSize ({config.model_volume_size}) hold the model; "
+                        "set it to the size of the safetensors files in GiB")
+    if config.latency_objective_ms == KEYS_BY_NAME["latencyObjectiveMs"].default:
+        warnings.append(f"{full_key('latencyObjectiveMs')}: {config.latency_objective_ms} ms, the default, is under vllm "
+                        "the objective for the p99 time to first token, which a long prompt alone can exceed; set it "
+                        f"to what your users accept, such as {VLLM_SUGGESTED_LATENCY_OBJECTIVE_MS}")
+    if config.compiled_artifacts_path is None:
+        warnings.append(f"{full_key('compiledArtifactsPath')}: not set, so every pod compiles the model for "
+                        f"{config.instance_type} when it starts (tens of minutes for a 7-8B model); see the README "
+                        "for producing the artifacts once")
     return warnings
 
 

@@ -45,8 +45,14 @@ OUTPUTS: tuple[OutputSpec, ...] = (
                "`modelAccess: node-role`."),
     OutputSpec("servingNamespace", "string", "Kubernetes namespace of TensorFlow Serving."),
     OutputSpec("servingServiceName", "string", "Name of the TensorFlow Serving Service."),
-    OutputSpec("grpcEndpoint", "string", "In-cluster gRPC endpoint, `<service>.<namespace>.svc.cluster.local:8500`."),
-    OutputSpec("restEndpoint", "string", "In-cluster REST endpoint, `http://<service>.<namespace>.svc.cluster.local:9000`."),
+    OutputSpec("grpcEndpoint", "string", "In-cluster gRPC endpoint, `<service>.<namespace>.svc.cluster.local:8500`; "
+               "empty under `servingRuntime: vllm` (no gRPC)."),
+    OutputSpec("restEndpoint", "string", "In-cluster REST endpoint, `http://<service>.<namespace>.svc.cluster.local:9000`; "
+               "under `servingRuntime: vllm` the vLLM server's base URL, `http://<service>.<namespace>.svc.cluster.local:8000`."),
+    OutputSpec("servingRuntime", "string", "What serves the model: `tensorflow-serving` or `vllm`."),
+    OutputSpec("openaiEndpoint", "string",
+               "In-cluster OpenAI-compatible API, `http://<service>.<namespace>.svc.cluster.local:8000/v1`, under "
+               "`servingRuntime: vllm`; empty under `tensorflow-serving`."),
     OutputSpec("modelName", "string", "Name the model is served under."),
     OutputSpec("replicas", "integer", "Number of TensorFlow Serving pods; with autoscaling, the initial number (KEDA sets the live one)."),
     OutputSpec("prometheusWorkspaceArn", "string",
@@ -83,6 +89,8 @@ class StackOutputs:
     servingServiceName: pulumi.Input[str]
     grpcEndpoint: pulumi.Input[str]
     restEndpoint: pulumi.Input[str]
+    servingRuntime: pulumi.Input[str]
+    openaiEndpoint: pulumi.Input[str]
     modelName: pulumi.Input[str]
     replicas: pulumi.Input[int]
     prometheusWorkspaceArn: pulumi.Input[str]

@@ -1,10 +1,20 @@
-"""Container images: the TensorFlow Serving Deep Learning Containers for Neuron.
+"""Container images: the TensorFlow Serving and vLLM Deep Learning Containers for Neuron.
 
 Facts from aws/deep-learning-containers (the `tensorflow/inference/docker/2.10/py3/sdk2.17.0`
 Dockerfiles and the last full `available_images.md`): these are the newest TensorFlow Serving
 images for Neuron (later Neuron SDK releases ship PyTorch only); the server binary is
 `/usr/local/bin/tensorflow_model_server_neuron`; the images carry the AWS CLI v1, which the
 serving pods use to copy the model from S3 (TF Serving 2.7+ has no `s3://` file system).
+
+The vLLM image (servingRuntime `vllm`) is the Neuron team's `pytorch-inference-vllm-neuronx`, from ECR
+Public (one registry for every region). Facts from aws-neuron/deep-learning-containers @ 2be9ed1 (tag
+2.32.0): its README's `vllm-inference-neuronx` table and `vllm/inference/0.16.0/Dockerfile.neuronx`
+(unchanged since tag 2.31.1). Of the published lines, only vLLM 0.16.0 (vllm-neuron plugin `release-0.5.3`
+on NxD Inference, Neuron SDK 2.31.1) lists inf2, trn1 and trn2; vLLM 0.21 and 0.24 (the new vLLM Neuron,
+SDK 2.31-2.32) list trn2 and trn3 only, and 2.32.0 stopped publishing the 0.16 line ("legacy vLLM 0.16
+... no longer published. Use a 2.31.0 or earlier image", aws-neuron-sdk release notes, containers
+2.32.0). So one image serves every family this program supports, with the same flags. The image has the
+AWS CLI v2 (`/usr/local/bin/aws`) and Python 3.12 (`python3`, conda); its entrypoint runs its arguments.
 """
 
 from __future__ import annotations
@@ -15,6 +25,9 @@ from eks_inferentia.instance_types import NeuronFamily
 
 INF1_IMAGE = "tensorflow-inference-neuron:2.10.1-neuron-py310-sdk2.17.0-ubuntu20.04"
 NEURONX_IMAGE = "tensorflow-inference-neuronx:2.10.1-neuronx-py310-sdk2.17.0-ubuntu20.04"
+
+VLLM_IMAGE = "public.ecr.aws/neuron/pytorch-inference-vllm-neuronx:0.16.0-neuronx-py312-sdk2.31.1-ubuntu24.04"
+"""vLLM 0.16.0 with vllm-neuron 0.5.3 and NxD Inference 0.10 on Neuron SDK 2.31.1: inf2, trn1, trn1n, trn2."""
 
 TF_SERVING_BINARY = "/usr/local/bin/tensorflow_model_server_neuron"
 AWS_CLI = "/usr/local/bin/aws"
@@ -67,3 +80,8 @@ def serving_image(configured: str | None, family: NeuronFamily, region: pulumi.I
     if configured:
         return pulumi.Output.from_input(configured)
     return pulumi.Output.from_input(region).apply(lambda name: default_serving_image(family, name))
+
+
+def vllm_image(configured: str | None) -> str:
+    """The configured `servingImage`, or else the vLLM Neuron DLC (ECR Public, the same in every region)."""
+    return configured or VLLM_IMAGE

@@ -6,6 +6,13 @@ Neuron device plugin advertises as `aws.amazon.com/neuron` on a node (one per In
 Trainium chip); `neuron_cores` is the number of NeuronCores across those devices. `max_pods`
 is the VPC CNI limit from awslabs/amazon-eks-ami `templates/shared/runtime/eni-max-pods.txt`.
 
+`logical_cores_per_device` is what a program such as vLLM counts as one NeuronCore for tensor parallelism:
+the physical cores on Inf2 and Trn1 (2 NeuronCores-v2 per chip: Neuron SDK "Inferentia2" and "Trainium"
+architecture pages), and on Trn2 the Logical NeuronCores of the default configuration, LNC=2 (8 physical
+NeuronCores-v3 per chip grouped into 4: Neuron SDK "Logical NeuronCore configuration", aws-neuron-sdk
+@ 81ce03a `about-neuron/arch/neuron-features/logical-neuroncore-config.rst`). Inf1 has no entry: nothing
+here parallelises over its cores.
+
 `allocatable_cpu` and `allocatable_memory` estimate what the kubelet offers pods, with the
 kube-reserved formulas of the EKS-optimized AMIs (CPU: 6% of the first core, 1% of the second,
 0.5% of the next two, 0.25% of the rest; memory: 255Mi + 11Mi per pod, at most 110 pods
@@ -70,9 +77,22 @@ class InstanceTypeFacts:
         return Fraction(self.memory_gib * 1024 - reserved_mib) * MIB
 
     @property
+    def logical_cores_per_device(self) -> int:
+        """NeuronCores of one device that tensor parallelism counts (see the module docstring); 0 on Inf1."""
+        return LOGICAL_CORES_PER_DEVICE.get(self.family, 0)
+
+    @property
     def is_trainium(self) -> bool:
         return self.family in (NeuronFamily.TRN1, NeuronFamily.TRN1N, NeuronFamily.TRN2)
 
+
+# Logical NeuronCores per device (module docstring): Trn2 at its default LNC=2, 8 physical cores as 4.
+LOGICAL_CORES_PER_DEVICE: dict[NeuronFamily, int] = {
+    NeuronFamily.INF2: 2,
+    NeuronFamily.TRN1: 2,
+    NeuronFamily.TRN1N: 2,
+    NeuronFamily.TRN2: 4,
+}
 
 # Device counts a Trainium pod may ask for: Trainium devices sit on a ring, and only groups
 # of these sizes are contiguous on every Trainium instance.

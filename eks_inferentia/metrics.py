@@ -16,6 +16,13 @@ Sources (docs/monitoring-facts.md has the details):
 - neuron-monitor's Prometheus exporter (`neuron-monitor-prometheus.py`, a prometheus_client
   program): a real scrape on inf1.xlarge, DataDog/integrations-core
   `aws_neuron/tests/fixtures/aws_neuron_metrics.txt` @ 951b4d9.
+- vLLM's Prometheus metrics (servingRuntime `vllm`), from its V1 engine's `PrometheusStatLogger`
+  (`vllm/v1/metrics/loggers.py`; prometheus_client adds `_total` to counters and `_bucket`/`_sum`/`_count`
+  to histograms; labels `model_name` (the served model name) and `engine`). Read at vllm-project/vllm
+  @ 005a810 (a 0.10-era tree, the one stored here); the pinned image runs vLLM 0.16.0, whose tree was not
+  at hand. Every name used here is in that tree and still in vLLM's current metrics tests
+  (`vllm:kv_cache_usage_perc`, the name since `vllm:gpu_cache_usage_perc` was deprecated, in both); the
+  vLLM Neuron plugin serves them from vLLM's own frontend, unchanged.
 - `up`: written by the scraper itself for every target (Prometheus, "Jobs and instances").
 - The managed collector's limits: AMP user guide, "AMP-collector-how-to", "Scraper configuration"
   (only kubernetes_sd_configs; sections global, scrape_config, static_config, relabel_config,
@@ -37,6 +44,7 @@ import yaml
 TF_SERVING = "TensorFlow Serving 2.10.1 (tensorflow_serving/servables/tensorflow/util.cc @ 2e2e3e5)"
 TF_LOADER = "TensorFlow SavedModel loader (tensorflow/cc/saved_model/loader.cc)"
 NEURON_MONITOR = "neuron-monitor-prometheus.py (DataDog/integrations-core aws_neuron fixture @ 951b4d9)"
+VLLM = "vLLM V1 PrometheusStatLogger (vllm/v1/metrics/loggers.py @ 005a810; image vLLM 0.16.0)"
 PROMETHEUS = "the scraper itself (Prometheus 'Jobs and instances': up per target)"
 
 # Every metric a rule, an alert or the dashboard may name, with the exporter that emits it.
@@ -57,11 +65,24 @@ EXPORTED_METRICS: Mapping[str, str] = {
     "execution_errors_total": NEURON_MONITOR,  # counter; error_type (generic, numerical, ..., hardware)
     "execution_latency_seconds": NEURON_MONITOR,  # gauge per percentile (p0..p100), not a histogram
     "instance_info": NEURON_MONITOR,  # gauge 1; instance labels
+    "vllm:time_to_first_token_seconds_bucket": VLLM,  # histogram, s; model_name, engine
+    "vllm:time_to_first_token_seconds_sum": VLLM,
+    "vllm:time_to_first_token_seconds_count": VLLM,
+    "vllm:time_per_output_token_seconds_bucket": VLLM,  # histogram, s: the time between two output tokens
+    "vllm:e2e_request_latency_seconds_bucket": VLLM,  # histogram, s
+    "vllm:generation_tokens_total": VLLM,  # counter: output tokens
+    "vllm:prompt_tokens_total": VLLM,  # counter: prompt (prefill) tokens
+    "vllm:request_success_total": VLLM,  # counter; finished_reason (stop, length, abort)
+    "vllm:num_requests_running": VLLM,  # gauge: sequences on the NeuronCores now
+    "vllm:num_requests_waiting": VLLM,  # gauge: requests in vLLM's queue (the scaling signal)
+    "vllm:kv_cache_usage_perc": VLLM,  # gauge 0-1: share of the KV-cache blocks in use
     "up": PROMETHEUS,
 }
 
 SERVING_JOB = "tensorflow-serving"
 NEURON_MONITOR_JOB = "neuron-monitor"
+VLLM_JOB = "vllm"
+VLLM_APP_NAME = "vllm"  # the vLLM pods' app.kubernetes.io/name (components/vllm_serving.py)
 NEURON_MONITOR_PORT = 8000
 NEURON_MONITOR_PORT_NAME = "metrics"
 SERVING_METRICS_PORT_NAME = "http"  # the serving container's REST port (components/serving.py)
@@ -84,6 +105,15 @@ LATENCY_P50 = "model:tfs_request_latency_seconds:p50_5m"
 LATENCY_P99 = "model:tfs_request_latency_seconds:p99_5m"
 NEURONCORE_UTILIZATION = "node:neuroncore_utilization:avg"
 RECORDED_METRICS = (REQUEST_RATE, ERROR_RATIO, LATENCY_P50, LATENCY_P99, NEURONCORE_UTILIZATION)
+# Under servingRuntime `vllm`, in place of the TensorFlow Serving ones.
+VLLM_TTFT_P50 = "model:vllm_time_to_first_token_seconds:p50_5m"
+VLLM_TTFT_P99 = "model:vllm_time_to_first_token_seconds:p99_5m"
+VLLM_GENERATION_TOKENS = "model:vllm_generation_tokens:rate5m"
+VLLM_REQUESTS_WAITING = "model:vllm_requests_waiting:sum"
+VLLM_KV_CACHE_USAGE = "model:vllm_kv_cache_usage:max"
+VLLM_RECORDED_METRICS = (VLLM_TTFT_P50, VLLM_TTFT_P99, VLLM_GENERATION_TOKENS, VLLM_REQUESTS_WAITING,
+                         VLLM_KV_CACHE_USAGE, NEURONCORE_UTILIZATION)
+KV_CACHE_USAGE_THRESHOLD = 0.95
 
 # The autoscaler's signal (components/autoscaling.py): the model's prediction calls a second, all pods together.
 # request_count has no API label and counts the probes' model-status calls too (~0.1/s a pod, and more pods
@@ -103,6 +133,10 @@ class RuleTargets:
 
     model_name: str
     latency_objective_ms: int
+    """p99 prediction latency; under vllm, p99 time to first token."""
+    runtime: str = "tensorflow-serving"
+    max_concurrent_sequences: int = 8
+    """vllm: sequences one pod runs at once; a queue longer than this for long is an alert."""
 
 
 def _latency_quantile(quantile: float) -> str:
@@ -111,7 +145,31 @@ def _latency_quantile(quantile: float) -> str:
             f"(rate(:tensorflow:serving:request_latency_bucket{{API=~\"{PREDICT_APIS}\"}}[5m]))) / 1e6")
 
 
-def recording_rules() -> list[dict[str, str]]:
+def _neuroncore_rule() -> dict[str, str]:
+    return {"record": NEURONCORE_UTILIZATION,
+            "expr": f'avg by (node, instance_id, instance_type) (neuroncore_utilization_ratio{{job="{NEURON_MONITOR_JOB}"}})'}
+
+
+def vllm_recording_rules() -> list[dict[str, str]]:
+    def ttft(quantile: float) -> str:
+        return (f"histogram_quantile({quantile}, sum by (le, model_name) "
+                f'(rate(vllm:time_to_first_token_seconds_bucket{{job="{VLLM_JOB}"}}[5m])))')
+    return [
+        {"record": VLLM_TTFT_P50, "expr": ttft(0.5)},
+        {"record": VLLM_TTFT_P99, "expr": ttft(0.99)},
+        {"record": VLLM_GENERATION_TOKENS,
+         "expr": f'sum by (model_name) (rate(vllm:generation_tokens_total{{job="{VLLM_JOB}"}}[5m]))'},
+        {"record": VLLM_REQUESTS_WAITING,
+         "expr": f'sum by (model_name) (vllm:num_requests_waiting{{job="{VLLM_JOB}"}})'},
+        {"record": VLLM_KV_CACHE_USAGE,
+         "expr": f'max by (model_name) (vllm:kv_cache_usage_perc{{job="{VLLM_JOB}"}})'},
+        _neuroncore_rule(),
+    ]
+
+
+def recording_rules(runtime: str = "tensorflow-serving") -> list[dict[str, str]]:
+    if runtime == "vllm":
+        return vllm_recording_rules()
     requests = "sum by (model_name) (rate(:tensorflow:serving:request_count[5m]))"
     errors = 'sum by (model_name) (rate(:tensorflow:serving:request_count{status!="OK"}[5m]))'
     return [
@@ -121,12 +179,95 @@ def recording_rules() -> list[dict[str, str]]:
         {"record": ERROR_RATIO, "expr": f"({errors} or {requests} * 0) / {requests}"},
         {"record": LATENCY_P50, "expr": _latency_quantile(0.5)},
         {"record": LATENCY_P99, "expr": _latency_quantile(0.99)},
-        {"record": NEURONCORE_UTILIZATION,
-         "expr": f'avg by (node, instance_id, instance_type) (neuroncore_utilization_ratio{{job="{NEURON_MONITOR_JOB}"}})'},
+        _neuroncore_rule(),
+    ]
+
+
+def _neuron_alerts() -> list[dict[str, Any]]:
+    """The Neuron device alerts, whatever serves the model."""
+    return [
+        {"alert": "NeuronCoreUtilizationHigh",
+         "expr": f"{NEURONCORE_UTILIZATION} > {NEURONCORE_UTILIZATION_THRESHOLD}",
+         "for": "15m",
+         "labels": {"severity": "warning"},
+         "annotations": {
+             "summary": "NeuronCores of node {{ $labels.node }} above 90% for 15 minutes",
+             "description": "NeuronCore utilisation is {{ $value | humanizePercentage }}: requests queue and "
+                            "latency grows. Add replicas (and nodes) or spread the load."}},
+        {"alert": "NeuronDeviceUncorrectedEccError",
+         "expr": 'sum by (node, instance_id, neuron_device_index, event_type) '
+                 '(increase(hardware_ecc_events_total{event_type=~".*_uncorrected"}[10m])) > 0',
+         "for": "1m",
+         "labels": {"severity": "critical"},
+         "annotations": {
+             "summary": "Uncorrected ECC error on Neuron device {{ $labels.neuron_device_index }} of {{ $labels.node }}",
+             "description": "The device's memory returned corrupt data ({{ $labels.event_type }}); its results "
+                            "cannot be trusted. Cordon and drain the node, then replace the instance."}},
+        {"alert": "NeuronHardwareExecutionErrors",
+         "expr": 'sum by (node, instance_id) (increase(execution_errors_total{error_type="hardware"}[10m])) > 0',
+         "for": "1m",
+         "labels": {"severity": "warning"},
+         "annotations": {
+             "summary": "Neuron hardware execution errors on {{ $labels.node }}",
+             "description": "The Neuron runtime reported hardware errors while running the model; if they "
+                            "continue, drain the node and replace the instance."}},
+    ]
+
+
+def vllm_alert_rules(targets: RuleTargets) -> list[dict[str, Any]]:
+    objective_seconds = targets.latency_objective_ms / 1000
+    serving_up = f'up{{job="{VLLM_JOB}"}}'
+    return [
+        {"alert": "ModelNotAvailable",
+         # vLLM's HTTP server, which serves /metrics, starts once the model is loaded (and compiled).
+         "expr": f"sum({serving_up}) == 0 or absent({serving_up})",
+         "for": "5m",
+         "labels": {"severity": "critical", "model_name": targets.model_name},
+         "annotations": {
+             "summary": f"No vLLM pod answers for model {targets.model_name}",
+             "description": "No vLLM pod has answered the collector for 5 minutes: the model is not being served "
+                            "(a pod compiling the model answers only when it is done). Check `kubectl get pods` in "
+                            "the serving namespace and the pods' events and logs."}},
+        {"alert": "ServingReplicaDown",
+         "expr": f"{serving_up} == 0",
+         "for": "10m",
+         "labels": {"severity": "warning", "model_name": targets.model_name},
+         "annotations": {
+             "summary": "vLLM pod {{ $labels.pod }} does not answer",
+             "description": "Pod {{ $labels.pod }} on node {{ $labels.node }} has not answered for 10 minutes; "
+                            "the other replicas carry its traffic."}},
+        {"alert": "TimeToFirstTokenP99High",
+         "expr": f"{VLLM_TTFT_P99} > {objective_seconds}",
+         "for": "10m",
+         "labels": {"severity": "warning"},
+         "annotations": {
+             "summary": f"p99 time to first token of {{{{ $labels.model_name }}}} above {targets.latency_objective_ms} ms",
+             "description": "p99 time to first token is {{ $value | humanizeDuration }} over 10 minutes, above the "
+                            f"objective of {targets.latency_objective_ms} ms (latencyObjectiveMs). Requests waiting "
+                            "in vLLM's queue want more replicas; long prompts want a larger tensorParallelSize."}},
+        {"alert": "RequestsWaitingHigh",
+         "expr": f"{VLLM_REQUESTS_WAITING} > {targets.max_concurrent_sequences}",
+         "for": "10m",
+         "labels": {"severity": "warning"},
+         "annotations": {
+             "summary": "More requests wait for {{ $labels.model_name }} than one pod runs at once",
+             "description": "{{ $value }} requests have waited in vLLM's queues for 10 minutes, more than "
+                            f"maxConcurrentSequences ({targets.max_concurrent_sequences}): add replicas (and nodes)."}},
+        {"alert": "KVCacheFull",
+         "expr": f"{VLLM_KV_CACHE_USAGE} > {KV_CACHE_USAGE_THRESHOLD}",
+         "for": "15m",
+         "labels": {"severity": "warning"},
+         "annotations": {
+             "summary": "The KV cache of a {{ $labels.model_name }} pod is more than 95% used",
+             "description": "Every sequence slot of a pod has been taken for 15 minutes, so new requests wait; "
+                            "add replicas, or raise maxConcurrentSequences if the NeuronCores have room."}},
+        *_neuron_alerts(),
     ]
 
 
 def alert_rules(targets: RuleTargets) -> list[dict[str, Any]]:
+    if targets.runtime == "vllm":
+        return vllm_alert_rules(targets)
     objective_seconds = targets.latency_objective_ms / 1000
     serving_up = f'up{{job="{SERVING_JOB}"}}'
     return [
@@ -174,31 +315,7 @@ def alert_rules(targets: RuleTargets) -> list[dict[str, Any]]:
              "description": "p99 prediction latency is {{ $value | humanizeDuration }} over 10 minutes, above the "
                             f"objective of {targets.latency_objective_ms} ms (latencyObjectiveMs). Check NeuronCore "
                             "utilisation: saturated cores want more replicas or nodes, idle ones batching."}},
-        {"alert": "NeuronCoreUtilizationHigh",
-         "expr": f"{NEURONCORE_UTILIZATION} > {NEURONCORE_UTILIZATION_THRESHOLD}",
-         "for": "15m",
-         "labels": {"severity": "warning"},
-         "annotations": {
-             "summary": "NeuronCores of node {{ $labels.node }} above 90% for 15 minutes",
-             "description": "NeuronCore utilisation is {{ $value | humanizePercentage }}: requests queue and "
-                            "latency grows. Add replicas (and nodes) or spread the load."}},
-        {"alert": "NeuronDeviceUncorrectedEccError",
-         "expr": 'sum by (node, instance_id, neuron_device_index, event_type) '
-                 '(increase(hardware_ecc_events_total{event_type=~".*_uncorrected"}[10m])) > 0',
-         "for": "1m",
-         "labels": {"severity": "critical"},
-         "annotations": {
-             "summary": "Uncorrected ECC error on Neuron device {{ $labels.neuron_device_index }} of {{ $labels.node }}",
-             "description": "The device's memory returned corrupt data ({{ $labels.event_type }}); its results "
-                            "cannot be trusted. Cordon and drain the node, then replace the instance."}},
-        {"alert": "NeuronHardwareExecutionErrors",
-         "expr": 'sum by (node, instance_id) (increase(execution_errors_total{error_type="hardware"}[10m])) > 0',
-         "for": "1m",
-         "labels": {"severity": "warning"},
-         "annotations": {
-             "summary": "Neuron hardware execution errors on {{ $labels.node }}",
-             "description": "The Neuron runtime reported hardware errors while running the model; if they "
-                            "continue, drain the node and replace the instance."}},
+        *_neuron_alerts(),
     ]
 
 
@@ -215,13 +332,13 @@ def prediction_rate_query(model_name: str, namespace: str) -> str:
 def rules_yaml(targets: RuleTargets) -> str:
     """The rule group namespace's data: a Prometheus rules file."""
     return yaml.safe_dump({"groups": [
-        {"name": "eks-inferentia-recording", "rules": recording_rules()},
+        {"name": "eks-inferentia-recording", "rules": recording_rules(targets.runtime)},
         {"name": "eks-inferentia-alerts", "rules": alert_rules(targets)},
     ]}, sort_keys=False, width=1000)
 
 
 def rule_expressions(targets: RuleTargets) -> list[str]:
-    return [rule["expr"] for rule in [*recording_rules(), *alert_rules(targets)]]
+    return [rule["expr"] for rule in [*recording_rules(targets.runtime), *alert_rules(targets)]]
 
 
 def _pod_job(job: str, namespace: str, app_label: tuple[str, str], port_name: str) -> dict[str, Any]:
@@ -248,18 +365,35 @@ def _pod_job(job: str, namespace: str, app_label: tuple[str, str], port_name: st
     }
 
 
-def scrape_configuration(cluster_name: str, serving_namespace: str, neuron_monitor_namespace: str) -> str:
-    """The managed collector's scrape configuration (YAML): TensorFlow Serving pods and neuron-monitor."""
+def scrape_configuration(cluster_name: str, serving_namespace: str, neuron_monitor_namespace: str,
+                         runtime: str = "tensorflow-serving") -> str:
+    """The managed collector's scrape configuration (YAML): the serving pods (TensorFlow Serving's, or vLLM's
+    under servingRuntime `vllm`, on their `http` port at `/metrics`) and neuron-monitor."""
+    serving = (_pod_job(VLLM_JOB, serving_namespace, ("app_kubernetes_io_name", VLLM_APP_NAME), SERVING_METRICS_PORT_NAME)
+               if runtime == "vllm" else
+               _pod_job(SERVING_JOB, serving_namespace, ("app_kubernetes_io_name", "tensorflow-serving"),
+                        SERVING_METRICS_PORT_NAME))
     return yaml.safe_dump({
         "global": {"scrape_interval": f"{SCRAPE_INTERVAL_SECONDS}s",
                    "external_labels": {"cluster": cluster_name}},
         "scrape_configs": [
-            _pod_job(SERVING_JOB, serving_namespace, ("app_kubernetes_io_name", "tensorflow-serving"),
-                     SERVING_METRICS_PORT_NAME),
+            serving,
             _pod_job(NEURON_MONITOR_JOB, neuron_monitor_namespace, ("app_kubernetes_io_name", "neuron-monitor"),
                      NEURON_MONITOR_PORT_NAME),
         ],
     }, sort_keys=False, width=1000)
+
+
+def scaling_query(runtime: str, model_name: str) -> str:
+    """The PromQL an autoscaler (KEDA's Prometheus scaler on the workspace) scales the serving Deployment on,
+    summed over its pods: with an `AverageValue` target, the value per replica.
+
+    TensorFlow Serving: requests per second (every REST and gRPC request, probes included, ~0.1/s a pod).
+    vLLM: requests waiting in vLLM's own queue, not request rate: an LLM request's cost varies with its
+    prompt and output lengths a hundredfold, so only the queue says the pods are full."""
+    if runtime == "vllm":
+        return f'sum(vllm:num_requests_waiting{{job="{VLLM_JOB}",model_name="{model_name}"}})'
+    return f'sum(rate(:tensorflow:serving:request_count{{job="{SERVING_JOB}",model_name="{model_name}"}}[2m]))'
 
 
 def alertmanager_definition(topic_arn: str, region: str) -> str:

@@ -205,6 +205,8 @@ class InferenceStack:
     serving_service_name: pulumi.Output[str]
     grpc_endpoint: pulumi.Output[str]
     rest_endpoint: pulumi.Output[str]
+    serving_runtime: pulumi.Output[str]
+    openai_endpoint: pulumi.Output[str]
     model_name: pulumi.Output[str]
     replicas: pulumi.Output[int]
     prometheus_workspace_arn: pulumi.Output[str]

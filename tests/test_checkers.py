@@ -22,6 +22,11 @@ VARIANTS = {
     "dev-batching-scheduler": ["servingBatching=true", "neuronScheduler=enabled", "allowedClientNamespaces=[\"apps\"]"],
     # KEDA's ScaledObject and TriggerAuthentication; the chart's own workloads exist only live (Helm renders them).
     "dev-autoscaling": ["autoscaling=true", "targetRequestsPerSecond=40"],
+    # servingRuntime vllm (issue 14): Llama 3.1 8B on inf2.8xlarge, with compiled artifacts.
+    "dev-vllm": ["servingRuntime=vllm", "instanceType=inf2.8xlarge",
+                  "modelBasePath=s3://your-bucket-of-models/llama-3.1-8b-instruct/", "modelName=llama-3.1-8b",
+                  "modelCompiledFor=", "memoryRequest=34Gi", "memoryLimit=64Gi", "modelSizeGiB=16", "modelVolumeSize=40Gi",
+                  "compiledArtifactsPath=s3://your-bucket-of-models/llama-3.1-8b-instruct/neuron-artifacts/inf2-tp2/"],
 }
 KMS_KEY = "arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 

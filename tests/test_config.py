@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from eks_inferentia.config import CONFIG_KEYS, ConfigError, StackConfig, config_warnings, load_config
+from eks_inferentia.config import (
+    CONFIG_KEYS,
+    ConfigError,
+    StackConfig,
+    config_warnings,
+    load_config,
+)
+from eks_inferentia.config import (
+    DEFAULT_BATCHING_PARAMETERS as DEFAULT_BATCHING,
+)
 from eks_inferentia.instance_types import INSTANCE_TYPES
 from tools.mock_engine import config_env
 from tools.render import stack_config, stack_names
@@ -771,7 +780,9 @@ def test_an_unknown_key_is_named_once_bare_or_namespaced_with_every_known_key() 
              "servingBatching, batchingParameters, smokeTest, s3Access, neuronChartVersion, apiAllowedCidrs, "
              "systemNodes, systemNodeInstanceType, monitoring, latencyObjectiveMs, alertEmail, scraperSubnetIds, "
              "autoscaling, minReplicas, maxReplicas, targetRequestsPerSecond, "
-             "nodeProvisioner, extraInstanceTypes, karpenterAmiAlias")
+             "nodeProvisioner, extraInstanceTypes, karpenterAmiAlias, "
+             "servingRuntime, tensorParallelSize, maxModelLength, maxConcurrentSequences, compiledArtifactsPath, "
+             "modelSizeGiB")
     assert _problems({"replica": "3", "eks-inferentia:zone": "a"}) == [  # sorted as given
         f"eks-inferentia:zone is not a known key; known keys: {known}",
         f"eks-inferentia:replica is not a known key; known keys: {known}"]
@@ -832,6 +843,8 @@ SHOWN_DEFAULTS = {
     "monitoring": "true", "latencyObjectiveMs": "100", "scraperSubnetIds": "[]",
     "autoscaling": "false", "minReplicas": "1", "maxReplicas": "4",
     "nodeProvisioner": "'managed'", "extraInstanceTypes": "[]", "karpenterAmiAlias": "'al2023@v20260714'",
+    "servingRuntime": "'tensorflow-serving'", "tensorParallelSize": "0", "maxModelLength": "4096",
+    "maxConcurrentSequences": "8", "modelSizeGiB": "0",
 }
 
 
@@ -985,3 +998,125 @@ def test_autoscaled_warnings_name_min_and_max_replicas() -> None:
         "up to 4, stay Pending (the Neuron node group does not grow by itself); raise desiredNodes or lower maxReplicas",
         "eks-inferentia:minReplicas: at 1 pod(s), 1 of 2 Neuron devices at desiredNodes stay idle (paid for, unused) "
         "whenever demand is low; lower desiredNodes or raise minReplicas"]
+
+
+# servingRuntime vllm (issue 14).
+LLM = "s3://my-models/llama-3.1-8b-instruct/"
+VLLM = {"servingRuntime": "vllm", "instanceType": "inf2.8xlarge", "modelBasePath": LLM}
+
+
+def _vllm_problems(**raw: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_config({**VLLM, **raw})
+    return caught.value.problems
+
+
+def test_vllm_defaults_take_every_neuroncore_of_the_pod() -> None:
+    config = load_config(VLLM)
+    assert config.uses_vllm and config.serving_runtime == "vllm"
+    assert (config.tensor_parallel_size, config.max_model_length, config.max_concurrent_sequences) == (2, 4096, 8)
+    assert config.compiled_artifacts_path is None and config.model_size_gib == 0
+    assert load_config({**VLLM, "instanceType": "trn1.32xlarge", "neuronDevicesPerReplica": "4",
+                        "desiredNodes": "1", "minNodes": "1", "replicas": "4"}).tensor_parallel_size == 8
+    assert load_config({**VLLM, "instanceType": "trn2.48xlarge", "neuronDevicesPerReplica": "16", "desiredNodes": "1",
+                        "minNodes": "1", "replicas": "1"}).tensor_parallel_size == 64  # LNC=2: 4 a device
+    assert load_config({**VLLM, "tensorParallelSize": "1"}).tensor_parallel_size == 1
+    assert not load_config({"modelBasePath": MODEL}).uses_vllm
+
+
+def test_vllm_is_refused_on_inf1_naming_both_keys() -> None:
+    assert _vllm_problems(instanceType="inf1.2xlarge") == [
+        "eks-inferentia:servingRuntime: 'vllm' needs NeuronCore-v2 or later (inf2, trn1, trn1n or trn2), but "
+        "eks-inferentia:instanceType is 'inf1.2xlarge' (Inferentia1); choose an inf2, trn1, trn1n or trn2 "
+        "instanceType, or servingRuntime 'tensorflow-serving'"]
+    assert _vllm_problems(servingRuntime="triton") == [
+        "eks-inferentia:servingRuntime: 'triton' is not allowed; expected one of tensorflow-serving, vllm"]
+
+
+def test_tensor_parallel_size_must_divide_the_pods_neuroncores() -> None:
+    assert _vllm_problems(instanceType="trn1.32xlarge", neuronDevicesPerReplica="4", tensorParallelSize="3") == [
+        "eks-inferentia:tensorParallelSize: 3 is not allowed; expected 0 (all of them) or a divisor of the pod's 8 "
+        "NeuronCores (4 trn1.32xlarge device(s) x 2, neuronDevicesPerReplica): 1, 2, 4, 8"]
+    assert _vllm_problems(tensorParallelSize="4") == [
+        "eks-inferentia:tensorParallelSize: 4 is not allowed; expected 0 (all of them) or a divisor of the pod's 2 "
+        "NeuronCores (1 inf2.8xlarge device(s) x 2, neuronDevicesPerReplica): 1, 2"]
+    assert _vllm_problems(tensorParallelSize="-1") == [
+        "eks-inferentia:tensorParallelSize: -1 is not allowed; expected 0 (every NeuronCore of the pod) or a "
+        "positive integer"]
+    assert _vllm_problems(maxModelLength="0", maxConcurrentSequences="0") == [
+        "eks-inferentia:maxModelLength: 0 is not allowed; expected a positive number of tokens",
+        "eks-inferentia:maxConcurrentSequences: 0 is not allowed; expected a positive number of sequences"]
+
+
+def test_tensorflow_serving_keys_are_refused_under_vllm_with_why() -> None:
+    assert _vllm_problems(modelVersions="[3]", modelPollSeconds="0", modelCompiledFor="neuronx",
+                          servingBatching="true", batchingParameters="max_batch_size { value: 4 }") == [
+        "eks-inferentia:modelVersions applies to servingRuntime 'tensorflow-serving' only (a Hugging Face model folder "
+        "has no version folders; point modelBasePath at another folder to change the model); remove it "
+        "(`pulumi config rm eks-inferentia:modelVersions`) under servingRuntime 'vllm'",
+        "eks-inferentia:modelPollSeconds applies to servingRuntime 'tensorflow-serving' only (vllm copies the model "
+        "once at pod start; a new modelBasePath rolls the pods); remove it (`pulumi config rm "
+        "eks-inferentia:modelPollSeconds`) under servingRuntime 'vllm'",
+        "eks-inferentia:modelCompiledFor applies to servingRuntime 'tensorflow-serving' only (vLLM compiles the model "
+        "for instanceType itself, or loads compiledArtifactsPath); remove it (`pulumi config rm "
+        "eks-inferentia:modelCompiledFor`) under servingRuntime 'vllm'",
+        "eks-inferentia:servingBatching applies to servingRuntime 'tensorflow-serving' only (vLLM batches "
+        "continuously; maxConcurrentSequences sets how many sequences run together); remove it (`pulumi config rm "
+        "eks-inferentia:servingBatching`) under servingRuntime 'vllm'",
+        "eks-inferentia:batchingParameters applies to servingRuntime 'tensorflow-serving' only (vLLM batches "
+        "continuously; maxConcurrentSequences sets how many sequences run together); remove it (`pulumi config rm "
+        "eks-inferentia:batchingParameters`) under servingRuntime 'vllm'"]
+    # The CLI hands the program every default of Pulumi.yaml: a key at its default is not "set".
+    assert load_config({**VLLM, "modelVersions": "[]", "modelPollSeconds": "60", "servingBatching": "false",
+                        "modelCompiledFor": "", "batchingParameters": DEFAULT_BATCHING}).uses_vllm
+
+
+def test_vllm_keys_are_refused_under_tensorflow_serving() -> None:
+    assert _problems({"maxConcurrentSequences": "16", "compiledArtifactsPath": MODEL + "x/"}) == [
+        "eks-inferentia:maxConcurrentSequences applies to servingRuntime 'vllm' only; remove it (`pulumi config rm "
+        "eks-inferentia:maxConcurrentSequences`) or set servingRuntime to 'vllm'",
+        "eks-inferentia:compiledArtifactsPath applies to servingRuntime 'vllm' only; remove it (`pulumi config rm "
+        "eks-inferentia:compiledArtifactsPath`) or set servingRuntime to 'vllm'"]
+    assert load_config({"modelBasePath": MODEL, "tensorParallelSize": "0", "modelSizeGiB": "0"}).serving_runtime == \
+        "tensorflow-serving"
+
+
+def test_compiled_artifacts_lie_inside_the_model_folder_its_grant_covers() -> None:
+    inside = LLM + "neuron-artifacts/inf2.8xlarge-tp2/"
+    assert load_config({**VLLM, "compiledArtifactsPath": inside}).compiled_artifacts_path == inside
+    expected = ("'' or an S3 folder inside modelBasePath (s3://my-models/llama-3.1-8b-instruct/...), which the model's "
+                "S3 grant covers, such as s3://my-models/llama-3.1-8b-instruct/neuron-artifacts/inf2.8xlarge-tp2/")
+    for outside in ("s3://other-bucket/artifacts/", "s3://my-models/llama-3.1-8b/x/", LLM):
+        assert _vllm_problems(compiledArtifactsPath=outside) == [
+            f"eks-inferentia:compiledArtifactsPath: {outside!r} is not allowed; expected {expected}"]
+
+
+def test_model_size_sets_the_least_memory_request_and_model_volume() -> None:
+    assert _vllm_problems(modelSizeGiB="16", memoryRequest="33Gi", memoryLimit="64Gi", modelVolumeSize="20Gi") == [
+        "eks-inferentia:memoryRequest: '33Gi' is not allowed; expected at least 34Gi for a 16 GiB model (modelSizeGiB): "
+        "vLLM on NxD Inference holds the weights about 2 times in host memory while it loads them, plus 2 GiB for "
+        "the server (an estimate)",
+        "eks-inferentia:modelVolumeSize: '20Gi' is not allowed; expected at least 21Gi: the 16 GiB of weights "
+        "(modelSizeGiB) and 5 GiB for the compiled artifacts (an estimate)"]
+    config = load_config({**VLLM, "modelSizeGiB": "16", "memoryRequest": "34Gi", "memoryLimit": "64Gi",
+                          "modelVolumeSize": "21Gi"})
+    assert config.model_size_gib == 16
+    # What one node can give pods still bounds it: 2 x 64 GiB + 2 does not fit an inf2.xlarge (16 GiB).
+    problems = _vllm_problems(instanceType="inf2.xlarge", modelSizeGiB="64", memoryRequest="130Gi",
+                              memoryLimit="130Gi", modelVolumeSize="69Gi")
+    assert [p.split(":")[1] for p in problems] == ["memoryRequest"] and "what one inf2.xlarge can allocate" in problems[0]
+
+
+def test_vllm_warnings_name_what_is_unchecked_or_idle() -> None:
+    assert config_warnings(load_config({**VLLM, "apiAllowedCidrs": '["203.0.113.0/24"]', "tensorParallelSize": "1"})) == [
+        "eks-inferentia:tensorParallelSize: 1 of the pod's 2 NeuronCores serve the model; the others stay idle "
+        "(0 takes them all)",
+        "eks-inferentia:modelSizeGiB: not set, so nothing checks that memoryRequest (1Gi) and modelVolumeSize (10Gi) "
+        "hold the model; set it to the size of the safetensors files in GiB",
+        "eks-inferentia:latencyObjectiveMs: 100 ms, the default, is under vllm the objective for the p99 time to first "
+        "token, which a long prompt alone can exceed; set it to what your users accept, such as 2000",
+        "eks-inferentia:compiledArtifactsPath: not set, so every pod compiles the model for inf2.8xlarge when it "
+        "starts (tens of minutes for a 7-8B model); see the README for producing the artifacts once"]
+    assert config_warnings(load_config({**VLLM, "apiAllowedCidrs": '["203.0.113.0/24"]', "modelSizeGiB": "2",
+                                        "memoryRequest": "6Gi", "memoryLimit": "8Gi", "latencyObjectiveMs": "2000",
+                                        "compiledArtifactsPath": LLM + "neuron/"})) == []

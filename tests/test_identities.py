@@ -30,6 +30,9 @@ VARIANTS: dict[str, dict[str, object]] = {
     "no-smoke-test": {"smokeTest": "false"},
     "autoscaling": {"autoscaling": "true", "targetRequestsPerSecond": "40", "systemNodes": 2},
     "karpenter": {"nodeProvisioner": "karpenter", "systemNodes": 1, "desiredNodes": None, "minNodes": None},
+    "vllm": {"servingRuntime": "vllm", "instanceType": "inf2.8xlarge", "modelCompiledFor": "",
+             "modelBasePath": "s3://your-bucket-of-models/llama-3.1-8b-instruct/", "modelName": "llama-3.1-8b",
+             "memoryRequest": "34Gi", "memoryLimit": "64Gi"},
 }
 
 

@@ -21,18 +21,22 @@ from eks_inferentia.metrics import (
     EXPORTED_METRICS,
     RECORDED_METRICS,
     SCRAPE_INTERVAL_SECONDS,
+    VLLM_RECORDED_METRICS,
     RuleTargets,
     alert_rules,
     alertmanager_definition,
     recording_rules,
     rule_expressions,
     rules_yaml,
+    scaling_query,
     scrape_configuration,
 )
 
 DASHBOARD = Path(__file__).resolve().parent.parent / "dashboards" / "inference.json"
 TARGETS = RuleTargets(model_name="resnet50_neuron", latency_objective_ms=100)
-KNOWN = set(EXPORTED_METRICS) | set(RECORDED_METRICS)
+VLLM_TARGETS = RuleTargets(model_name="llama-3.1-8b", latency_objective_ms=2000, runtime="vllm",
+                           max_concurrent_sequences=8)
+KNOWN = set(EXPORTED_METRICS) | set(RECORDED_METRICS) | set(VLLM_RECORDED_METRICS)
 # Grafana's global variables, replaced as Grafana would before the query reaches Prometheus.
 GRAFANA_VARIABLES = {"$__rate_interval": "2m", "$__interval": "1m", "$__range": "3h"}
 
@@ -68,7 +72,8 @@ def dashboard_queries() -> list[str]:
     return queries
 
 
-@pytest.mark.parametrize("query", rule_expressions(TARGETS) + dashboard_queries())
+@pytest.mark.parametrize("query", rule_expressions(TARGETS) + rule_expressions(VLLM_TARGETS) + dashboard_queries()
+                         + [scaling_query(runtime, "m") for runtime in ("tensorflow-serving", "vllm")])
 def test_every_expression_parses_and_names_only_exported_metrics(query: str) -> None:
     assert metric_names(query), query
     assert unknown_metrics(query) == set(), query
@@ -195,3 +200,54 @@ def test_dashboard_imports_anywhere_through_its_datasource_variable() -> None:
     for panel in dashboard["panels"]:
         assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
         assert panel["targets"] and all(t["datasource"] == panel["datasource"] for t in panel["targets"])
+
+
+def test_under_vllm_the_rules_record_ttft_tokens_queue_and_kv_cache_and_alert_on_them() -> None:
+    groups = yaml.safe_load(rules_yaml(VLLM_TARGETS))["groups"]
+    assert [r["record"] for r in groups[0]["rules"]] == list(VLLM_RECORDED_METRICS)
+    alerts = {r["alert"]: r for r in groups[1]["rules"]}
+    assert list(alerts) == ["ModelNotAvailable", "ServingReplicaDown", "TimeToFirstTokenP99High", "RequestsWaitingHigh",
+                            "KVCacheFull", "NeuronCoreUtilizationHigh", "NeuronDeviceUncorrectedEccError",
+                            "NeuronHardwareExecutionErrors"]
+    assert alerts["ModelNotAvailable"]["expr"] == 'sum(up{job="vllm"}) == 0 or absent(up{job="vllm"})'
+    assert alerts["TimeToFirstTokenP99High"]["expr"] == "model:vllm_time_to_first_token_seconds:p99_5m > 2.0"
+    assert "2000 ms" in alerts["TimeToFirstTokenP99High"]["annotations"]["summary"]
+    assert alerts["RequestsWaitingHigh"]["expr"] == "model:vllm_requests_waiting:sum > 8"
+    assert alerts["KVCacheFull"]["expr"] == "model:vllm_kv_cache_usage:max > 0.95"
+    for alert in alerts.values():
+        assert re.fullmatch(r"\d+m", alert["for"]), alert
+    # TensorFlow Serving's rules are untouched by the runtime field's default.
+    assert rules_yaml(TARGETS) == rules_yaml(RuleTargets("resnet50_neuron", 100, runtime="tensorflow-serving"))
+    assert recording_rules("vllm")[0]["expr"] == (
+        'histogram_quantile(0.5, sum by (le, model_name) (rate(vllm:time_to_first_token_seconds_bucket{job="vllm"}[5m])))')
+
+
+def test_under_vllm_the_collector_scrapes_the_vllm_pods_metrics_on_their_http_port() -> None:
+    config = yaml.safe_load(scrape_configuration("inferentia-dev", "inference", "neuron-monitor", "vllm"))
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert set(jobs) == {"vllm", "neuron-monitor"}
+    keep = {tuple(r["source_labels"]): r["regex"] for r in jobs["vllm"]["relabel_configs"] if r["action"] == "keep"}
+    assert keep == {("__meta_kubernetes_pod_label_app_kubernetes_io_name",): "vllm",
+                    ("__meta_kubernetes_pod_annotation_prometheus_io_scrape",): "true",
+                    ("__meta_kubernetes_pod_phase",): "Running",
+                    ("__meta_kubernetes_pod_container_port_name",): "http"}
+    assert jobs["vllm"]["kubernetes_sd_configs"][0]["namespaces"] == {"names": ["inference"]}
+
+
+def test_autoscaling_under_vllm_scales_on_requests_waiting_not_request_rate() -> None:
+    assert scaling_query("vllm", "llama-3.1-8b") == 'sum(vllm:num_requests_waiting{job="vllm",model_name="llama-3.1-8b"})'
+    assert scaling_query("tensorflow-serving", "rn50") == (
+        'sum(rate(:tensorflow:serving:request_count{job="tensorflow-serving",model_name="rn50"}[2m]))')
+
+
+def test_the_dashboard_shows_vllms_time_to_first_token_tokens_per_second_queue_and_kv_cache() -> None:
+    dashboard = json.loads(DASHBOARD.read_text())
+    vllm = {p["title"]: {metric for t in p["targets"] for metric in metric_names(
+        t["expr"].replace("$__rate_interval", "2m"))} for p in dashboard["panels"] if p["title"].startswith("vLLM")}
+    assert vllm == {
+        "vLLM: time to first token p50 / p99, time per output token p50": {
+            "vllm:time_to_first_token_seconds_bucket", "vllm:time_per_output_token_seconds_bucket"},
+        "vLLM: tokens per second (output, prompt)": {"vllm:generation_tokens_total", "vllm:prompt_tokens_total"},
+        "vLLM: requests waiting / running": {"vllm:num_requests_waiting", "vllm:num_requests_running"},
+        "vLLM: KV-cache use per pod": {"vllm:kv_cache_usage_perc"},
+    }

@@ -49,7 +49,7 @@ def test_every_make_target_the_readme_names_exists_and_make_help_lists_it() -> N
 
 def test_every_python_module_the_readme_runs_imports() -> None:
     modules = set(re.findall(r"python3? -m ([\w.]+)", README))
-    assert {"tools.render", "client.predict", "client.status"} <= modules
+    assert {"tools.render", "client.predict", "client.status", "client.chat", "client.loadtest"} <= modules
     for module in sorted(modules):
         importlib.import_module(module)
 
@@ -115,3 +115,16 @@ def test_the_smoke_test_log_command_selects_the_jobs_pods(run_stack: Callable[..
 def test_the_aws_cli_the_readme_asks_for_is_the_one_make_accepts() -> None:
     assert "AWS CLI v2" in README
     assert "grep -q '^aws-cli/2\\.'" in MAKEFILE  # what it refuses: tests/test_makefile.py
+
+
+def test_the_vllm_stack_example_is_valid_and_draws_no_warning_but_the_api_one() -> None:
+    import yaml
+
+    from eks_inferentia.config import config_warnings, load_config
+
+    (block,) = [b for b in _code_blocks(README) if "eks-inferentia:servingRuntime: vllm" in b]
+    settings = yaml.safe_load(block)["config"]
+    config = load_config({k: str(v) for k, v in settings.items() if k.startswith("eks-inferentia:")},
+                         region=settings["aws:region"])
+    assert (config.serving_runtime, config.tensor_parallel_size, config.model_size_gib) == ("vllm", 2, 15)
+    assert [w.split(":")[1] for w in config_warnings(config)] == ["apiAllowedCidrs"]

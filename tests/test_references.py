@@ -24,6 +24,9 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "dev-no-smoke-test": ("dev", {"smokeTest": "false"}),
     "dev-system-nodes": ("dev", {"systemNodes": 2}),
     "dev-renamed": ("dev", {"namespace": "ml", "servingName": "rn50", "modelName": "rn50"}),
+    "dev-vllm": ("dev", {"servingRuntime": "vllm", "instanceType": "inf2.8xlarge", "modelCompiledFor": "",
+                         "modelBasePath": "s3://your-bucket-of-models/llama-3.1-8b-instruct/",
+                         "modelName": "llama-3.1-8b", "memoryRequest": "34Gi", "memoryLimit": "64Gi"}),
 }
 
 

@@ -14,14 +14,19 @@ from tools.render import declared_type_problems, main, stack_config, stack_names
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = stack_names()
+# Variants of dev whose manifests differ in kind, not just in values: vLLM's (issue 14).
+VARIANTS = {"dev-vllm": ["servingRuntime=vllm", "instanceType=inf2.8xlarge", "modelCompiledFor=",
+                         "modelBasePath=s3://your-bucket-of-models/llama-3.1-8b-instruct/", "modelName=llama-3.1-8b",
+                         "memoryRequest=34Gi", "memoryLimit=64Gi"]}
 
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> dict[str, Path]:
     out = {}
-    for stack in STACKS:
+    for stack, overrides in [*((s, []) for s in STACKS), *VARIANTS.items()]:
         folder = tmp_path_factory.mktemp(stack)
-        assert main([stack, "--out", str(folder)]) == 0
+        sets = [a for o in overrides for a in ("--set", o)]
+        assert main([stack.split("-")[0] if stack in VARIANTS else stack, "--out", str(folder), *sets]) == 0
         out[stack] = folder
     return out
 
@@ -34,9 +39,9 @@ def _floats(value) -> list:
     return [value] if isinstance(value, float) else []
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", [*STACKS, *VARIANTS])
 def test_manifests_pass_strict_schema_validation_for_the_stacks_kubernetes_version(rendered, stack: str) -> None:
-    version = stack_config(stack)["eks-inferentia:kubernetesVersion"]
+    version = stack_config(stack.split("-")[0] if stack in VARIANTS else stack)["eks-inferentia:kubernetesVersion"]
     manifests = sorted((rendered[stack] / "manifests").glob("*.yaml"))
     # Serving's and neuron-monitor's namespaces and service accounts; NetworkPolicies: the namespace's default deny,
     # serving's clients and egress, the smoke test's, neuron-monitor's; the DaemonSet: neuron-monitor's.

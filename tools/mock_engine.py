@@ -82,6 +82,8 @@ class Registration:
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     """For each input property, the URNs its value came from (the request's `propertyDependencies`),
     which the engine keeps in the resource's state and sends to `AnalyzeStack`."""
+    aliases: list[str] = field(default_factory=list)
+    """The `aliases` resource option as sent: each alias spec's type (or name), or an alias URN."""
 
 
 @dataclass
@@ -506,6 +508,8 @@ class RecordingMonitor(mocks.MockMonitor):
                                  for field in ("create", "update", "delete") if getattr(request.customTimeouts, field)},
                 ignore_changes=list(request.ignoreChanges),
                 property_dependencies={key: list(deps.urns) for key, deps in request.propertyDependencies.items()},
+                aliases=[(alias.spec.type or alias.spec.name) if alias.HasField("spec") else alias.urn
+                         for alias in request.aliases],
             ))
         return response
 

@@ -55,10 +55,16 @@ def test_stacks_are_there() -> None:
     assert {"dev", "prod"} <= set(STACKS)
 
 
-@pytest.mark.parametrize("stack", STACKS)
+# dev serving Llama 3.1 8B with vLLM on inf2.8xlarge (servingRuntime vllm, issue 14) beside the stacks.
+VLLM = {"servingRuntime": "vllm", "instanceType": "inf2.8xlarge", "modelCompiledFor": "",
+        "modelBasePath": "s3://your-bucket-of-models/llama-3.1-8b-instruct/", "modelName": "llama-3.1-8b",
+        "memoryRequest": "34Gi", "memoryLimit": "64Gi"}
+
+
+@pytest.mark.parametrize("stack", [*STACKS, "dev-vllm"])
 @pytest.mark.parametrize("preview", [False, True], ids=["update", "preview"])
 def test_stack_breaks_no_mandatory_policy(run_stack: Callable[..., ProgramRun], stack: str, preview: bool) -> None:
-    run = run_stack(stack, preview=preview)
+    run = run_stack("dev", preview=preview, **VLLM) if stack == "dev-vllm" else run_stack(stack, preview=preview)
     # The resources the mandatory rules govern are really there, so this is not vacuous.
     types = {r.type for r in run.resources}
     assert {NODE_GROUP, LAUNCH_TEMPLATE, EKS_CLUSTER_COMPONENT, IAM_ROLE_POLICY_ATTACHMENT, DEPLOYMENT} <= types

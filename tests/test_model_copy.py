@@ -1,0 +1,115 @@
+"""The vLLM pods' model copy (eks_inferentia/model_copy.py) against the fake `aws` of test_model_sync.py,
+taught `--exclude`: a Hugging Face model folder copied whole and checked, its compiled artifacts beside it."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from eks_inferentia import model_copy
+from eks_inferentia.model_copy import copy, inner_folder, parse_files
+from eks_inferentia.model_sync import SyncError
+from tests.test_model_sync import FAKE_AWS, FakeS3
+
+SOURCE = "s3://models-bucket/llama/"
+ARTIFACTS = "s3://models-bucket/llama/neuron-artifacts/inf2-tp2/"
+# `--exclude PATTERN` before the paths, as model_copy.py passes it: the fake copies all but that folder.
+EXCLUDING_AWS = FAKE_AWS.replace(
+    "        shutil.copytree(source_dir, dest, dirs_exist_ok=True)",
+    "        skip = args[args.index('--exclude') + 1].removesuffix('/*') if '--exclude' in args else None\n"
+    "        shutil.copytree(source_dir, dest, dirs_exist_ok=True,\n"
+    "                        ignore=lambda folder, names: [n for n in names if skip and os.path.join(folder, n) == "
+    "os.path.join(source_dir, skip)])")
+MODEL_FILES = {"config.json": "{}", "tokenizer.json": "{}", "model-00001-of-00002.safetensors": "weights 1",
+               "model-00002-of-00002.safetensors": "weights 2",
+               "neuron-artifacts/inf2-tp2/model.pt": "neff", "neuron-artifacts/trn1-tp2/model.pt": "other neff"}
+
+
+@pytest.fixture
+def s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeS3:
+    fake = FakeS3(tmp_path, monkeypatch)
+    fake.aws.write_text(EXCLUDING_AWS.replace("PYTHON", sys.executable))
+    for path, text in MODEL_FILES.items():
+        target = fake.root / "models-bucket" / "llama" / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    return fake
+
+
+def files(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+def test_the_model_folder_is_copied_without_the_artifacts_folder_and_the_artifacts_beside_it(s3, tmp_path) -> None:
+    model, compiled = tmp_path / "models" / "model", tmp_path / "models" / "compiled"
+    notes = copy(SOURCE, str(model), ARTIFACTS, str(compiled))
+    assert files(model) == ["config.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
+                            "tokenizer.json"]
+    assert files(compiled) == ["model.pt"]
+    assert notes == [f"4 files (22 bytes) of {SOURCE} copied to {model}",
+                     f"1 compiled artifact files (4 bytes) of {ARTIFACTS} copied to {compiled}"]
+    syncs = [call for call in s3.calls() if call[:2] == ["s3", "sync"]]
+    assert syncs == [["s3", "sync", "--only-show-errors", "--exclude", "neuron-artifacts/*", SOURCE, f"{model}/"],
+                     ["s3", "sync", "--only-show-errors", ARTIFACTS, f"{compiled}/"]]
+    # The server (root without CAP_DAC_OVERRIDE) may write a compile there.
+    assert stat.S_IMODE(compiled.stat().st_mode) == 0o777
+    assert stat.S_IMODE((compiled / "model.pt").stat().st_mode) == 0o666
+
+
+def test_without_artifacts_the_compile_folder_is_made_empty_and_writable(s3, tmp_path) -> None:
+    model, compiled = tmp_path / "model", tmp_path / "compiled"
+    copy(SOURCE, str(model), "", str(compiled))
+    assert "neuron-artifacts/inf2-tp2/model.pt" in files(model)  # nothing excluded without artifacts
+    assert files(compiled) == [] and stat.S_IMODE(compiled.stat().st_mode) == 0o777
+
+
+def test_a_folder_without_config_json_is_not_a_hugging_face_model(s3, tmp_path) -> None:
+    (s3.root / "models-bucket" / "llama" / "config.json").unlink()
+    with pytest.raises(SyncError, match=r"s3://models-bucket/llama/ has no config.json at its top: modelBasePath must "
+                                        r"be the folder of a Hugging Face-format model"):
+        copy(SOURCE, str(tmp_path / "model"))
+
+
+def test_an_empty_artifacts_folder_and_a_truncated_copy_fail(s3, tmp_path) -> None:
+    with pytest.raises(SyncError, match="s3://models-bucket/llama/neuron-artifacts/none/ holds no files"):
+        copy(SOURCE, str(tmp_path / "model"), SOURCE + "neuron-artifacts/none/", str(tmp_path / "compiled"))
+    s3.fail("truncate")
+    with pytest.raises(SyncError, match=r"did not arrive whole"):
+        copy(SOURCE, str(tmp_path / "again"))
+
+
+def test_listing_and_the_inner_folder() -> None:
+    listing = json.dumps({"Contents": [{"Key": "llama/config.json", "Size": 2}, {"Key": "llama/", "Size": 0},
+                                       {"Key": "llama/a/b.pt", "Size": 3}, {"Key": "llama/x/y", "Size": 1}]})
+    assert parse_files(listing, "llama/") == {"config.json": 2, "a/b.pt": 3, "x/y": 1}
+    assert parse_files(listing, "llama/", skip="a") == {"config.json": 2, "x/y": 1}
+    assert parse_files("", "llama/") == {}
+    with pytest.raises(SyncError, match="not list-objects-v2 JSON"):
+        parse_files("[1]", "llama/")
+    assert inner_folder(SOURCE, ARTIFACTS) == "neuron-artifacts"
+    assert inner_folder(SOURCE, "s3://models-bucket/other/x/") == "" and inner_folder(SOURCE, "") == ""
+    assert inner_folder(SOURCE, SOURCE) == ""
+
+
+def test_runs_as_the_pod_runs_it_beside_model_sync_and_fails_with_one_line(s3, tmp_path) -> None:
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    for script in (model_copy.__file__, model_copy.__file__.replace("model_copy.py", "model_sync.py")):
+        (scripts / Path(script).name).write_text(Path(script).read_text())
+    run = [sys.executable, "-E", "-s", str(scripts / "model_copy.py"), "--source", SOURCE, "--dest", str(tmp_path / "m"),
+           "--artifacts", ARTIFACTS, "--artifacts-dest", str(tmp_path / "c"), "--credentials", "node-role"]
+    done = subprocess.run(run, capture_output=True, text=True, env=os.environ, cwd=tmp_path, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0].startswith("model-copy: 4 files (22 bytes) of s3://models-bucket/llama/")
+    # Pod Identity without its variables: the same message as the TensorFlow Serving copier's.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_CONTAINER_")}
+    done = subprocess.run([*run[:-1], "pod-identity"], capture_output=True, text=True, env=env, cwd=tmp_path,
+                          check=False)
+    assert done.returncode == 1 and done.stdout.startswith("model-copy: model copy failed: no EKS Pod Identity credentials")
+    assert len(done.stdout.splitlines()) == 1
