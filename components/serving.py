@@ -107,6 +107,18 @@ HTTP_PORT = 80
 # owns (no scaling yet) is sent with its live value. The engine keeps the old input, so a changed `replicas`
 # shows no diff.
 AUTOSCALED_FIELDS = ["spec.replicas"]
+# Without autoscaling the program alone owns the Deployment, so its apply is forced (pulumi-kubernetes' SSA
+# `pulumi.com/patchForce` annotation): a `kubectl scale` or `kubectl edit` in between, or the HPA's ownership of
+# spec.replicas left from a stack that just turned autoscaling off, would otherwise fail the next `pulumi up`
+# with a field-manager conflict; forced, the stack's values win, as infrastructure code should. Adding the
+# annotation to a live Deployment changes its metadata only: no pod restarts.
+PATCH_FORCE = {"pulumi.com/patchForce": "true"}
+
+
+def deployment_annotations(image: str, autoscaled: bool) -> dict[str, str]:
+    """The serving Deployment's annotations: checkov's skips with their reasons, and a forced apply unless KEDA
+    owns the replica count (a forced apply would then take spec.replicas back from the HPA)."""
+    return {**checkov_skips(image), **({} if autoscaled else PATCH_FORCE)}
 
 DIGEST_SKIP = {"CKV_K8S_43": "the Deep Learning Container is pinned by its versioned tag; "
                              "set servingImage to an @sha256 reference to pin by digest"}
@@ -475,7 +487,8 @@ class TensorFlowServing(pulumi.ComponentResource):
             f"{name}-deployment",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=args.name, namespace=namespace_name, labels=labels,
-                annotations=pulumi.Output.from_input(args.image).apply(checkov_skips)),
+                annotations=pulumi.Output.from_input(args.image).apply(
+                    lambda image: deployment_annotations(image, args.autoscaled_max_replicas is not None))),
             spec=serving_deployment_spec(
                 replicas=args.replicas, selector=selector, labels=labels, rollout=args.rollout,
                 pod_annotations={

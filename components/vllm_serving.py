@@ -48,8 +48,8 @@ from components.serving import (
     WAVE_MARGIN_SECONDS,
     Resources,
     ServingPolicies,
-    checkov_skips,
     declare_pod_policies,
+    deployment_annotations,
     rollout_waves,
     serving_deployment_spec,
 )
@@ -265,7 +265,8 @@ class VllmServing(pulumi.ComponentResource):
             f"{name}-deployment",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=args.name, namespace=namespace_name, labels=labels,
-                annotations=pulumi.Output.from_input(args.image).apply(checkov_skips)),
+                annotations=pulumi.Output.from_input(args.image).apply(
+                    lambda image: deployment_annotations(image, args.autoscaled_max_replicas is not None))),
             spec=serving_deployment_spec(
                 replicas=args.replicas, selector=selector, labels=labels, rollout=args.rollout,
                 pod_annotations={

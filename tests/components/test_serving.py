@@ -152,9 +152,11 @@ def test_pods_are_hardened(run_stack) -> None:
 
 def test_each_checkov_skip_names_its_reason(run_stack) -> None:
     annotations = run_stack().one("kubernetes:apps/v1:Deployment").inputs["metadata"]["annotations"]
-    # Exactly these annotations: the skips, each with its reason (the default image is pinned by tag).
-    assert annotations == {f"checkov.io/skip{number}": f"{check}={reason}"
-                           for number, (check, reason) in enumerate(sorted({**CHECKOV_SKIPS, **DIGEST_SKIP}.items()), start=1)}
+    # Exactly these annotations: the skips, each with its reason (the default image is pinned by tag), and the
+    # forced apply of a Deployment the program alone owns.
+    assert annotations == {**{f"checkov.io/skip{number}": f"{check}={reason}" for number, (check, reason)
+                              in enumerate(sorted({**CHECKOV_SKIPS, **DIGEST_SKIP}.items()), start=1)},
+                           "pulumi.com/patchForce": "true"}
     digest = "registry.example.com/tfs@sha256:" + "a" * 64
     annotations = run_stack(servingImage=digest).one("kubernetes:apps/v1:Deployment").inputs["metadata"]["annotations"]
     assert not any(value.startswith("CKV_K8S_43=") for value in annotations.values())
@@ -376,3 +378,13 @@ def test_the_server_runs_as_the_image_user_with_only_ipc_lock_added(run_stack) -
     assert server["securityContext"] == {
         "allowPrivilegeEscalation": False, "privileged": False, "readOnlyRootFilesystem": True,
         "capabilities": {"drop": ["ALL"], "add": ["IPC_LOCK"]}, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def test_the_apply_is_forced_unless_keda_owns_the_replica_count(run_stack) -> None:
+    # Forced: a `kubectl scale` in between, or the HPA's hold on spec.replicas after autoscaling is turned off,
+    # cannot fail the next `pulumi up`. Autoscaled: never forced, or the apply would take replicas from the HPA.
+    plain = run_stack().one("kubernetes:apps/v1:Deployment")
+    assert plain.inputs["metadata"]["annotations"]["pulumi.com/patchForce"] == "true"
+    autoscaled = run_stack(autoscaling="true", targetRequestsPerSecond="40").one("kubernetes:apps/v1:Deployment")
+    assert "pulumi.com/patchForce" not in autoscaled.inputs["metadata"]["annotations"]
+    assert autoscaled.ignore_changes == ["spec.replicas"] and plain.ignore_changes == []
