@@ -200,9 +200,10 @@ serving = declare_serving("serving", config, ServingContext(
     autoscaled_max_replicas=config.max_replicas if config.autoscaling else None,
 ))
 
-# Scale the serving pods on the model's prediction rate in Amazon Managed Prometheus, with KEDA (README,
-# "Autoscaling"). The config refuses autoscaling without monitoring; `replicas` was only the initial size.
-if config.autoscaling and monitoring and config.target_requests_per_second:
+# Scale the serving pods on the model's prediction rate (under vllm, the requests waiting in vLLM's queue) in
+# Amazon Managed Prometheus, with KEDA (README, "Autoscaling"). The config refuses autoscaling without monitoring;
+# `replicas` was only the initial size.
+if config.autoscaling and monitoring and config.scaling_target:
     ServingAutoscaler("autoscaling", ServingAutoscalerArgs(
         cluster_name=cluster.cluster_name,
         cluster_arn=cluster.cluster_arn,
@@ -214,7 +215,8 @@ if config.autoscaling and monitoring and config.target_requests_per_second:
         model_name=config.model_name,
         min_replicas=config.min_replicas,
         max_replicas=config.max_replicas,
-        target_requests_per_second=config.target_requests_per_second,
+        runtime=config.serving_runtime,
+        target=config.scaling_target,
         chart_version=keda_chart_version(config.kubernetes_version),
         system_nodes=config.has_system_nodes,
         pods_depend_on=[system_nodes] if system_nodes else [neuron_nodes],

@@ -1,4 +1,5 @@
-"""ServingAutoscaler: KEDA scales the TensorFlow Serving Deployment on the model's prediction rate.
+"""ServingAutoscaler: KEDA scales the serving Deployment on the model's prediction rate (TensorFlow Serving) or on
+the requests waiting in vLLM's queue (servingRuntime `vllm`).
 
 - KEDA from its official chart (kedacore/charts, `KEDA_REPOSITORY`), pinned per Kubernetes minor
   (`eks_inferentia.versions.KEDA_CHART_VERSIONS`), in its own namespace, on the system nodes when
@@ -16,8 +17,9 @@
 - A `ScaledObject` on the serving Deployment with one Prometheus trigger: KEDA's scaler GETs
   `<serverAddress>/api/v1/query` (prometheus_scaler.go `ExecutePromQuery`), so `serverAddress` is the
   workspace's endpoint without `/api/v1/query` and without its trailing '/', and signs it with SigV4
-  for service `aps` in `awsRegion` (aws_sigv4.go). The threshold is an `AverageValue` target: the HPA
-  wants ceil(total predictions a second / targetRequestsPerSecond) pods.
+  for service `aps` in `awsRegion` (aws_sigv4.go). The query is `eks_inferentia.metrics.scaling_query`; the
+  threshold is an `AverageValue` target: the HPA wants ceil(total predictions a second / targetRequestsPerSecond)
+  pods, or under vllm ceil(total requests waiting / targetRequestsWaiting).
 
 Timing (README, "Autoscaling"): scale-up reacts at once but adds at most `SCALE_UP_PODS` pods a
 minute; scale-down waits `SCALE_DOWN_STABILIZATION_SECONDS`, what a removed pod costs to bring back.
@@ -38,7 +40,7 @@ import pulumi_kubernetes as k8s
 from components.addons import SYSTEM_NODE_SELECTOR
 from components.model_access import pod_identity_trust_policy
 from components.serving import IMAGE_PULL_ALLOWANCE_SECONDS, MODEL_COPY_ALLOWANCE_SECONDS, STARTUP_BUDGET_SECONDS
-from eks_inferentia.metrics import SCRAPE_INTERVAL_SECONDS, prediction_rate_query
+from eks_inferentia.metrics import SCRAPE_INTERVAL_SECONDS, VLLM_APP_NAME, scaling_query
 
 KEDA_REPOSITORY = "https://kedacore.github.io/charts"
 KEDA_CHART = "keda"
@@ -80,7 +82,8 @@ class ServingAutoscalerArgs:
     model_name: str
     min_replicas: int
     max_replicas: int
-    target_requests_per_second: Fraction
+    target: Fraction
+    """Per pod: predictions a second (targetRequestsPerSecond), or under vllm requests waiting (targetRequestsWaiting)."""
     chart_version: str
     provider: k8s.Provider
     system_nodes: bool = False
@@ -89,6 +92,8 @@ class ServingAutoscalerArgs:
     """What the chart waits for besides the association (the node groups its pods run on): a component's
     `depends_on` does not reach its children."""
     tags: dict[str, str] = field(default_factory=dict)
+    runtime: str = "tensorflow-serving"
+    """servingRuntime: which query the trigger asks (`scaling_query`)."""
 
 
 def query_metrics_policy(workspace_arn: str) -> str:
@@ -215,7 +220,8 @@ class ServingAutoscaler(pulumi.ComponentResource):
 
         # The custom resources need the chart's CRDs and its admission webhook.
         cr_opts = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[chart]))
-        labels = {"app.kubernetes.io/name": "tensorflow-serving", "app.kubernetes.io/managed-by": "pulumi"}
+        app = VLLM_APP_NAME if args.runtime == "vllm" else "tensorflow-serving"
+        labels = {"app.kubernetes.io/name": app, "app.kubernetes.io/managed-by": "pulumi"}
         authentication = k8s.apiextensions.CustomResource(
             f"{name}-trigger-auth",
             api_version=KEDA_API_VERSION,
@@ -230,8 +236,8 @@ class ServingAutoscaler(pulumi.ComponentResource):
             "serverAddress": pulumi.Output.from_input(args.prometheus_endpoint).apply(server_address),
             "awsRegion": args.region,
             "query": pulumi.Output.from_input(args.namespace).apply(
-                lambda namespace: prediction_rate_query(args.model_name, namespace)),
-            "threshold": threshold(args.target_requests_per_second),
+                lambda namespace: scaling_query(args.runtime, args.model_name, namespace)),
+            "threshold": threshold(args.target),
             # The query always answers one series (`or vector(0)`); anything else is an error, not zero load.
             "ignoreNullValues": "false",
         }

@@ -87,10 +87,16 @@ TF_SERVING_ONLY_KEYS: dict[str, str] = {
     "modelCompiledFor": "vLLM compiles the model for instanceType itself, or loads compiledArtifactsPath",
     "servingBatching": "vLLM batches continuously; maxConcurrentSequences sets how many sequences run together",
     "batchingParameters": "vLLM batches continuously; maxConcurrentSequences sets how many sequences run together",
+    "targetRequestsPerSecond": "an LLM request's cost varies a hundredfold with its prompt and output, so autoscaling "
+                               "under vllm scales on the requests waiting in vLLM's queue, targetRequestsWaiting",
 }
 # Keys that configure vLLM only, refused under tensorflow-serving when the stack sets them.
 VLLM_ONLY_KEYS = ("tensorParallelSize", "maxModelLength", "maxConcurrentSequences", "compiledArtifactsPath",
-                  "modelSizeGiB")
+                  "modelSizeGiB", "targetRequestsWaiting")
+# targetRequestsWaiting's ceiling, in multiples of maxConcurrentSequences: a pod whose queue holds that many requests
+# makes a newly arrived one wait for about four full batches to finish before its first token (tens of seconds for a
+# 7-8B model writing hundreds of tokens). Past it the target no longer bounds latency: it is a typo, not a choice.
+TARGET_WAITING_PER_SEQUENCE = 4
 # latencyObjectiveMs under vllm is the p99 time to first token, for which the default 100 ms is tight.
 VLLM_SUGGESTED_LATENCY_OBJECTIVE_MS = 2000
 # modelSizeGiB rules (estimates, not published figures; README "Serving an LLM with vLLM"): NxD Inference
@@ -230,9 +236,9 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
               "privateSubnetIds, with a warning. Without vpcId leave it empty: the dedicated VPC gets two /28s for it."),
     # Autoscaling (issue 11): KEDA scales the serving Deployment on the model's request rate in Amazon Managed Prometheus.
     ConfigKey("autoscaling", "boolean", False,
-              "KEDA scales the serving pods between minReplicas and maxReplicas on the model's prediction rate in "
-              "Amazon Managed Prometheus (needs monitoring); replicas is then only the initial size, and `pulumi up` "
-              "leaves the live count to KEDA. No scale to zero."),
+              "KEDA scales the serving pods between minReplicas and maxReplicas on the model's prediction rate (under "
+              "vllm, the requests waiting in vLLM's queue) in Amazon Managed Prometheus (needs monitoring); replicas "
+              "is then only the initial size, and `pulumi up` leaves the live count to KEDA. No scale to zero."),
     ConfigKey("minReplicas", "integer", 1,
               "With autoscaling: the fewest serving pods (at least 1; at most replicas)."),
     ConfigKey("maxReplicas", "integer", 4,
@@ -242,7 +248,11 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("targetRequestsPerSecond", "string", "",
               "With autoscaling (required then): predictions per second one pod should carry, a decimal number above 0 "
               f"with at most {TARGET_DECIMALS} decimals; set it 10-20 % below one pod's measured saturation "
-              "(README, \"Autoscaling\")."),
+              "(README, \"Autoscaling\"). Refused under servingRuntime vllm, which scales on targetRequestsWaiting."),
+    ConfigKey("targetRequestsWaiting", "integer", 0,
+              "vllm, with autoscaling (required then): requests waiting in vLLM's queue per pod that KEDA aims for, "
+              f"1 to {TARGET_WAITING_PER_SEQUENCE} x maxConcurrentSequences (README, \"Autoscaling\"). 0 (default) "
+              "otherwise; refused under tensorflow-serving."),
     # Node provisioning (issue 11): Karpenter launches the Neuron nodes from pending pods.
     ConfigKey("nodeProvisioner", "string", "managed",
               "Who launches the Neuron nodes: 'managed' (an EKS managed node group of desiredNodes nodes) or 'karpenter' "
@@ -336,7 +346,9 @@ class StackConfig:
     min_replicas: int = 1
     max_replicas: int = 4
     target_requests_per_second: Fraction | None = None
-    """Set (and above 0) exactly when autoscaling is on."""
+    """Set (and above 0) exactly when autoscaling is on under servingRuntime tensorflow-serving."""
+    target_requests_waiting: int = 0
+    """Above 0 exactly when autoscaling is on under servingRuntime vllm."""
 
     node_provisioner: str = "managed"
     extra_instance_types: tuple[str, ...] = ()
@@ -358,6 +370,14 @@ class StackConfig:
     @property
     def uses_vllm(self) -> bool:
         return self.serving_runtime == "vllm"
+
+    @property
+    def scaling_target(self) -> Fraction | None:
+        """KEDA's per-pod target (components/autoscaling.py) with autoscaling: targetRequestsWaiting under vllm,
+        targetRequestsPerSecond under tensorflow-serving; None without autoscaling."""
+        if not self.autoscaling:
+            return None
+        return Fraction(self.target_requests_waiting) if self.uses_vllm else self.target_requests_per_second
 
     @property
     def serving_shape(self) -> ServingShape:
@@ -919,7 +939,7 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
     neuron_scheduler = r.one_of("neuronScheduler", NEURON_SCHEDULER_MODES)
 
     monitoring = r.boolean("monitoring")
-    autoscaling, replica_range, target_rps = _autoscaling(r, replicas, monitoring)
+    autoscaling, replica_range, target_rps = _autoscaling(r, replicas, monitoring, vllm)
     # Judge capacity only from values that passed their own rules (the others are reported already).
     cpu_request, memory_request = requests_and_limits["cpuRequest"], requests_and_limits["memoryRequest"]
     if karpenter:
@@ -1064,6 +1084,10 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
                                           "a positive number of sequences")
     compiled_artifacts_path = r.string("compiledArtifactsPath")
     model_size_gib = r.at_least("modelSizeGiB", r.integer("modelSizeGiB"), 0, "0 (unknown) or the weights' size in GiB")
+    target_waiting = r.at_least("targetRequestsWaiting", r.integer("targetRequestsWaiting"), 0,
+                                "0 (the default) or a positive number of requests")
+    if vllm and autoscaling:
+        target_waiting = _target_requests_waiting(r, target_waiting, max_concurrent_sequences)
     if vllm:
         tensor_parallel_size = _check_vllm(r, instance_type, facts, devices, tensor_parallel_size, model_base_path,
                                            compiled_artifacts_path, model_size_gib,
@@ -1134,6 +1158,7 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
         min_replicas=replica_range.minimum if replica_range else _accepted(r.integer("minReplicas")),
         max_replicas=replica_range.maximum if replica_range else _accepted(r.integer("maxReplicas")),
         target_requests_per_second=target_rps,
+        target_requests_waiting=_accepted(target_waiting) if vllm and autoscaling else 0,
         node_provisioner=_accepted(node_provisioner),
         extra_instance_types=_accepted(extra_instance_types),
         karpenter_ami_alias=_accepted(karpenter_ami_alias),
@@ -1146,12 +1171,13 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
     )
 
 
-def _autoscaling(r: _Reader, replicas: int | None, monitoring: bool | None
+def _autoscaling(r: _Reader, replicas: int | None, monitoring: bool | None, vllm: bool = False
                  ) -> tuple[bool | None, ReplicaRange | None, Fraction | None]:
     """autoscaling, minReplicas, maxReplicas, targetRequestsPerSecond: (autoscaling, the range, the target).
 
     The range and target are judged only under autoscaling (without it nothing reads them); the
-    range is None unless autoscaling is on and every rule holds."""
+    range is None unless autoscaling is on and every rule holds. Under vllm the target is None: vLLM scales on
+    targetRequestsWaiting (`_target_requests_waiting`), and a targetRequestsPerSecond set is refused."""
     autoscaling = r.boolean("autoscaling")
     minimum = r.at_least("minReplicas", r.integer("minReplicas"), 1,
                          "1 or more (no scale to zero: nothing in front of TensorFlow Serving holds requests while a pod starts)")
@@ -1162,7 +1188,9 @@ def _autoscaling(r: _Reader, replicas: int | None, monitoring: bool | None
     if monitoring is False:
         r.problem("autoscaling", "true", f"false while {full_key('monitoring')} is false: KEDA scales on the request rate "
                                        "in the stack's Amazon Managed Prometheus workspace; set monitoring to true")
-    if target is None and r.ok("targetRequestsPerSecond"):
+    if vllm:
+        target = None
+    elif target is None and r.ok("targetRequestsPerSecond"):
         r.refused.add("targetRequestsPerSecond")
         r.problems.append(f"{full_key('targetRequestsPerSecond')} is required when {full_key('autoscaling')} is true: "
                           "the predictions per second one pod should carry (README, \"Autoscaling\": measure one pod's "
@@ -1180,6 +1208,27 @@ def _autoscaling(r: _Reader, replicas: int | None, monitoring: bool | None
     if not r.ok("autoscaling", "minReplicas", "maxReplicas", "replicas"):
         return autoscaling, None, target
     return autoscaling, ReplicaRange(minimum, maximum), target
+
+
+def _target_requests_waiting(r: _Reader, target: int | None, max_concurrent_sequences: int | None) -> int | None:
+    """targetRequestsWaiting under vllm with autoscaling: 1 to TARGET_WAITING_PER_SEQUENCE x maxConcurrentSequences.
+    0 is its default, so 0 counts as missing (the CLI hands the default over as if the stack had set it)."""
+    if target is None or max_concurrent_sequences is None:
+        return None
+    most = TARGET_WAITING_PER_SEQUENCE * max_concurrent_sequences
+    allowed = (f"1 to {most} ({TARGET_WAITING_PER_SEQUENCE} x maxConcurrentSequences, {max_concurrent_sequences}): "
+               "the requests waiting in vLLM's queue per pod that KEDA aims for")
+    if target == 0:
+        r.refused.add("targetRequestsWaiting")
+        r.problems.append(f"{full_key('targetRequestsWaiting')} is required when {full_key('autoscaling')} is true under "
+                          f"servingRuntime 'vllm': {allowed} (README, \"Autoscaling\": raise the load with `python -m "
+                          "client.loadtest --openai` and watch the time to first token and the queue)")
+        return None
+    if target > most:
+        r.problem("targetRequestsWaiting", target, f"{allowed}; a longer queue makes a new request wait about "
+                                                   f"{TARGET_WAITING_PER_SEQUENCE} full batches for its first token")
+        return None
+    return target
 
 
 def node_pool_candidates(instance: InstanceTypeFacts, devices_per_replica: int) -> list[str]:

@@ -319,16 +319,6 @@ def alert_rules(targets: RuleTargets) -> list[dict[str, Any]]:
     ]
 
 
-def prediction_rate_query(model_name: str, namespace: str) -> str:
-    """PromQL for KEDA's Prometheus trigger: predictions a second to `model_name` in `namespace`, one series.
-
-    `or vector(0)`: before the first prediction the counters do not exist and the sum is empty, which
-    means no load (KEDA's scaler refuses an empty answer with ignoreNullValues false)."""
-    selector = (f'job="{SERVING_JOB}",namespace="{namespace}",model_name="{model_name}",API=~"{PREDICT_APIS}"')
-    return (f"sum(rate(:tensorflow:serving:request_latency_count{{{selector}}}[{AUTOSCALING_RATE_WINDOW}])) "
-            "or vector(0)")
-
-
 def rules_yaml(targets: RuleTargets) -> str:
     """The rule group namespace's data: a Prometheus rules file."""
     return yaml.safe_dump({"groups": [
@@ -384,16 +374,24 @@ def scrape_configuration(cluster_name: str, serving_namespace: str, neuron_monit
     }, sort_keys=False, width=1000)
 
 
-def scaling_query(runtime: str, model_name: str) -> str:
-    """The PromQL an autoscaler (KEDA's Prometheus scaler on the workspace) scales the serving Deployment on,
-    summed over its pods: with an `AverageValue` target, the value per replica.
+def scaling_query(runtime: str, model_name: str, namespace: str) -> str:
+    """PromQL for KEDA's Prometheus trigger (components/autoscaling.py): the serving Deployment's load, summed over
+    its pods in `namespace`, one series; with an `AverageValue` target the HPA divides it by the pods' target.
 
-    TensorFlow Serving: requests per second (every REST and gRPC request, probes included, ~0.1/s a pod).
-    vLLM: requests waiting in vLLM's own queue, not request rate: an LLM request's cost varies with its
-    prompt and output lengths a hundredfold, so only the queue says the pods are full."""
+    TensorFlow Serving: predictions a second to `model_name` (see AUTOSCALING_RATE_WINDOW: request_latency's
+    samples, not request_count, which counts the probes too).
+    vLLM: requests waiting in vLLM's own queue (`model_name` is vLLM's label, the served model name), not request
+    rate: an LLM request's cost varies with its prompt and output lengths a hundredfold, so only the queue says
+    the pods are full.
+
+    `or vector(0)`: before the first request (or with no pod answering) the series do not exist and the sum is
+    empty, which means no load (KEDA's scaler refuses an empty answer with ignoreNullValues false)."""
     if runtime == "vllm":
-        return f'sum(vllm:num_requests_waiting{{job="{VLLM_JOB}",model_name="{model_name}"}})'
-    return f'sum(rate(:tensorflow:serving:request_count{{job="{SERVING_JOB}",model_name="{model_name}"}}[2m]))'
+        selector = f'job="{VLLM_JOB}",namespace="{namespace}",model_name="{model_name}"'
+        return f"sum(vllm:num_requests_waiting{{{selector}}}) or vector(0)"
+    selector = (f'job="{SERVING_JOB}",namespace="{namespace}",model_name="{model_name}",API=~"{PREDICT_APIS}"')
+    return (f"sum(rate(:tensorflow:serving:request_latency_count{{{selector}}}[{AUTOSCALING_RATE_WINDOW}])) "
+            "or vector(0)")
 
 
 def alertmanager_definition(topic_arn: str, region: str) -> str:

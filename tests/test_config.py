@@ -779,7 +779,7 @@ def test_an_unknown_key_is_named_once_bare_or_namespaced_with_every_known_key() 
              "modelKmsKeyArn, modelAccess, servingImage, allowedClientNamespaces, "
              "servingBatching, batchingParameters, smokeTest, s3Access, neuronChartVersion, apiAllowedCidrs, "
              "systemNodes, systemNodeInstanceType, monitoring, latencyObjectiveMs, alertEmail, scraperSubnetIds, "
-             "autoscaling, minReplicas, maxReplicas, targetRequestsPerSecond, "
+             "autoscaling, minReplicas, maxReplicas, targetRequestsPerSecond, targetRequestsWaiting, "
              "nodeProvisioner, extraInstanceTypes, karpenterAmiAlias, "
              "servingRuntime, tensorParallelSize, maxModelLength, maxConcurrentSequences, compiledArtifactsPath, "
              "modelSizeGiB")
@@ -844,7 +844,7 @@ SHOWN_DEFAULTS = {
     "autoscaling": "false", "minReplicas": "1", "maxReplicas": "4",
     "nodeProvisioner": "'managed'", "extraInstanceTypes": "[]", "karpenterAmiAlias": "'al2023@v20260714'",
     "servingRuntime": "'tensorflow-serving'", "tensorParallelSize": "0", "maxModelLength": "4096",
-    "maxConcurrentSequences": "8", "modelSizeGiB": "0",
+    "maxConcurrentSequences": "8", "modelSizeGiB": "0", "targetRequestsWaiting": "0",
 }
 
 
@@ -1079,6 +1079,63 @@ def test_vllm_keys_are_refused_under_tensorflow_serving() -> None:
         "eks-inferentia:compiledArtifactsPath`) or set servingRuntime to 'vllm'"]
     assert load_config({"modelBasePath": MODEL, "tensorParallelSize": "0", "modelSizeGiB": "0"}).serving_runtime == \
         "tensorflow-serving"
+
+
+VLLM_AUTOSCALED = {**VLLM, "autoscaling": "true"}
+WAITING_ALLOWED = ("1 to 32 (4 x maxConcurrentSequences, 8): the requests waiting in vLLM's queue per pod that KEDA "
+                   "aims for")
+
+
+def test_vllm_autoscales_on_target_requests_waiting() -> None:
+    from fractions import Fraction
+    config = load_config({**VLLM_AUTOSCALED, "targetRequestsWaiting": "4"})
+    assert (config.target_requests_waiting, config.target_requests_per_second) == (4, None)
+    assert config.scaling_target == Fraction(4)
+    assert load_config({**VLLM_AUTOSCALED, "targetRequestsWaiting": "32"}).target_requests_waiting == 32
+    assert load_config({**VLLM_AUTOSCALED, "targetRequestsWaiting": "64",
+                        "maxConcurrentSequences": "16"}).target_requests_waiting == 64
+    # The CLI hands Pulumi.yaml's default '' over as if set: it is not "set".
+    assert load_config({**VLLM_AUTOSCALED, "targetRequestsWaiting": "4",
+                        "targetRequestsPerSecond": ""}).target_requests_waiting == 4
+    # Without autoscaling nothing reads it.
+    assert load_config({**VLLM, "targetRequestsWaiting": "4"}).scaling_target is None
+    tf = load_config({"modelBasePath": MODEL, **AUTOSCALED, "targetRequestsWaiting": "0"})
+    assert (tf.target_requests_waiting, tf.scaling_target) == (0, Fraction(40))
+
+
+@pytest.mark.parametrize(("raw", "problems"), [
+    ({}, ["eks-inferentia:targetRequestsWaiting is required when eks-inferentia:autoscaling is true under "
+          f"servingRuntime 'vllm': {WAITING_ALLOWED} (README, \"Autoscaling\": raise the load with `python -m "
+          "client.loadtest --openai` and watch the time to first token and the queue)"]),
+    ({"targetRequestsWaiting": "33"},
+     [_refused("targetRequestsWaiting", "33", f"{WAITING_ALLOWED}; a longer queue makes a new request wait about 4 "
+                                               "full batches for its first token")]),
+    ({"targetRequestsWaiting": "65", "maxConcurrentSequences": "16"},
+     [_refused("targetRequestsWaiting", "65", "1 to 64 (4 x maxConcurrentSequences, 16): the requests waiting in "
+                                               "vLLM's queue per pod that KEDA aims for; a longer queue makes a new "
+                                               "request wait about 4 full batches for its first token")]),
+    ({"targetRequestsWaiting": "-1"},
+     [_refused("targetRequestsWaiting", "-1", "0 (the default) or a positive number of requests")]),
+    ({"targetRequestsWaiting": "four"}, [_refused("targetRequestsWaiting", "'four'", "an integer")]),
+    ({"targetRequestsWaiting": "4", "targetRequestsPerSecond": "40"},
+     ["eks-inferentia:targetRequestsPerSecond applies to servingRuntime 'tensorflow-serving' only (an LLM request's "
+      "cost varies a hundredfold with its prompt and output, so autoscaling under vllm scales on the requests waiting "
+      "in vLLM's queue, targetRequestsWaiting); remove it (`pulumi config rm eks-inferentia:targetRequestsPerSecond`) "
+      "under servingRuntime 'vllm'"]),
+], ids=["required", "above-4x-sequences", "above-4x-16-sequences", "negative", "word", "requests-per-second"])
+def test_each_vllm_autoscaling_rule_refuses_with_its_exact_message(raw: dict[str, str], problems: list[str]) -> None:
+    assert _vllm_problems(**VLLM_AUTOSCALED, **raw) == problems
+
+
+def test_target_requests_per_second_is_refused_under_vllm_even_without_autoscaling() -> None:
+    assert [p.split(" ")[0] for p in _vllm_problems(targetRequestsPerSecond="40")] == [
+        "eks-inferentia:targetRequestsPerSecond"]
+
+
+def test_target_requests_waiting_is_refused_under_tensorflow_serving() -> None:
+    assert _problems({**AUTOSCALED, "targetRequestsWaiting": "4"}) == [
+        "eks-inferentia:targetRequestsWaiting applies to servingRuntime 'vllm' only; remove it (`pulumi config rm "
+        "eks-inferentia:targetRequestsWaiting`) or set servingRuntime to 'vllm'"]
 
 
 def test_compiled_artifacts_lie_inside_the_model_folder_its_grant_covers() -> None:

@@ -73,7 +73,7 @@ def dashboard_queries() -> list[str]:
 
 
 @pytest.mark.parametrize("query", rule_expressions(TARGETS) + rule_expressions(VLLM_TARGETS) + dashboard_queries()
-                         + [scaling_query(runtime, "m") for runtime in ("tensorflow-serving", "vllm")])
+                         + [scaling_query(runtime, "m", "inference") for runtime in ("tensorflow-serving", "vllm")])
 def test_every_expression_parses_and_names_only_exported_metrics(query: str) -> None:
     assert metric_names(query), query
     assert unknown_metrics(query) == set(), query
@@ -235,9 +235,12 @@ def test_under_vllm_the_collector_scrapes_the_vllm_pods_metrics_on_their_http_po
 
 
 def test_autoscaling_under_vllm_scales_on_requests_waiting_not_request_rate() -> None:
-    assert scaling_query("vllm", "llama-3.1-8b") == 'sum(vllm:num_requests_waiting{job="vllm",model_name="llama-3.1-8b"})'
-    assert scaling_query("tensorflow-serving", "rn50") == (
-        'sum(rate(:tensorflow:serving:request_count{job="tensorflow-serving",model_name="rn50"}[2m]))')
+    # job and namespace as the vllm scrape job writes them; model_name is vLLM's own label, the served model name.
+    assert scaling_query("vllm", "llama-3.1-8b", "inference") == (
+        'sum(vllm:num_requests_waiting{job="vllm",namespace="inference",model_name="llama-3.1-8b"}) or vector(0)')
+    assert scaling_query("tensorflow-serving", "rn50", "inference") == (
+        'sum(rate(:tensorflow:serving:request_latency_count{job="tensorflow-serving",namespace="inference",'
+        'model_name="rn50",API=~"predict|classify|regress|Predict|Classify|Regress"}[2m])) or vector(0)')
 
 
 def test_the_dashboard_shows_vllms_time_to_first_token_tokens_per_second_queue_and_kv_cache() -> None:

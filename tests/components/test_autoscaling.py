@@ -25,7 +25,7 @@ from components.autoscaling import (
 )
 from components.serving import IMAGE_PULL_ALLOWANCE_SECONDS, MODEL_COPY_ALLOWANCE_SECONDS, STARTUP_BUDGET_SECONDS
 from eks_inferentia.config import SUPPORTED_KUBERNETES_VERSIONS
-from eks_inferentia.metrics import EXPORTED_METRICS, prediction_rate_query
+from eks_inferentia.metrics import EXPORTED_METRICS, scaling_query
 from eks_inferentia.versions import KEDA_CHART_VERSIONS, unpinned_addons
 from tools.mock_engine import plain
 from tools.render import kubernetes_manifests
@@ -196,7 +196,7 @@ def test_the_server_address_is_the_workspace_endpoint_without_its_trailing_slash
 
 
 def test_the_query_counts_predictions_only_and_parses_as_promql() -> None:
-    query = prediction_rate_query("resnet50_neuron", "inference")
+    query = scaling_query("tensorflow-serving", "resnet50_neuron", "inference")
     assert query == QUERY
     names: set[str] = set()
 
@@ -207,6 +207,68 @@ def test_the_query_counts_predictions_only_and_parses_as_promql() -> None:
     assert names == {":tensorflow:serving:request_latency_count"} and names <= set(EXPORTED_METRICS)
     # Not request_count: it has no API label and counts the probes' model-status calls.
     assert "request_count" not in query.replace("request_latency_count", "")
+
+
+# --- servingRuntime vllm: the queue, not the request rate --------------------------------------------------------
+
+VLLM_AUTOSCALED = {"servingRuntime": "vllm", "instanceType": "inf2.8xlarge", "modelCompiledFor": "",
+                   "modelBasePath": "s3://your-bucket-of-models/llama-3.1-8b-instruct/", "modelName": "llama-3.1-8b",
+                   "memoryRequest": "34Gi", "memoryLimit": "64Gi", "autoscaling": "true", "targetRequestsWaiting": "4"}
+VLLM_QUERY = 'sum(vllm:num_requests_waiting{job="vllm",namespace="inference",model_name="llama-3.1-8b"}) or vector(0)'
+
+
+@pytest.fixture(scope="module")
+def vllm_autoscaled(run_stack):
+    return run_stack("dev", **VLLM_AUTOSCALED)
+
+
+def test_under_vllm_the_trigger_asks_vllms_queue_against_target_requests_waiting(vllm_autoscaled) -> None:
+    scaled = vllm_autoscaled.named(SCALED_OBJECT, "autoscaling-scaled-object")
+    assert plain(scaled.inputs["metadata"])["labels"] == {"app.kubernetes.io/name": "vllm",
+                                                          "app.kubernetes.io/managed-by": "pulumi"}
+    spec = plain(scaled.inputs["spec"])
+    assert spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "eks-neuron-test"}
+    (trigger,) = spec["triggers"]
+    assert trigger["metricType"] == "AverageValue"
+    assert trigger["metadata"] == {
+        "serverAddress": f"https://aps-workspaces.us-west-2.amazonaws.com/workspaces/{WORKSPACE}",
+        "awsRegion": "us-west-2",
+        "query": VLLM_QUERY,
+        "threshold": "4",
+        "ignoreNullValues": "false",
+    }
+    assert vllm_autoscaled.one(DEPLOYMENT).inputs["metadata"]["name"] == "eks-neuron-test"
+
+
+def test_the_vllm_query_parses_and_names_only_vllms_queue_metric() -> None:
+    query = scaling_query("vllm", "llama-3.1-8b", "inference")
+    assert query == VLLM_QUERY
+    names: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, promql_parser.VectorSelector) and node.name:
+            names.add(node.name)
+    promql_parser.walk(promql_parser.parse(query), pre_visit=visit)
+    assert names == {"vllm:num_requests_waiting"} and names <= set(EXPORTED_METRICS)
+
+
+@pytest.mark.parametrize("version", sorted(set(KEDA_CHART_VERSIONS.values())))
+def test_the_vllm_scaled_object_passes_kedas_crd_schema(vllm_autoscaled, version: str) -> None:
+    (manifest,) = [m for m in kubernetes_manifests(vllm_autoscaled) if m["kind"] == "ScaledObject"]
+    _validate(manifest, version)
+
+
+def test_pulumi_up_leaves_the_vllm_replica_count_to_the_hpa_and_waits_for_max_replicas(run_stack,
+                                                                                      vllm_autoscaled) -> None:
+    deployment = vllm_autoscaled.one(DEPLOYMENT)
+    assert deployment.ignore_changes == ["spec.replicas"]
+    assert deployment.inputs["spec"]["replicas"] == 2  # the initial size, on create only
+    # Without artifacts one wave is 106 minutes (image, copy, compile and load, margin); a pod a wave: 2 replicas
+    # take 2 waves, 4 (maxReplicas) take 4.
+    fixed = run_stack("dev", **{**VLLM_AUTOSCALED, "autoscaling": "false", "targetRequestsWaiting": None})
+    assert fixed.one(DEPLOYMENT).ignore_changes == []
+    assert fixed.one(DEPLOYMENT).custom_timeouts == {"create": "106m", "update": "212m"}
+    assert deployment.custom_timeouts == {"create": "106m", "update": "424m"}
 
 
 def test_scale_down_waits_what_bringing_a_removed_pod_back_costs() -> None:
