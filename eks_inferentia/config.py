@@ -1186,8 +1186,9 @@ def _autoscaling(r: _Reader, replicas: int | None, monitoring: bool | None, vllm
     if not autoscaling:
         return autoscaling, None, None
     if monitoring is False:
-        r.problem("autoscaling", "true", f"false while {full_key('monitoring')} is false: KEDA scales on the request rate "
-                                       "in the stack's Amazon Managed Prometheus workspace; set monitoring to true")
+        r.problem("autoscaling", "true", f"false while {full_key('monitoring')} is false: KEDA scales on the serving metrics "
+                                       "(the prediction rate, or vLLM's queue) in the stack's Amazon Managed Prometheus "
+                                       "workspace; set monitoring to true")
     if vllm:
         target = None
     elif target is None and r.ok("targetRequestsPerSecond"):

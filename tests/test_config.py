@@ -953,7 +953,8 @@ def test_autoscaling_is_off_by_default_and_reads_its_range_and_target_when_on() 
 @pytest.mark.parametrize(("raw", "problems"), [
     ({"autoscaling": "true", "targetRequestsPerSecond": "40", "monitoring": "false"},
      ["eks-inferentia:autoscaling: 'true' is not allowed; expected false while eks-inferentia:monitoring is false: KEDA "
-      "scales on the request rate in the stack's Amazon Managed Prometheus workspace; set monitoring to true"]),
+      "scales on the serving metrics (the prediction rate, or vLLM's queue) in the stack's Amazon Managed Prometheus "
+      "workspace; set monitoring to true"]),
     ({"autoscaling": "true"},
      ["eks-inferentia:targetRequestsPerSecond is required when eks-inferentia:autoscaling is true: the predictions per "
       "second one pod should carry (README, \"Autoscaling\": measure one pod's saturation with `python -m "
