@@ -273,6 +273,45 @@ def declare_pod_policies(name: str, policies: ServingPolicies, opts: pulumi.Reso
     )
 
 
+@dataclass(frozen=True)
+class ServingScaffold:
+    """What both serving components (TensorFlowServing, VllmServing) start from: the namespace, the pods'
+    ServiceAccount (no Kubernetes API token), their labels and selector, and metadata for their objects."""
+
+    workload_name: str
+    labels: dict[str, str]
+    selector: dict[str, str]
+    namespace_name: pulumi.Output[str]
+    service_account: k8s.core.v1.ServiceAccount
+
+    def metadata(self, suffix: str = "") -> k8s.meta.v1.ObjectMetaArgs:
+        """`<workload><suffix>` in the serving namespace, with the pods' labels."""
+        return k8s.meta.v1.ObjectMetaArgs(name=self.workload_name + suffix, namespace=self.namespace_name,
+                                          labels=self.labels)
+
+
+def serving_scaffold(name: str, workload_name: str, namespace: str, app_name: str,
+                     k8s_opts: pulumi.ResourceOptions) -> ServingScaffold:
+    """The serving namespace (`<name>-ns`) and ServiceAccount (`<name>-sa`), children of the calling component."""
+    labels = {
+        "app": workload_name,
+        "app.kubernetes.io/name": app_name,
+        "app.kubernetes.io/instance": workload_name,
+        "app.kubernetes.io/managed-by": "pulumi",
+    }
+    namespace_resource = k8s.core.v1.Namespace(
+        f"{name}-ns",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=namespace, labels={"app.kubernetes.io/managed-by": "pulumi"}),
+        opts=k8s_opts,
+    )
+    namespace_name = namespace_resource.metadata.name
+    service_account = k8s.core.v1.ServiceAccount(
+        f"{name}-sa",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=workload_name, namespace=namespace_name, labels=labels),
+        automount_service_account_token=False, opts=k8s_opts)
+    return ServingScaffold(workload_name, labels, {"app": workload_name}, namespace_name, service_account)
+
+
 def serving_deployment_spec(*, replicas: int, selector: dict[str, str], labels: dict[str, str],
                             rollout: tuple[int, int], pod_annotations: dict[str, str],
                             service_account_name: pulumi.Input[str], scheduler_name: str | None,
@@ -411,26 +450,9 @@ class TensorFlowServing(pulumi.ComponentResource):
     def __init__(self, name: str, args: TensorFlowServingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-inferentia:index:TensorFlowServing", name, None, opts)
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        labels = {
-            "app": args.name,
-            "app.kubernetes.io/name": "tensorflow-serving",
-            "app.kubernetes.io/instance": args.name,
-            "app.kubernetes.io/managed-by": "pulumi",
-        }
-        selector = {"app": args.name}
-
-        namespace = k8s.core.v1.Namespace(
-            f"{name}-ns",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.namespace, labels={"app.kubernetes.io/managed-by": "pulumi"}),
-            opts=k8s_opts,
-        )
-        namespace_name = namespace.metadata.name
-
-        def metadata(suffix: str = "") -> k8s.meta.v1.ObjectMetaArgs:
-            return k8s.meta.v1.ObjectMetaArgs(name=args.name + suffix, namespace=namespace_name, labels=labels)
-
-        service_account = k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata=metadata(), automount_service_account_token=False, opts=k8s_opts)
+        scaffold = serving_scaffold(name, args.name, args.namespace, "tensorflow-serving", k8s_opts)
+        labels, selector, namespace_name = scaffold.labels, scaffold.selector, scaffold.namespace_name
+        metadata, service_account = scaffold.metadata, scaffold.service_account
 
         files = config_files(args.batching_parameters, args.model_name, args.model_versions, SYNC_SCRIPT.read_text())
         config_map = k8s.core.v1.ConfigMap(f"{name}-config", metadata=metadata("-config"), data=files, opts=k8s_opts)

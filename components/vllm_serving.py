@@ -52,6 +52,7 @@ from components.serving import (
     deployment_annotations,
     rollout_waves,
     serving_deployment_spec,
+    serving_scaffold,
 )
 from eks_inferentia.metrics import VLLM_APP_NAME
 
@@ -168,26 +169,9 @@ class VllmServing(pulumi.ComponentResource):
     def __init__(self, name: str, args: VllmServingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-inferentia:index:VllmServing", name, None, opts)
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        labels = {
-            "app": args.name,
-            "app.kubernetes.io/name": VLLM_APP_NAME,
-            "app.kubernetes.io/instance": args.name,
-            "app.kubernetes.io/managed-by": "pulumi",
-        }
-        selector = {"app": args.name}
-
-        namespace = k8s.core.v1.Namespace(
-            f"{name}-ns",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.namespace, labels={"app.kubernetes.io/managed-by": "pulumi"}),
-            opts=k8s_opts,
-        )
-        namespace_name = namespace.metadata.name
-
-        def metadata(suffix: str = "") -> k8s.meta.v1.ObjectMetaArgs:
-            return k8s.meta.v1.ObjectMetaArgs(name=args.name + suffix, namespace=namespace_name, labels=labels)
-
-        service_account = k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata=metadata(), automount_service_account_token=False, opts=k8s_opts)
+        scaffold = serving_scaffold(name, args.name, args.namespace, VLLM_APP_NAME, k8s_opts)
+        labels, selector, namespace_name = scaffold.labels, scaffold.selector, scaffold.namespace_name
+        metadata, service_account = scaffold.metadata, scaffold.service_account
         files = config_files()
         config_map = k8s.core.v1.ConfigMap(f"{name}-config", metadata=metadata("-config"), data=files, opts=k8s_opts)
         config_checksum = hashlib.sha256(repr(sorted(files.items())).encode()).hexdigest()[:16]
