@@ -216,6 +216,7 @@ if config.autoscaling and monitoring and config.scaling_target:
         min_replicas=config.min_replicas,
         max_replicas=config.max_replicas,
         runtime=config.serving_runtime,
+        compiles=config.uses_vllm and not config.compiled_artifacts_path,
         target=config.scaling_target,
         chart_version=keda_chart_version(config.kubernetes_version),
         system_nodes=config.has_system_nodes,

@@ -40,6 +40,7 @@ import pulumi_kubernetes as k8s
 from components.addons import SYSTEM_NODE_SELECTOR
 from components.model_access import pod_identity_trust_policy
 from components.serving import IMAGE_PULL_ALLOWANCE_SECONDS, MODEL_COPY_ALLOWANCE_SECONDS, STARTUP_BUDGET_SECONDS
+from components.vllm_serving import startup_budget_seconds
 from eks_inferentia.metrics import SCRAPE_INTERVAL_SECONDS, VLLM_APP_NAME, scaling_query
 
 KEDA_REPOSITORY = "https://kedacore.github.io/charts"
@@ -56,6 +57,19 @@ POLLING_INTERVAL_SECONDS = SCRAPE_INTERVAL_SECONDS
 # no pod. A pod removed and then needed again costs, on a node that lacks the image, the image pull, the model
 # copy and the startup budget (components/serving.py): 600 + 300 + 600 s = 25 minutes without serving it.
 SCALE_DOWN_STABILIZATION_SECONDS = IMAGE_PULL_ALLOWANCE_SECONDS + MODEL_COPY_ALLOWANCE_SECONDS + STARTUP_BUDGET_SECONDS
+# The most autoscaling/v2 allows (HPAScalingRules.stabilizationWindowSeconds <= 3600).
+HPA_MAX_STABILIZATION_SECONDS = 3600
+
+
+def scale_down_window(runtime: str = "tensorflow-serving", compiles: bool = False) -> int:
+    """Seconds the HPA waits before removing a pod: what bringing one back costs. A vLLM pod's startup
+    budget is its own (model load, and a compile without compiledArtifactsPath), capped at the HPA's maximum."""
+    if runtime == "vllm":
+        return min(HPA_MAX_STABILIZATION_SECONDS,
+                   IMAGE_PULL_ALLOWANCE_SECONDS + MODEL_COPY_ALLOWANCE_SECONDS + startup_budget_seconds(compiles))
+    return SCALE_DOWN_STABILIZATION_SECONDS
+
+
 # Then one pod at a time, each removal seen in the 2-minute rate and a few scrapes before the next.
 SCALE_DOWN_PODS, SCALE_DOWN_PERIOD_SECONDS = 1, 300
 # Scale-up: no window (a pod takes minutes to serve, waiting longer only adds to it), at most two pods a minute.
@@ -93,6 +107,8 @@ class ServingAutoscalerArgs:
     `depends_on` does not reach its children."""
     tags: dict[str, str] = field(default_factory=dict)
     runtime: str = "tensorflow-serving"
+    compiles: bool = False
+    """vllm without compiledArtifactsPath: a pod compiles at start, so bringing one back takes longer."""
     """servingRuntime: which query the trigger asks (`scaling_query`)."""
 
 
@@ -130,19 +146,20 @@ def threshold(target: Fraction) -> str:
     return f"{float(target):.3f}".rstrip("0")
 
 
-def hpa_behavior() -> dict[str, Any]:
+def hpa_behavior(scale_down_seconds: int = SCALE_DOWN_STABILIZATION_SECONDS) -> dict[str, Any]:
     """`advanced.horizontalPodAutoscalerConfig.behavior` (autoscaling/v2 HorizontalPodScalingRules)."""
     return {
         "scaleUp": {"stabilizationWindowSeconds": 0, "selectPolicy": "Max",
                     "policies": [{"type": "Pods", "value": SCALE_UP_PODS, "periodSeconds": SCALE_UP_PERIOD_SECONDS}]},
-        "scaleDown": {"stabilizationWindowSeconds": SCALE_DOWN_STABILIZATION_SECONDS, "selectPolicy": "Max",
+        "scaleDown": {"stabilizationWindowSeconds": scale_down_seconds, "selectPolicy": "Max",
                       "policies": [{"type": "Pods", "value": SCALE_DOWN_PODS,
                                     "periodSeconds": SCALE_DOWN_PERIOD_SECONDS}]},
     }
 
 
 def scaled_object_spec(deployment_name: pulumi.Input[str], min_replicas: int, max_replicas: int,
-                       trigger_metadata: dict[str, pulumi.Input[str]], authentication_name: str) -> dict[str, Any]:
+                       trigger_metadata: dict[str, pulumi.Input[str]], authentication_name: str,
+                       scale_down_seconds: int = SCALE_DOWN_STABILIZATION_SECONDS) -> dict[str, Any]:
     """The ScaledObject's spec (keda.sh/v1alpha1): the Deployment, the range, the HPA's behaviour, one Prometheus
     trigger; when AMP cannot be asked `FALLBACK_FAILURE_THRESHOLD` times running, the running pods stay."""
     return {
@@ -152,7 +169,7 @@ def scaled_object_spec(deployment_name: pulumi.Input[str], min_replicas: int, ma
         "maxReplicaCount": max_replicas,
         "fallback": {"failureThreshold": FALLBACK_FAILURE_THRESHOLD, "replicas": min_replicas,
                      "behavior": "currentReplicas"},
-        "advanced": {"horizontalPodAutoscalerConfig": {"behavior": hpa_behavior()}},
+        "advanced": {"horizontalPodAutoscalerConfig": {"behavior": hpa_behavior(scale_down_seconds)}},
         "triggers": [{
             "type": "prometheus",
             "metricType": "AverageValue",
@@ -247,7 +264,7 @@ class ServingAutoscaler(pulumi.ComponentResource):
             kind="ScaledObject",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=args.deployment_name, namespace=args.namespace, labels=labels),
             spec=scaled_object_spec(args.deployment_name, args.min_replicas, args.max_replicas, trigger_metadata,
-                                    TRIGGER_AUTHENTICATION_NAME),
+                                    TRIGGER_AUTHENTICATION_NAME, scale_down_window(args.runtime, args.compiles)),
             opts=pulumi.ResourceOptions.merge(cr_opts, pulumi.ResourceOptions(depends_on=[authentication])),
         )
 

@@ -357,3 +357,27 @@ def test_the_rollout_strategy_is_judged_at_max_replicas(run_stack) -> None:
     for most, strategy in ((7, {"maxSurge": 1, "maxUnavailable": 0}), (8, {"maxSurge": 0, "maxUnavailable": 1})):
         deployment = run_stack("dev", maxReplicas=most, **base).one(DEPLOYMENT)
         assert deployment.inputs["spec"]["strategy"]["rollingUpdate"] == strategy
+
+
+def test_scale_down_waits_what_bringing_a_pod_back_costs_per_runtime() -> None:
+    from components.autoscaling import HPA_MAX_STABILIZATION_SECONDS, scale_down_window
+    from components.vllm_serving import startup_budget_seconds
+
+    assert scale_down_window() == scale_down_window("tensorflow-serving", compiles=True) == 1500
+    # vLLM with compiled artifacts: image pull 600 + copy 300 + its own startup budget.
+    assert scale_down_window("vllm") == 600 + 300 + startup_budget_seconds(False) == 1800
+    # Compiling at start would take longer than the HPA allows a window to be: the most it allows.
+    assert 600 + 300 + startup_budget_seconds(True) > HPA_MAX_STABILIZATION_SECONDS == 3600
+    assert scale_down_window("vllm", compiles=True) == 3600
+
+
+def test_the_vllm_scaled_object_waits_for_a_vllm_pod_to_come_back(vllm_autoscaled, run_stack) -> None:
+    from components.autoscaling import scale_down_window
+
+    def window(run) -> int:
+        spec = plain(run.named(SCALED_OBJECT, "autoscaling-scaled-object").inputs["spec"])
+        return spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"]
+
+    compiles = "compiledArtifactsPath" not in VLLM_AUTOSCALED
+    assert window(vllm_autoscaled) == scale_down_window("vllm", compiles=compiles) == 3600  # no artifacts: capped
+    assert window(run_stack(autoscaling="true", targetRequestsPerSecond="40")) == 1500
