@@ -245,14 +245,17 @@ def vllm_alert_rules(targets: RuleTargets) -> list[dict[str, Any]]:
              "description": "p99 time to first token is {{ $value | humanizeDuration }} over 10 minutes, above the "
                             f"objective of {targets.latency_objective_ms} ms (latencyObjectiveMs). Requests waiting "
                             "in vLLM's queue want more replicas; long prompts want a larger tensorParallelSize."}},
+        # Per pod: the model's total queue grows with the replica count under autoscaling (each pod held at
+        # targetRequestsWaiting), so only one pod's own queue above a whole batch says the pods are too few.
         {"alert": "RequestsWaitingHigh",
-         "expr": f"{VLLM_REQUESTS_WAITING} > {targets.max_concurrent_sequences}",
+         "expr": f'max by (model_name) (vllm:num_requests_waiting{{job="{VLLM_JOB}"}}) > {targets.max_concurrent_sequences}',
          "for": "10m",
          "labels": {"severity": "warning"},
          "annotations": {
-             "summary": "More requests wait for {{ $labels.model_name }} than one pod runs at once",
-             "description": "{{ $value }} requests have waited in vLLM's queues for 10 minutes, more than "
-                            f"maxConcurrentSequences ({targets.max_concurrent_sequences}): add replicas (and nodes)."}},
+             "summary": "A pod of {{ $labels.model_name }} has more requests waiting than it runs at once",
+             "description": "{{ $value }} requests have waited in one pod's vLLM queue for 10 minutes, more than "
+                            f"maxConcurrentSequences ({targets.max_concurrent_sequences}): add replicas (and nodes), "
+                            "or raise maxReplicas."}},
         {"alert": "KVCacheFull",
          "expr": f"{VLLM_KV_CACHE_USAGE} > {KV_CACHE_USAGE_THRESHOLD}",
          "for": "15m",

@@ -212,7 +212,8 @@ def test_under_vllm_the_rules_record_ttft_tokens_queue_and_kv_cache_and_alert_on
     assert alerts["ModelNotAvailable"]["expr"] == 'sum(up{job="vllm"}) == 0 or absent(up{job="vllm"})'
     assert alerts["TimeToFirstTokenP99High"]["expr"] == "model:vllm_time_to_first_token_seconds:p99_5m > 2.0"
     assert "2000 ms" in alerts["TimeToFirstTokenP99High"]["annotations"]["summary"]
-    assert alerts["RequestsWaitingHigh"]["expr"] == "model:vllm_requests_waiting:sum > 8"
+    # One pod's own queue, not the model's total (which grows with the replica count under autoscaling).
+    assert alerts["RequestsWaitingHigh"]["expr"] == 'max by (model_name) (vllm:num_requests_waiting{job="vllm"}) > 8'
     assert alerts["KVCacheFull"]["expr"] == "model:vllm_kv_cache_usage:max > 0.95"
     for alert in alerts.values():
         assert re.fullmatch(r"\d+m", alert["for"]), alert
