@@ -17,8 +17,10 @@ NetworkPolicy that admits only the managed collector's subnets to the metrics po
 
 Placement: only nodes of the stack's Neuron instance type (node affinity on
 `node.kubernetes.io/instance-type`), tolerating the `aws.amazon.com/neuron` taint.
-Instance labels (instance_id, instance_type, availability_zone) come from IMDS, reachable from
-pods because the nodes' hop limit is 2 (components/node_parts.py).
+Instance labels (instance_id, instance_type, availability_zone) come from IMDS, which answers pods
+only under modelAccess `node-role` (hop limit 2); under `pod-identity` (hop limit 1, components/node_parts.py)
+they stay empty, so the rules and the dashboard group by the `node` label the scrape configuration
+adds from the pod's node name. How neuron-monitor 1.3.0 behaves without IMDS is not verified on hardware.
 
 Inf1: the official manifest lists the inf1 sizes, and a real scrape on inf1.xlarge (DataDog's
 fixture) shows every metric family there; that image 1.3.0 works with the Neuron driver the
