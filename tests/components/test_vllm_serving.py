@@ -164,7 +164,7 @@ def test_monitoring_scrapes_the_vllm_pods_and_alerts_on_their_queue(run_stack) -
     rules = yaml.safe_load(run.one("aws:amp/ruleGroupNamespace:RuleGroupNamespace").inputs["data"])
     alerts = {r["alert"]: r["expr"] for r in rules["groups"][1]["rules"]}
     assert alerts["TimeToFirstTokenP99High"] == "model:vllm_time_to_first_token_seconds:p99_5m > 2.0"
-    assert alerts["RequestsWaitingHigh"] == "model:vllm_requests_waiting:sum > 8"
+    assert alerts["RequestsWaitingHigh"] == 'max by (model_name) (vllm:num_requests_waiting{job="vllm"}) > 8'
 
 
 @pytest.mark.parametrize("runtime", ["tensorflow-serving", "vllm"])
