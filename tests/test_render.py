@@ -129,12 +129,13 @@ def test_stack_files_are_read_as_the_pulumi_cli_reads_them(tmp_path: Path) -> No
         "  eks-inferentia:apiAllowedCidrs:\n    - 10.0.0.0/8\n  eks-inferentia:sshAllowedCidrs: '[\"10.0.0.0/8\"]'\n")
     config = stack_config("x", root=tmp_path)
     assert {k: config[f"eks-inferentia:{k}"] for k in ("kubernetesVersion", "smokeTest", "replicas", "vpcId", "modelName",
-                                                       "apiAllowedCidrs", "sshAllowedCidrs", "servingBatching", "maxNodes")} == {
+                                                       "apiAllowedCidrs", "sshAllowedCidrs", "servingBatching", "maxNodes",
+                                                       "desiredNodes", "minNodes")} == {
         "kubernetesVersion": "1.30", "smokeTest": "yes", "replicas": "03", "vpcId": "", "modelName": "quoted",
         "apiAllowedCidrs": ["10.0.0.0/8"], "sshAllowedCidrs": '["10.0.0.0/8"]',
-        "servingBatching": "false", "maxNodes": "4"}  # the last two: Pulumi.yaml defaults, as text
-    # Pulumi.yaml declares no default for these (refused when set under nodeProvisioner karpenter): none is handed over.
-    assert "eks-inferentia:desiredNodes" not in config and "eks-inferentia:minNodes" not in config
+        # The rest: Pulumi.yaml defaults, as text. desiredNodes and minNodes are handed over too, as the CLI does
+        # (so under nodeProvisioner karpenter config.py refuses only a value other than their default).
+        "servingBatching": "false", "maxNodes": "4", "desiredNodes": "2", "minNodes": "1"}
     # A quoted JSON string where Pulumi.yaml declares an array: the CLI refuses it before the program runs.
     assert declared_type_problems(config, "x", root=tmp_path) == [
         "eks-inferentia:sshAllowedCidrs: '[\"10.0.0.0/8\"]' is not allowed; expected a list (the Pulumi CLI refuses a "
