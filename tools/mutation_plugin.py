@@ -118,8 +118,10 @@ OWN_TESTS: dict[str, tuple[str, ...]] = {
                                 "tests/components/test_device_plugin.py"),
     "components.node_parts": ("tests/components/test_node_group.py", "tests/components/test_system_node_group.py",
                               IDENTITY_TESTS),
-    "components.pod_security": ("tests/components/test_serving.py", "tests/components/test_smoke_test.py",
-                                IDENTITY_TESTS),
+    "components.pod_security": ("tests/components/test_pod_security.py", "tests/components/test_serving.py",
+                                "tests/components/test_smoke_test.py", IDENTITY_TESTS),
+    # NeuronMonitor is declared by the monitoring stack and tested with it.
+    "components.neuron_monitor": ("tests/components/test_monitoring.py", IDENTITY_TESTS),
 }
 
 

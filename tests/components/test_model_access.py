@@ -166,3 +166,30 @@ def test_the_callers_parent_and_dependencies_reach_the_model_access_component() 
     component = declared.component("eks-inferentia:index:ModelAccess")
     assert component.parent == declared.owner.urn
     assert component.dependencies == [declared.before.urn]
+
+
+def test_the_association_attribute_is_none_under_node_role_and_the_association_under_pod_identity() -> None:
+    # The attribute's documented contract (`association`: None under `node-role`), for callers that wait on it.
+    from collections.abc import Callable
+
+    import pulumi
+    import pulumi_aws as aws
+
+    from components.model_access import ModelAccess, ModelAccessArgs
+    from tests.components.options import declared_with_options
+
+    declared: dict[str, ModelAccess] = {}
+
+    def declare(access: str) -> Callable[[pulumi.ResourceOptions], object]:
+        def program(opts: pulumi.ResourceOptions) -> object:
+            declared[access] = ModelAccess("model", ModelAccessArgs(
+                node_role_name="neuron-nodes-node-role", cluster_name="inferentia-dev",
+                cluster_arn="arn:aws:eks:us-west-2:123456789012:cluster/inferentia-dev", namespace="inference",
+                service_account="eks-neuron-test", bucket="models", prefix="resnet50_neuron", access=access), opts=opts)
+            return declared[access]
+        return program
+
+    for access in ("node-role", "pod-identity"):
+        declared_with_options(declare(access))
+    assert declared["node-role"].association is None
+    assert isinstance(declared["pod-identity"].association, aws.eks.PodIdentityAssociation)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -201,3 +202,25 @@ def test_the_callers_parent_and_dependencies_reach_the_node_group_component() ->
     component = declared.component("eks-inferentia:index:InferentiaNodeGroup")
     assert component.parent == declared.owner.urn
     assert component.dependencies == [declared.before.urn]
+
+
+def test_ssh_cidrs_with_host_bits_are_split_by_family_as_given(run_stack) -> None:
+    # The config accepts a CIDR with host bits set; telling IPv4 from IPv6 must not refuse it (strict=False).
+    run = run_stack(sshPublicKey="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB ops@example",
+                    sshAllowedCidrs=["203.0.113.7/24", "2001:db8::1/64"])
+    (rule,) = run.one("aws:ec2/securityGroup:SecurityGroup").inputs["ingress"]
+    assert rule["cidrBlocks"] == ["203.0.113.7/24"] and rule["ipv6CidrBlocks"] == ["2001:db8::1/64"]
+
+
+def test_no_private_subnet_in_a_zone_offering_the_type_is_refused_naming_subnets_and_zones() -> None:
+    config = stack_config("dev")
+    config.update({
+        "eks-inferentia:vpcId": "vpc-0123456789abcdef0",
+        "eks-inferentia:privateSubnetIds": ["subnet-0000000000000000a", "subnet-0000000000000000b"],
+        "eks-inferentia:publicSubnetIds": ["subnet-0000000000000000c"],
+    })
+    message = ("none of the private subnets ['subnet-0000000000000000a', 'subnet-0000000000000000b'] is in a zone "
+               "offering the instance type (us-west-2c, us-west-2d); add a private subnet in one of those zones")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        run_program(config, offerings={"inf1.2xlarge": ("us-west-2c", "us-west-2d")},
+                    subnet_zones={"subnet-0000000000000000a": "us-west-2a", "subnet-0000000000000000b": "us-west-2b"})
