@@ -38,7 +38,8 @@ def test_outputs_point_at_the_workspace_and_the_topic(run_stack) -> None:
 def test_the_collector_scrapes_the_cluster_from_two_subnets_of_its_own(run_stack) -> None:
     run = run_stack()
     scraper = run.one("aws:amp/scraper:Scraper")
-    subnets = run.of_type("aws:ec2/subnet:Subnet")
+    # In the program's order (scraper-0, scraper-1): registrations arrive in whatever order the event loop runs them.
+    subnets = sorted(run.of_type("aws:ec2/subnet:Subnet"), key=lambda subnet: subnet.name)
     eks = scraper.inputs["source"]["eks"]
     assert eks["clusterArn"] == "arn:aws:eks:us-west-2:123456789012:cluster/inferentia-dev"
     assert eks["subnetIds"] == [s.outputs["id"] for s in subnets]
