@@ -289,6 +289,23 @@ class ServingScaffold:
         return k8s.meta.v1.ObjectMetaArgs(name=self.workload_name + suffix, namespace=self.namespace_name,
                                           labels=self.labels)
 
+    def deployment_metadata(self, image: pulumi.Input[str], autoscaled: bool) -> k8s.meta.v1.ObjectMetaArgs:
+        """The Deployment's metadata: its checkov skips and, unless KEDA owns the replica count, a forced apply."""
+        return k8s.meta.v1.ObjectMetaArgs(
+            name=self.workload_name, namespace=self.namespace_name, labels=self.labels,
+            annotations=pulumi.Output.from_input(image).apply(lambda image: deployment_annotations(image, autoscaled)))
+
+
+def pod_annotations(metrics_port: int, metrics_path: str, config_checksum: str) -> dict[str, str]:
+    """The serving pods' annotations: where their Prometheus metrics are, and the checksum of their config files
+    (a change rolls the pods)."""
+    return {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": str(metrics_port),
+        "prometheus.io/path": metrics_path,
+        "eks-inferentia/config-checksum": config_checksum,
+    }
+
 
 def serving_scaffold(name: str, workload_name: str, namespace: str, app_name: str,
                      k8s_opts: pulumi.ResourceOptions) -> ServingScaffold:
@@ -507,18 +524,10 @@ class TensorFlowServing(pulumi.ComponentResource):
 
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=args.name, namespace=namespace_name, labels=labels,
-                annotations=pulumi.Output.from_input(args.image).apply(
-                    lambda image: deployment_annotations(image, args.autoscaled_max_replicas is not None))),
+            metadata=scaffold.deployment_metadata(args.image, autoscaled=args.autoscaled_max_replicas is not None),
             spec=serving_deployment_spec(
                 replicas=args.replicas, selector=selector, labels=labels, rollout=args.rollout,
-                pod_annotations={
-                    "prometheus.io/scrape": "true",
-                    "prometheus.io/port": str(REST_PORT),
-                    "prometheus.io/path": METRICS_PATH,
-                    "eks-inferentia/config-checksum": config_checksum,
-                },
+                pod_annotations=pod_annotations(REST_PORT, METRICS_PATH, config_checksum),
                 service_account_name=service_account.metadata.name,
                 scheduler_name=args.scheduler_name,
                 volumes=[

@@ -49,7 +49,7 @@ from components.serving import (
     Resources,
     ServingPolicies,
     declare_pod_policies,
-    deployment_annotations,
+    pod_annotations,
     rollout_waves,
     serving_deployment_spec,
     serving_scaffold,
@@ -247,18 +247,10 @@ class VllmServing(pulumi.ComponentResource):
 
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=args.name, namespace=namespace_name, labels=labels,
-                annotations=pulumi.Output.from_input(args.image).apply(
-                    lambda image: deployment_annotations(image, args.autoscaled_max_replicas is not None))),
+            metadata=scaffold.deployment_metadata(args.image, autoscaled=args.autoscaled_max_replicas is not None),
             spec=serving_deployment_spec(
                 replicas=args.replicas, selector=selector, labels=labels, rollout=args.rollout,
-                pod_annotations={
-                    "prometheus.io/scrape": "true",
-                    "prometheus.io/port": str(VLLM_PORT),
-                    "prometheus.io/path": METRICS_PATH,
-                    "eks-inferentia/config-checksum": config_checksum,
-                },
+                pod_annotations=pod_annotations(VLLM_PORT, METRICS_PATH, config_checksum),
                 service_account_name=service_account.metadata.name,
                 scheduler_name=args.scheduler_name,
                 volumes=[
