@@ -8,6 +8,34 @@ from types import TracebackType
 from typing import Any, Self
 
 
+class QuietServer(ThreadingHTTPServer):
+    """A threaded server that keeps a client giving up (a timeout test) from printing a traceback."""
+
+    daemon_threads = True
+    standin: Any
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet: a client that gave up is not an error worth a traceback."""
+
+
+class RequestHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 (keep-alive), no access log; GET and POST go to `_handle(method, body)`."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+    def do_GET(self) -> None:
+        self._handle("GET", b"")
+
+    def do_POST(self) -> None:
+        self._handle("POST", self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+
+    def _handle(self, method: str, body: bytes) -> None:
+        raise NotImplementedError
+
+
 class ServingThread:
     """Mixin for a stand-in dataclass: `start`/`stop`, a context manager, and `url`.
 

@@ -39,12 +39,12 @@ import re
 import threading
 import urllib.parse
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import numpy as np
 
-from tests.client.serving_thread import ServingThread
+from tests.client.serving_thread import QuietServer, RequestHandler, ServingThread
 from tests.client.standin_json import (
     InvalidArgumentError,
     TensorInfo,
@@ -256,28 +256,14 @@ class StandIn(ServingThread):
         raise InvalidArgumentError(f"No {kind} inputs found in SignatureDef: (the stand-in does not print SignatureDefs)")
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(QuietServer):
     standin: StandIn
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Quiet: a client that gave up (timeout test) is not an error worth a traceback."""
 
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(RequestHandler):
     server: _Server
-    protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet."""
-
-    def do_GET(self) -> None:
-        self._handle("GET", b"")
-
-    def do_POST(self) -> None:
-        self._handle("POST", self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-
-    def do_PUT(self) -> None:
+    def do_PUT(self) -> None:  # noqa: N802 (BaseHTTPRequestHandler's method name)
         self._handle("PUT", self.rfile.read(int(self.headers.get("Content-Length") or 0)))
 
     def _handle(self, method: str, raw: bytes) -> None:

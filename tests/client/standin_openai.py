@@ -37,10 +37,10 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
-from tests.client.serving_thread import ServingThread
+from tests.client.serving_thread import QuietServer, RequestHandler, ServingThread
 
 MODEL = "llama-3.1-8b-instruct"
 ROLES = ("system", "developer", "user", "assistant", "tool")
@@ -223,26 +223,12 @@ class OpenAIStandIn(ServingThread):
         yield 0.0, b"data: [DONE]\n\n"
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(QuietServer):
     standin: OpenAIStandIn
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Quiet: a client that gave up is not an error worth a traceback."""
 
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(RequestHandler):
     server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet."""
-
-    def do_GET(self) -> None:
-        self._handle("GET", b"")
-
-    def do_POST(self) -> None:
-        self._handle("POST", self.rfile.read(int(self.headers.get("Content-Length") or 0)))
 
     def _handle(self, method: str, raw: bytes) -> None:
         standin = self.server.standin
