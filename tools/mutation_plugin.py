@@ -120,6 +120,9 @@ OWN_TESTS: dict[str, tuple[str, ...]] = {
                               IDENTITY_TESTS),
     "components.pod_security": ("tests/components/test_pod_security.py", "tests/components/test_serving.py",
                                 "tests/components/test_smoke_test.py", IDENTITY_TESTS),
+    # declare_serving picks the serving component for the runtime; each component's tests run it.
+    "components.serving_runtime": ("tests/components/test_serving.py", "tests/components/test_vllm_serving.py",
+                                   IDENTITY_TESTS),
     # NeuronMonitor is declared by the monitoring stack and tested with it.
     "components.neuron_monitor": ("tests/components/test_monitoring.py", IDENTITY_TESTS),
 }
