@@ -5,8 +5,17 @@ from __future__ import annotations
 import hashlib
 import re
 
-from components.smoke_test import CHECK_SCRIPT, CHECKOV_SKIPS, KEEP_FINISHED_SECONDS, SMOKE_TEST_IMAGE, TIMEOUT_SECONDS
+from components.smoke_test import (
+    CHECK_SCRIPT,
+    CHECKOV_SKIPS,
+    KEEP_FINISHED_SECONDS,
+    OPENAI_CHECK_SCRIPT,
+    SMOKE_TEST_IMAGE,
+    TIMEOUT_SECONDS,
+    check_files,
+)
 from eks_inferentia.images import INF1_IMAGE
+from tests.components.test_vllm_serving import VLLM
 
 
 def _job(run) -> dict:
@@ -139,3 +148,19 @@ def test_smoke_test_registers_the_jobs_name(run_stack) -> None:
     job = run.one("kubernetes:batch/v1:Job")
     assert run.registered_outputs[component.urn] == {"job_name": job.outputs["metadata"]["name"]}
     assert {job.parent, run.named("kubernetes:core/v1:ConfigMap", "smoke-test-script").parent} == {component.urn}
+
+
+def test_under_vllm_the_job_runs_the_openai_check_beside_the_helpers_it_imports(run_stack) -> None:
+    scripts = {"smoke_check.py": CHECK_SCRIPT.read_text(), "openai_smoke_check.py": OPENAI_CHECK_SCRIPT.read_text()}
+    assert check_files("vllm") == (scripts, "openai_smoke_check.py")
+    assert check_files("tensorflow-serving") == ({"smoke_check.py": CHECK_SCRIPT.read_text()}, "smoke_check.py")
+    run = run_stack(**VLLM)
+    job = _job(run)
+    assert job["spec"]["template"]["spec"]["containers"][0]["command"] == [
+        "python", "/smoke/openai_smoke_check.py", "http://eks-neuron-test.inference.svc.cluster.local:8000",
+        "llama-3.1-8b"]
+    assert run.named("kubernetes:core/v1:ConfigMap", "smoke-test-script").inputs["data"] == scripts
+    # Either script changed re-runs the check: the hash covers both, in the ConfigMap's order.
+    both = (scripts["smoke_check.py"] + scripts["openai_smoke_check.py"]).encode()
+    assert job["spec"]["template"]["metadata"]["annotations"]["eks-inferentia/check-sha256"] == (
+        hashlib.sha256(both).hexdigest()[:16])
