@@ -153,6 +153,9 @@ def test_all_mode_with_a_kms_key_decrypt_policy_and_the_association_waiting_for_
     assert grants["model-attach"].inputs["role"] == role.outputs["name"]
     # The first pod's credentials must already decrypt: the association waits for every grant.
     assert {g.urn for g in grants.values()} <= set(run.one(ASSOCIATION).dependencies)
+    # This variant's own resources are the component's children too (the identity tests cover only the stacks).
+    component = run.one("eks-inferentia:index:ModelAccess").urn
+    assert {decrypt.parent, *(g.parent for g in grants.values())} == {component}
 
 
 def test_the_callers_parent_and_dependencies_reach_the_model_access_component() -> None:
