@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import yaml
 
 from tools.checkers import run_parliament
@@ -108,3 +109,128 @@ def test_neuron_monitor_runs_on_the_neuron_nodes_only_with_the_official_image(ru
     assert container["securityContext"]["privileged"] is True
     annotations = daemon_set["spec"]["template"]["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true" and annotations["prometheus.io/port"] == "8000"
+
+
+TAGS = {"project": "eks-inferentia", "cluster": "inferentia-dev"}
+WORKSPACE = "arn:aws:aps:us-west-2:123456789012:workspace/ws-1"
+TOPIC = "arn:aws:sns:us-west-2:123456789012:monitoring-alerts-1"
+
+
+def test_the_topic_policy_is_amps_own_statement_for_this_workspace_and_account() -> None:
+    # AMP-alertmanager-receiver-AMPpermission, word for word: a Sid, both actions, the global principal.
+    from components.monitoring import sns_topic_policy
+
+    assert json.loads(sns_topic_policy(TOPIC, WORKSPACE, "123456789012", "us-west-2")) == {
+        "Version": "2012-10-17", "Statement": [{
+            "Sid": "AllowAmpAlertManagerPublish",
+            "Effect": "Allow",
+            "Principal": {"Service": "aps.amazonaws.com"},
+            "Action": ["sns:Publish", "sns:GetTopicAttributes"],
+            "Resource": TOPIC,
+            "Condition": {"ArnEquals": {"aws:SourceArn": WORKSPACE},
+                          "StringEquals": {"AWS:SourceAccount": "123456789012"}},
+        }]}
+
+
+def test_opt_in_regions_name_amps_regional_principal() -> None:
+    from components.monitoring import OPT_IN_REGIONS, sns_topic_policy
+
+    for region, principal in (("af-south-1", "af-south-1.aps.amazonaws.com"), ("eu-central-2", "eu-central-2.aps.amazonaws.com"),
+                              ("eu-west-1", "aps.amazonaws.com")):
+        statement = json.loads(sns_topic_policy(TOPIC, WORKSPACE, "123456789012", region))["Statement"][0]
+        assert statement["Principal"] == {"Service": principal}, region
+    assert "us-east-1" not in OPT_IN_REGIONS and "ap-east-1" in OPT_IN_REGIONS
+
+
+def test_the_query_endpoint_is_prometheus_query_api_below_the_workspace_endpoint() -> None:
+    from components.monitoring import query_endpoint
+
+    base = "https://aps-workspaces.us-west-2.amazonaws.com/workspaces/ws-1"
+    assert query_endpoint(base + "/") == base + "/api/v1/query"
+    assert query_endpoint(base) == base + "/api/v1/query"
+
+
+def test_every_monitoring_resource_is_declared_exactly(run_stack) -> None:
+    from eks_inferentia.metrics import RuleTargets, alertmanager_definition, rules_yaml, scrape_configuration
+
+    run = run_stack(alertEmail="oncall@example.com")
+    component = run.one("eks-inferentia:index:Monitoring")
+    workspace = run.one("aws:amp/workspace:Workspace")
+    topic = run.one("aws:sns/topic:Topic")
+    assert workspace.inputs == {"alias": "inferentia-dev", "tags": {**TAGS, "AMPAgentlessScraper": ""}}
+    assert topic.inputs == {"tags": TAGS}
+    subnets = sorted(run.of_type("aws:ec2/subnet:Subnet"), key=lambda subnet: subnet.name)
+    vpc_id = run.one("eks:index:Cluster").inputs["vpcId"]
+    assert [s.inputs for s in subnets] == [
+        {"vpcId": vpc_id, "cidrBlock": cidr, "availabilityZone": zone,
+         "tags": {**TAGS, "Name": f"inferentia-dev-prometheus-scraper-{index}"}}
+        for index, (cidr, zone) in enumerate((("10.0.255.224/28", "us-west-2a"), ("10.0.255.240/28", "us-west-2b")))]
+    scraper = run.one("aws:amp/scraper:Scraper")
+    assert scraper.inputs == {
+        "alias": "inferentia-dev", "tags": TAGS,
+        "source": {"eks": {"clusterArn": "arn:aws:eks:us-west-2:123456789012:cluster/inferentia-dev",
+                           "subnetIds": [s.outputs["id"] for s in subnets],
+                           "securityGroupIds": [run.one("eks:index:Cluster").outputs["clusterSecurityGroupId"]]}},
+        "destination": {"amp": {"workspaceArn": workspace.outputs["arn"]}},
+        "scrapeConfiguration": scrape_configuration("inferentia-dev", "inference", "neuron-monitor",
+                                                    "tensorflow-serving")}
+    assert scraper.custom_timeouts == {"create": "40m", "delete": "30m"}
+    rules = run.one("aws:amp/ruleGroupNamespace:RuleGroupNamespace")
+    assert rules.inputs == {"name": "eks-inferentia", "workspaceId": workspace.outputs["id"], "tags": TAGS,
+                            "data": rules_yaml(RuleTargets(model_name="resnet50_neuron", latency_objective_ms=100))}
+    policy = run.one("aws:sns/topicPolicy:TopicPolicy")
+    assert policy.inputs == {"arn": topic.outputs["arn"], "policy": json.dumps(json.loads(policy.inputs["policy"]))}
+    assert json.loads(policy.inputs["policy"])["Statement"][0]["Resource"] == topic.outputs["arn"]
+    definition = run.one("aws:amp/alertManagerDefinition:AlertManagerDefinition")
+    assert definition.inputs == {"workspaceId": workspace.outputs["id"],
+                                 "definition": alertmanager_definition(topic.outputs["arn"], "us-west-2")}
+    # The alert manager is told to publish only once AMP may.
+    assert policy.urn in definition.dependencies
+    subscription = run.one("aws:sns/topicSubscription:TopicSubscription")
+    assert subscription.inputs == {"protocol": "email", "endpoint": "oncall@example.com", "topic": topic.outputs["arn"]}
+    mine = [r for r in run.resources if r.parent == component.urn]
+    assert sorted(r.name for r in mine) == sorted([
+        "monitoring-workspace", "monitoring-scraper-0", "monitoring-scraper-1", "monitoring-scraper", "monitoring-rules",
+        "monitoring-alerts", "monitoring-alerts", "monitoring-alertmanager", "monitoring-alerts-email"])
+    assert run.registered_outputs[component.urn] == {
+        "workspace_arn": workspace.outputs["arn"], "workspace_id": workspace.outputs["id"],
+        "prometheus_endpoint": workspace.outputs["prometheusEndpoint"],
+        "query_endpoint": workspace.outputs["prometheusEndpoint"] + "api/v1/query",
+        "scraper_arn": scraper.outputs["arn"], "scraper_cidrs": ["10.0.255.224/28", "10.0.255.240/28"],
+        "alert_topic_arn": topic.outputs["arn"]}
+
+
+def test_the_callers_parent_and_dependencies_reach_the_monitoring_component() -> None:
+    from components.monitoring import Monitoring, MonitoringArgs
+    from eks_inferentia.metrics import RuleTargets
+    from tests.components.options import declared_with_options
+
+    declared = declared_with_options(lambda opts: Monitoring("monitoring", MonitoringArgs(
+        cluster_name="inferentia-dev", cluster_arn="arn:aws:eks:us-west-2:123456789012:cluster/inferentia-dev",
+        vpc_id="vpc-0123456789abcdef0", cluster_security_group_id="sg-0123456789abcdef0",
+        serving_namespace="inference", neuron_monitor_namespace="neuron-monitor",
+        rule_targets=RuleTargets(model_name="resnet50_neuron", latency_objective_ms=100),
+        zones=("us-west-2a", "us-west-2b", "us-west-2c")), opts=opts))
+    component = declared.component("eks-inferentia:index:Monitoring")
+    assert component.parent == declared.owner.urn
+    assert component.dependencies == [declared.before.urn]
+    # The collector's two subnets go to the first two zones of however many the VPC has.
+    subnets = sorted(declared.run.of_type("aws:ec2/subnet:Subnet"), key=lambda subnet: subnet.name)
+    assert [s.inputs["availabilityZone"] for s in subnets] == ["us-west-2a", "us-west-2b"]
+
+
+def test_fewer_than_two_zones_for_the_collectors_subnets_is_an_error_not_one_subnet() -> None:
+    from components.monitoring import Monitoring, MonitoringArgs
+    from eks_inferentia.metrics import RuleTargets
+    from tools.mock_engine import run_program
+    from tools.render import stack_config
+
+    def program() -> None:
+        Monitoring("monitoring", MonitoringArgs(
+            cluster_name="inferentia-dev", cluster_arn="arn:aws:eks:us-west-2:123456789012:cluster/inferentia-dev",
+            vpc_id="vpc-0123456789abcdef0", cluster_security_group_id="sg-0123456789abcdef0",
+            serving_namespace="inference", neuron_monitor_namespace="neuron-monitor",
+            rule_targets=RuleTargets(model_name="resnet50_neuron", latency_objective_ms=100), zones=("us-west-2a",)))
+
+    with pytest.raises(ValueError, match="zip"):
+        run_program(stack_config("dev"), program=program)
