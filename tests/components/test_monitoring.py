@@ -234,3 +234,81 @@ def test_fewer_than_two_zones_for_the_collectors_subnets_is_an_error_not_one_sub
 
     with pytest.raises(ValueError, match="zip"):
         run_program(stack_config("dev"), program=program)
+
+
+MONITOR_LABELS = {"app.kubernetes.io/name": "neuron-monitor", "app.kubernetes.io/managed-by": "pulumi"}
+
+
+def test_neuron_monitor_is_the_official_manifests_daemon_set_exactly(run_stack) -> None:
+    from components.neuron_monitor import CHECKOV_SKIPS
+    from components.pod_security import checkov_skip_annotations
+
+    run = run_stack("prod")
+    component = run.one("eks-inferentia:index:NeuronMonitor")
+    objects = {r.type.rsplit(":", 1)[1]: r for r in run.resources if r.parent == component.urn}
+    assert sorted(objects) == ["DaemonSet", "Namespace", "NetworkPolicy", "ServiceAccount"]
+    assert all(r.provider.startswith(run.one("pulumi:providers:kubernetes").urn) for r in objects.values())
+    assert objects["Namespace"].inputs["metadata"] == {"name": "neuron-monitor",
+                                                       "labels": {"app.kubernetes.io/managed-by": "pulumi"}}
+    metadata = {"name": "neuron-monitor", "namespace": "neuron-monitor", "labels": MONITOR_LABELS}
+    assert objects["ServiceAccount"].inputs["metadata"] == metadata
+    assert objects["ServiceAccount"].inputs["automountServiceAccountToken"] is False
+    daemon_set = objects["DaemonSet"].inputs
+    assert daemon_set["metadata"] == {**metadata, "annotations": checkov_skip_annotations(CHECKOV_SKIPS)}
+    metrics = {"path": "/metrics", "port": "metrics"}
+    assert daemon_set["spec"] == {
+        "selector": {"matchLabels": {"app.kubernetes.io/name": "neuron-monitor"}},
+        "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
+        "template": {
+            "metadata": {"labels": MONITOR_LABELS, "annotations": {
+                "prometheus.io/scrape": "true", "prometheus.io/port": "8000", "prometheus.io/path": "/metrics"}},
+            "spec": {
+                "serviceAccountName": "neuron-monitor",
+                "automountServiceAccountToken": False,
+                "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+                "tolerations": [{"key": "aws.amazon.com/neuron", "operator": "Exists", "effect": "NoSchedule"}],
+                "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+                    {"matchExpressions": [{"key": "node.kubernetes.io/instance-type", "operator": "In",
+                                           "values": ["inf2.xlarge"]}]}]}}},
+                "containers": [{
+                    "name": "neuron-monitor",
+                    "image": "public.ecr.aws/neuron/neuron-monitor:1.3.0",
+                    "imagePullPolicy": "Always",
+                    "command": ["/opt/bin/entrypoint.sh"],
+                    "args": ["--port", "8000", "--neuron-monitor-config", "/opt/aws/neuron/bin/neuron-monitor.conf"],
+                    "ports": [{"name": "metrics", "containerPort": 8000}],
+                    "env": [{"name": "GOMEMLIMIT", "value": "160MiB"}],
+                    "resources": {"requests": {"cpu": "256m", "memory": "128Mi"},
+                                  "limits": {"cpu": "500m", "memory": "256Mi"}},
+                    "securityContext": {"privileged": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                    "readinessProbe": {"httpGet": metrics, "periodSeconds": 30, "timeoutSeconds": 5},
+                    "livenessProbe": {"httpGet": metrics, "periodSeconds": 60, "timeoutSeconds": 10,
+                                      "failureThreshold": 3},
+                }],
+            },
+        },
+    }
+    assert objects["NetworkPolicy"].inputs["metadata"] == {**metadata, "name": "neuron-monitor-collector"}
+    assert objects["NetworkPolicy"].inputs["spec"] == {
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "neuron-monitor"}},
+        "policyTypes": ["Ingress"],
+        "ingress": [{"from": [{"ipBlock": {"cidr": "10.0.255.224/28"}}, {"ipBlock": {"cidr": "10.0.255.240/28"}}],
+                     "ports": [{"port": 8000, "protocol": "TCP"}]}]}
+    assert run.registered_outputs[component.urn] == {"namespace": "neuron-monitor", "daemon_set_name": "neuron-monitor"}
+
+
+def test_the_callers_options_reach_neuron_monitor_and_it_runs_on_every_neuron_type_given() -> None:
+    import pulumi_kubernetes as k8s
+
+    from components.neuron_monitor import NeuronMonitor, NeuronMonitorArgs
+    from tests.components.options import declared_with_options
+
+    declared = declared_with_options(lambda opts: NeuronMonitor("neuron-monitor", NeuronMonitorArgs(
+        instance_types=["inf2.xlarge", "inf1.xlarge"], scraper_cidrs=["10.0.255.224/28"],
+        provider=k8s.Provider("k8s")), opts=opts))
+    component = declared.component("eks-inferentia:index:NeuronMonitor")
+    assert component.parent == declared.owner.urn
+    assert component.dependencies == [declared.before.urn]
+    pod = declared.run.one("kubernetes:apps/v1:DaemonSet").inputs["spec"]["template"]["spec"]
+    (term,) = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert term["matchExpressions"][0]["values"] == ["inf1.xlarge", "inf2.xlarge"]  # sorted: no diff on reorder
