@@ -218,3 +218,35 @@ def test_with_autoscaling_keda_adds_pods_and_the_node_pool_adds_nodes(run_stack)
     assert reference_problems(kubernetes_manifests(run)) == []
     assert {r.name for r in run.of_type("kubernetes:helm.sh/v4:Chart")} == {
         "neuron-device-plugin-chart", "karpenter-chart", "autoscaling-keda"}
+
+
+def test_the_component_owns_its_objects_and_registers_their_fixed_names(run_stack) -> None:
+    subnets = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+    run = run_stack("prod", **KARPENTER, vpcId="vpc-0123456789abcdef0", privateSubnetIds=json.dumps(subnets),
+                    publicSubnetIds='["subnet-0123456789abcdef2"]', scraperSubnetIds=json.dumps(subnets))
+    component = run.one("eks-inferentia:index:NeuronNodePool")
+    owned = sorted((r.type, r.name) for r in run.resources if r.parent == component.urn)
+    assert owned == sorted([(NODE_CLASS, "neuron-node-pool-node-class"), (NODE_POOL, "neuron-node-pool-node-pool"),
+                            (TAG, "neuron-node-pool-cluster-sg-discovery"),
+                            *((TAG, f"neuron-node-pool-{subnet}-discovery") for subnet in subnets)])
+    for subnet in subnets:
+        assert run.named(TAG, f"neuron-node-pool-{subnet}-discovery").inputs == {
+            "resourceId": subnet, "key": "karpenter.sh/discovery", "value": "inferentia-prod"}
+    assert run.registered_outputs[component.urn] == {"node_pool_name": "neuron", "node_class_name": "neuron"}
+
+
+def test_the_callers_parent_and_dependencies_reach_the_node_pool() -> None:
+    import pulumi
+    import pulumi_kubernetes as k8s
+
+    from components.neuron_node_pool import NeuronNodePool, NeuronNodePoolArgs
+    from tests.components.options import declared_with_options
+
+    declared = declared_with_options(lambda opts: NeuronNodePool("neuron-pool", NeuronNodePoolArgs(
+        cluster_name="inferentia-prod", instance_types=["inf2.xlarge"], max_neuron_devices=6, capacity_type="ON_DEMAND",
+        ami_alias="al2023@v20260714", node_role_name="karpenter-node-role", cluster_security_group_id="sg-1",
+        provider=k8s.Provider("k8s"), controller=pulumi.ComponentResource("test:index:Controller", "karpenter")),
+        opts=opts))
+    component = declared.component("eks-inferentia:index:NeuronNodePool")
+    assert component.parent == declared.owner.urn
+    assert component.dependencies == [declared.before.urn]
