@@ -175,3 +175,59 @@ def test_each_runtime_aliases_the_other_so_a_switch_updates_the_same_objects(run
     other = "TensorFlowServing" if runtime == "vllm" else "VllmServing"
     assert component.name == "serving"
     assert component.aliases == [f"eks-inferentia:index:{other}"]
+
+
+SERVING_LABELS = {"app": "eks-neuron-test", "app.kubernetes.io/instance": "eks-neuron-test",
+                  "app.kubernetes.io/name": "vllm", "app.kubernetes.io/managed-by": "pulumi"}
+
+
+def test_the_pod_spec_service_and_registered_outputs_exactly(run_stack) -> None:
+    run = run_stack(**VLLM)
+    component = run.one("eks-inferentia:index:VllmServing")
+    owned = sorted(r.name for r in run.resources if r.parent == component.urn)
+    assert owned == ["serving-clients", "serving-config", "serving-default-deny-ingress", "serving-deployment",
+                     "serving-egress", "serving-ns", "serving-pdb", "serving-sa", "serving-service"]
+    provider = run.one("pulumi:providers:kubernetes").urn
+    assert all(r.provider.startswith(provider) for r in run.resources if r.parent == component.urn)
+    pod = {k: v for k, v in _pod(run).items() if k not in ("containers", "initContainers")}
+    spread = [{"maxSkew": 1, "labelSelector": {"matchLabels": {"app": "eks-neuron-test"}},
+               "whenUnsatisfiable": "ScheduleAnyway", "topologyKey": key}
+              for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")]
+    config_map = run.named("kubernetes:core/v1:ConfigMap", "serving-config")
+    assert pod == {
+        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}}, "serviceAccountName": "eks-neuron-test",
+        "automountServiceAccountToken": False,
+        "tolerations": [{"key": "aws.amazon.com/neuron", "operator": "Exists", "effect": "NoSchedule"}],
+        "topologySpreadConstraints": spread,
+        "volumes": [{"name": "model", "emptyDir": {"sizeLimit": "40Gi"}}, {"name": "scratch", "emptyDir": {}},
+                    {"name": "compiler-cache", "emptyDir": {}},
+                    {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "2Gi"}},
+                    {"name": "config", "configMap": {"name": config_map.outputs["metadata"]["name"]}}]}
+    assert config_map.inputs["metadata"] == {"name": "eks-neuron-test-config", "namespace": "inference",
+                                             "labels": SERVING_LABELS}
+    deployment = run.one("kubernetes:apps/v1:Deployment")
+    assert {k: v for k, v in deployment.inputs["spec"].items() if k != "template"} == {
+        "replicas": 2, "selector": {"matchLabels": {"app": "eks-neuron-test"}},
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}}
+    assert deployment.ignore_changes == []
+    # The pods are created after their scripts, their account and the Pod Identity association.
+    waits_for = {r.name for r in run.resources if r.urn in deployment.dependencies}
+    assert {"serving-config", "serving-sa", "model-pod-identity", "neuron-nodes-ng"} <= waits_for
+    assert run.one("kubernetes:core/v1:Service").inputs == {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "eks-neuron-test", "namespace": "inference", "labels": SERVING_LABELS},
+        "spec": {"type": "ClusterIP", "selector": {"app": "eks-neuron-test"},
+                 "ports": [{"name": "http", "port": 8000, "targetPort": "http", "appProtocol": "http"}]}}
+    base = "http://eks-neuron-test.inference.svc.cluster.local:8000"
+    assert run.registered_outputs[component.urn] == {
+        "namespace": "inference", "service_name": "eks-neuron-test", "deployment_name": "eks-neuron-test",
+        "grpc_endpoint": "", "rest_endpoint": base, "openai_endpoint": base + "/v1"}
+
+
+def test_under_autoscaling_keda_owns_the_replicas_and_pulumi_waits_for_the_most_pods(run_stack) -> None:
+    run = run_stack(**VLLM, autoscaling="true", targetRequestsWaiting="8", maxReplicas="4")
+    deployment = run.one("kubernetes:apps/v1:Deployment")
+    assert deployment.ignore_changes == ["spec.replicas"]
+    assert "pulumi.com/patchForce" not in deployment.inputs["metadata"]["annotations"]
+    # Up to 4 pods, one at a time on full nodes: 4 waves of 106 minutes (a compile each).
+    assert deployment.custom_timeouts == {"create": "106m", "update": "424m"}
