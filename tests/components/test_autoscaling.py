@@ -19,6 +19,7 @@ from components.autoscaling import (
     KEDA_OPERATOR_SERVICE_ACCOUNT,
     KEDA_REPOSITORY,
     SCALE_DOWN_STABILIZATION_SECONDS,
+    keda_values,
     query_metrics_policy,
     server_address,
     threshold,
@@ -381,3 +382,101 @@ def test_the_vllm_scaled_object_waits_for_a_vllm_pod_to_come_back(vllm_autoscale
     compiles = "compiledArtifactsPath" not in VLLM_AUTOSCALED
     assert window(vllm_autoscaled) == scale_down_window("vllm", compiles=compiles) == 3600  # no artifacts: capped
     assert window(run_stack(autoscaling="true", targetRequestsPerSecond="40")) == 1500
+
+
+# --- the component itself: what it owns, exactly, and what it registers -----------------------------------------
+
+TAGS = {"project": "eks-inferentia", "cluster": "inferentia-dev"}
+WORKSPACE_ARN = f"arn:aws:aps:us-west-2:123456789012:workspace/{WORKSPACE}"
+
+
+def test_the_component_owns_its_resources_exactly_and_registers_the_role_and_the_scaled_objects_name(autoscaled) -> None:
+    from components.model_access import pod_identity_trust_policy
+
+    component = autoscaled.one("eks-inferentia:index:ServingAutoscaler")
+    owned = {(r.type.rsplit(":", 1)[1], r.name): r for r in autoscaled.resources if r.parent == component.urn}
+    assert sorted(owned) == [("Chart", "autoscaling-keda"), ("Namespace", "autoscaling-keda-ns"),
+                             ("PodIdentityAssociation", "autoscaling-keda-pod-identity"), ("Policy", "autoscaling-query-metrics"),
+                             ("Role", "autoscaling-keda-role"), ("RolePolicyAttachment", "autoscaling-query-metrics"),
+                             ("ScaledObject", "autoscaling-scaled-object"), ("TriggerAuthentication", "autoscaling-trigger-auth")]
+    role, policy = owned["Role", "autoscaling-keda-role"], owned["Policy", "autoscaling-query-metrics"]
+    attachment = owned["RolePolicyAttachment", "autoscaling-query-metrics"]
+    association = owned["PodIdentityAssociation", "autoscaling-keda-pod-identity"]
+    namespace, chart = owned["Namespace", "autoscaling-keda-ns"], owned["Chart", "autoscaling-keda"]
+    auth, scaled = owned["TriggerAuthentication", "autoscaling-trigger-auth"], owned["ScaledObject", "autoscaling-scaled-object"]
+    # The Kubernetes objects go to the cluster's provider (not the ambient kubeconfig); the AWS ones to the default.
+    cluster_provider = autoscaled.one("pulumi:providers:kubernetes").urn
+    assert all(r.provider.startswith(cluster_provider) for r in (namespace, chart, auth, scaled))
+    assert role.inputs == {
+        "description": "Queries the serving metrics for KEDA (keda/keda-operator) of EKS cluster inferentia-dev "
+                       "(EKS Pod Identity)",
+        "assumeRolePolicy": pod_identity_trust_policy("arn:aws:eks:us-west-2:123456789012:cluster/inferentia-dev",
+                                                      "keda", "keda-operator", sid="EksPodIdentityForTheKedaOperator"),
+        "tags": TAGS}
+    document = {"Version": "2012-10-17", "Statement": [{
+        "Sid": "QueryServingMetrics", "Effect": "Allow", "Action": "aps:QueryMetrics", "Resource": WORKSPACE_ARN}]}
+    assert query_metrics_policy(WORKSPACE_ARN) == json.dumps(document, indent=2)  # readable in a diff
+    assert policy.inputs == {
+        "description": "Query the serving metrics in the stack's Amazon Managed Prometheus workspace",
+        "policy": json.dumps(document, indent=2), "tags": TAGS}
+    assert attachment.inputs == {"role": role.outputs["name"], "policyArn": policy.outputs["arn"]}
+    assert association.inputs == {"clusterName": "inferentia-dev", "namespace": "keda", "serviceAccount": "keda-operator",
+                                  "roleArn": role.outputs["arn"], "tags": TAGS}
+    assert namespace.inputs == {"apiVersion": "v1", "kind": "Namespace",
+                                "metadata": {"name": "keda", "labels": {"app.kubernetes.io/managed-by": "pulumi"}}}
+    # The order of creation: the policy on the role, then the association, then KEDA's pods (on the Neuron nodes
+    # here, the stack's only nodes), then the custom resources the chart's CRDs and webhook admit.
+    assert attachment.urn in association.dependencies
+    assert {association.urn, namespace.urn, autoscaled.named("aws:eks/nodeGroup:NodeGroup", "neuron-nodes-ng").urn
+            } <= set(chart.dependencies)
+    assert chart.urn in auth.dependencies and {chart.urn, auth.urn} <= set(scaled.dependencies)
+    assert all(not r.custom_timeouts and not r.ignore_changes for r in owned.values())
+    assert autoscaled.registered_outputs[component.urn] == {"role_arn": role.outputs["arn"],
+                                                            "scaled_object_name": "eks-neuron-test"}
+
+
+def test_the_callers_parent_and_dependencies_reach_the_autoscaler_and_only_the_association_holds_back_keda() -> None:
+    import pulumi_kubernetes as k8s
+
+    from components.autoscaling import ServingAutoscaler, ServingAutoscalerArgs
+    from tests.components.options import declared_with_options
+
+    declared = declared_with_options(lambda opts: ServingAutoscaler("scaler", ServingAutoscalerArgs(
+        cluster_name="inferentia-prod", cluster_arn="arn:aws:eks:us-east-1:123456789012:cluster/inferentia-prod",
+        region="us-east-1", workspace_arn=WORKSPACE_ARN,
+        prometheus_endpoint=f"https://aps-workspaces.us-east-1.amazonaws.com/workspaces/{WORKSPACE}/",
+        namespace="models", deployment_name="resnet", model_name="resnet50_neuron", min_replicas=3, max_replicas=9,
+        target=Fraction(25, 2), chart_version="2.19.0", provider=k8s.Provider("k8s")), opts=opts))
+    run = declared.run
+    component = declared.component("eks-inferentia:index:ServingAutoscaler")
+    assert component.parent == declared.owner.urn
+    assert component.dependencies == [declared.before.urn]
+    # Without system nodes or other pods_depend_on: the chart waits for its namespace and the association only.
+    chart = run.one(CHART)
+    assert sorted(chart.dependencies) == sorted([run.one(ASSOCIATION).urn, run.one("kubernetes:core/v1:Namespace").urn])
+    assert plain(chart.inputs["values"]) == keda_values(False)
+    assert chart.provider.startswith(run.one("pulumi:providers:kubernetes").urn)
+    spec = plain(run.one(SCALED_OBJECT).inputs["spec"])
+    assert spec["scaleTargetRef"]["name"] == "resnet"
+    assert (spec["minReplicaCount"], spec["maxReplicaCount"], spec["fallback"]["replicas"]) == (3, 9, 3)
+    assert spec["triggers"][0]["metadata"] == {
+        "serverAddress": f"https://aps-workspaces.us-east-1.amazonaws.com/workspaces/{WORKSPACE}", "awsRegion": "us-east-1",
+        "query": scaling_query("tensorflow-serving", "resnet50_neuron", "models"), "threshold": "12.5",
+        "ignoreNullValues": "false"}
+    assert spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 1500
+    role = run.one("aws:iam/role:Role")
+    assert role.inputs["tags"] == {}
+    assert run.registered_outputs[component.urn] == {"role_arn": role.outputs["arn"], "scaled_object_name": "resnet"}
+
+
+def test_keda_values_are_the_charts_defaults_with_the_operators_account_and_on_system_nodes_a_selector() -> None:
+    base = {"crds": {"install": True}, "serviceAccount": {"operator": {"create": True, "name": "keda-operator"}}}
+    assert keda_values(False) == base
+    assert keda_values(True) == {**base, "nodeSelector": {"eks-inferentia/role": "system"}}
+    keda_values(True)["nodeSelector"]["eks-inferentia/role"] = "changed"  # a copy: the shared selector stays
+    assert keda_values(True)["nodeSelector"] == {"eks-inferentia/role": "system"}
+
+
+def test_only_the_trailing_slash_leaves_the_server_address() -> None:
+    assert server_address("https://prometheus.example.com/workspaces/X/") == "https://prometheus.example.com/workspaces/X"
+    assert server_address("https://prometheus.example.com/workspaces/X") == "https://prometheus.example.com/workspaces/X"
