@@ -107,9 +107,9 @@ class ServingAutoscalerArgs:
     `depends_on` does not reach its children."""
     tags: dict[str, str] = field(default_factory=dict)
     runtime: str = "tensorflow-serving"
+    """servingRuntime: which query the trigger asks (`scaling_query`)."""
     compiles: bool = False
     """vllm without compiledArtifactsPath: a pod compiles at start, so bringing one back takes longer."""
-    """servingRuntime: which query the trigger asks (`scaling_query`)."""
 
 
 def query_metrics_policy(workspace_arn: str) -> str:
