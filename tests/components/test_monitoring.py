@@ -148,9 +148,11 @@ def test_the_query_endpoint_is_prometheus_query_api_below_the_workspace_endpoint
     base = "https://aps-workspaces.us-west-2.amazonaws.com/workspaces/ws-1"
     assert query_endpoint(base + "/") == base + "/api/v1/query"
     assert query_endpoint(base) == base + "/api/v1/query"
+    assert query_endpoint(base + "-X/") == base + "-X/api/v1/query"  # only the slash goes
 
 
 def test_every_monitoring_resource_is_declared_exactly(run_stack) -> None:
+    from components.monitoring import sns_topic_policy
     from eks_inferentia.metrics import RuleTargets, alertmanager_definition, rules_yaml, scrape_configuration
 
     run = run_stack(alertEmail="oncall@example.com")
@@ -179,8 +181,8 @@ def test_every_monitoring_resource_is_declared_exactly(run_stack) -> None:
     assert rules.inputs == {"name": "eks-inferentia", "workspaceId": workspace.outputs["id"], "tags": TAGS,
                             "data": rules_yaml(RuleTargets(model_name="resnet50_neuron", latency_objective_ms=100))}
     policy = run.one("aws:sns/topicPolicy:TopicPolicy")
-    assert policy.inputs == {"arn": topic.outputs["arn"], "policy": json.dumps(json.loads(policy.inputs["policy"]))}
-    assert json.loads(policy.inputs["policy"])["Statement"][0]["Resource"] == topic.outputs["arn"]
+    assert policy.inputs == {"arn": topic.outputs["arn"], "policy": sns_topic_policy(
+        topic.outputs["arn"], workspace.outputs["arn"], "123456789012", "us-west-2")}
     definition = run.one("aws:amp/alertManagerDefinition:AlertManagerDefinition")
     assert definition.inputs == {"workspaceId": workspace.outputs["id"],
                                  "definition": alertmanager_definition(topic.outputs["arn"], "us-west-2")}
@@ -234,6 +236,25 @@ def test_fewer_than_two_zones_for_the_collectors_subnets_is_an_error_not_one_sub
 
     with pytest.raises(ValueError, match="zip"):
         run_program(stack_config("dev"), program=program)
+
+
+def test_in_an_opt_in_region_the_topic_admits_amps_regional_principal() -> None:
+    from components.monitoring import Monitoring, MonitoringArgs
+    from eks_inferentia.metrics import RuleTargets
+    from tools.mock_engine import run_program
+    from tools.render import stack_config
+
+    def program() -> None:
+        Monitoring("monitoring", MonitoringArgs(
+            cluster_name="inferentia-dev", cluster_arn="arn:aws:eks:ap-east-1:123456789012:cluster/inferentia-dev",
+            vpc_id="vpc-0123456789abcdef0", cluster_security_group_id="sg-0123456789abcdef0",
+            serving_namespace="inference", neuron_monitor_namespace="neuron-monitor",
+            rule_targets=RuleTargets(model_name="resnet50_neuron", latency_objective_ms=100),
+            zones=("ap-east-1a", "ap-east-1b")))
+
+    run = run_program(stack_config("dev"), program=program, region="ap-east-1")
+    statement = json.loads(run.one("aws:sns/topicPolicy:TopicPolicy").inputs["policy"])["Statement"][0]
+    assert statement["Principal"] == {"Service": "ap-east-1.aps.amazonaws.com"}
 
 
 MONITOR_LABELS = {"app.kubernetes.io/name": "neuron-monitor", "app.kubernetes.io/managed-by": "pulumi"}
@@ -312,3 +333,14 @@ def test_the_callers_options_reach_neuron_monitor_and_it_runs_on_every_neuron_ty
     pod = declared.run.one("kubernetes:apps/v1:DaemonSet").inputs["spec"]["template"]["spec"]
     (term,) = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
     assert term["matchExpressions"][0]["values"] == ["inf1.xlarge", "inf2.xlarge"]  # sorted: no diff on reorder
+
+
+def test_under_vllm_the_collector_scrapes_vllms_pods_and_the_rules_are_vllms(run_stack) -> None:
+    from eks_inferentia.metrics import RuleTargets, rules_yaml, scrape_configuration
+    from tests.components.test_vllm_serving import VLLM
+
+    run = run_stack(**VLLM)
+    assert run.one("aws:amp/scraper:Scraper").inputs["scrapeConfiguration"] == scrape_configuration(
+        "inferentia-dev", "inference", "neuron-monitor", "vllm")
+    assert run.one("aws:amp/ruleGroupNamespace:RuleGroupNamespace").inputs["data"] == rules_yaml(RuleTargets(
+        model_name="llama-3.1-8b", latency_objective_ms=2000, runtime="vllm", max_concurrent_sequences=8))
