@@ -20,6 +20,7 @@ POLICY = "aws:iam/policy:Policy"
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 TAGS = {"project": "eks-inferentia", "cluster": "inferentia-prod"}
 CLUSTER_ARN = "arn:aws:eks:us-east-1:123456789012:cluster/inferentia-prod"
+POLICY_NAMES = ("node-lifecycle", "iam-integration", "eks-integration", "interruption", "resource-discovery")
 
 
 @pytest.fixture
@@ -29,6 +30,12 @@ def run(run_stack):
 
 def _policy(run, name: str) -> dict:
     return json.loads(run.named(POLICY, f"karpenter-{name}").inputs["policy"])
+
+
+def _indented(document: str) -> str:
+    """`document`, which must be JSON written as the program writes its policies: `json.dumps(..., indent=2)`."""
+    assert document == json.dumps(json.loads(document), indent=2)
+    return document
 
 
 def test_managed_declares_nothing_of_karpenter(run_stack) -> None:
@@ -54,18 +61,25 @@ def test_interruption_queue_is_encrypted_and_short_lived(run) -> None:
     queue = run.one("aws:sqs/queue:Queue")
     assert queue.inputs == {"messageRetentionSeconds": 300, "sqsManagedSseEnabled": True, "tags": TAGS}
     arn = queue.outputs["arn"]
-    assert json.loads(run.one("aws:sqs/queuePolicy:QueuePolicy").inputs["policy"]) == {
+    policy = run.one("aws:sqs/queuePolicy:QueuePolicy").inputs
+    assert sorted(policy) == ["policy", "queueUrl"] and policy["queueUrl"] == queue.outputs["url"]
+    assert json.loads(_indented(policy["policy"])) == {
         "Version": "2012-10-17", "Id": "EC2InterruptionPolicy", "Statement": [
             {"Sid": "AllowEventBridgeToSend", "Effect": "Allow",
              "Principal": {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]},
              "Action": "sqs:SendMessage", "Resource": arn},
             {"Sid": "DenyHTTP", "Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Resource": arn,
              "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
-    assert run.one("aws:sqs/queuePolicy:QueuePolicy").inputs["queueUrl"] == queue.outputs["url"]
 
 
 def test_eventbridge_rules_send_the_templates_events_to_the_queue(run) -> None:
     rules = {r.name: json.loads(r.inputs["eventPattern"]) for r in run.of_type("aws:cloudwatch/eventRule:EventRule")}
+    for rule in run.of_type("aws:cloudwatch/eventRule:EventRule"):
+        source, detail_type = rules[rule.name]["source"][0], rules[rule.name]["detail-type"][0]
+        assert rule.inputs == {
+            "description": f"{detail_type} to Karpenter's interruption queue", "tags": TAGS,
+            # As the template writes it: no more than these two fields, compact.
+            "eventPattern": f'{{"source": ["{source}"], "detail-type": ["{detail_type}"]}}'}
     assert rules == {
         "karpenter-scheduled-change": {"source": ["aws.health"], "detail-type": ["AWS Health Event"]},
         "karpenter-spot-interruption": {"source": ["aws.ec2"], "detail-type": ["EC2 Spot Instance Interruption Warning"]},
@@ -86,6 +100,7 @@ def test_eventbridge_rules_send_the_templates_events_to_the_queue(run) -> None:
 
 def test_the_chart_names_the_queue_and_the_cluster(run) -> None:
     chart = run.named("kubernetes:helm.sh/v4:Chart", "karpenter-chart")
+    assert sorted(chart.inputs) == ["chart", "name", "namespace", "values", "version"]
     assert {k: chart.inputs[k] for k in ("chart", "version", "name", "namespace")} == {
         "chart": "oci://public.ecr.aws/karpenter/karpenter", "version": "1.14.1",
         "name": "karpenter", "namespace": "kube-system"}
@@ -114,7 +129,7 @@ def test_the_chart_waits_for_credentials_and_the_system_nodes(run) -> None:
     assert needed <= set(chart.dependencies)
 
 
-@pytest.mark.parametrize(("system_nodes", "replicas"), [(1, 1), (2, 2), (5, 2)])
+@pytest.mark.parametrize(("system_nodes", "replicas"), [(0, 1), (1, 1), (2, 2), (3, 2), (5, 2)])
 def test_one_controller_per_system_node_up_to_two(system_nodes: int, replicas: int) -> None:
     assert controller_replicas(system_nodes) == replicas
 
@@ -125,7 +140,12 @@ def test_one_system_node_runs_one_controller(run_stack) -> None:
 
 
 def test_the_controller_role_trusts_pod_identity_for_karpenters_service_account_only(run) -> None:
-    trust = json.loads(run.named(ROLE, "karpenter-controller").inputs["assumeRolePolicy"])
+    controller = run.named(ROLE, "karpenter-controller")
+    assert sorted(controller.inputs) == ["assumeRolePolicy", "description", "tags"]
+    assert controller.inputs["description"] == (
+        "Karpenter's controller (kube-system/karpenter) of EKS cluster inferentia-prod (EKS Pod Identity)")
+    assert controller.inputs["tags"] == TAGS
+    trust = json.loads(_indented(controller.inputs["assumeRolePolicy"]))
     assert trust == {"Version": "2012-10-17", "Statement": [{
         "Sid": "EksPodIdentityForKarpentersServiceAccount", "Effect": "Allow",
         "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"],
@@ -133,78 +153,117 @@ def test_the_controller_role_trusts_pod_identity_for_karpenters_service_account_
                                        "aws:RequestTag/kubernetes-namespace": "kube-system",
                                        "aws:RequestTag/kubernetes-service-account": "karpenter"}}}]}
     association = run.named("aws:eks/podIdentityAssociation:PodIdentityAssociation", "karpenter-pod-identity")
-    controller = run.named(ROLE, "karpenter-controller")
     assert association.inputs == {"clusterName": "inferentia-prod", "namespace": "kube-system",
                                   "serviceAccount": "karpenter", "roleArn": controller.outputs["arn"], "tags": TAGS}
     grants = [a for a in run.of_type(ATTACHMENT) if a.inputs["role"] == controller.outputs["name"]]
-    assert {a.name for a in grants} == {f"karpenter-{n}" for n in (
-        "node-lifecycle", "iam-integration", "eks-integration", "interruption", "resource-discovery")}
+    assert {a.name: a.inputs for a in grants} == {f"karpenter-{n}": {
+        "role": controller.outputs["name"], "policyArn": run.named(POLICY, f"karpenter-{n}").outputs["arn"]}
+        for n in POLICY_NAMES}
     assert {a.urn for a in grants} <= set(association.dependencies)
 
 
 def test_the_controller_policies_are_the_reference_templates_without_zonal_shift(run) -> None:
-    # website/content/en/v1.14/getting-started/getting-started-with-karpenter/cloudformation.yaml, by Sid.
-    sids = {name: [s["Sid"] for s in _policy(run, name)["Statement"]] for name in (
-        "node-lifecycle", "iam-integration", "eks-integration", "interruption", "resource-discovery")}
-    assert sids == {
-        "node-lifecycle": ["AllowScopedEC2InstanceAccessActions", "AllowScopedEC2LaunchTemplateAccessActions",
-                           "AllowScopedEC2InstanceActionsWithTags", "AllowScopedResourceCreationTagging",
-                           "AllowScopedResourceTagging", "AllowScopedDeletion"],
-        "iam-integration": ["AllowPassingInstanceRole", "AllowScopedInstanceProfileCreationActions",
-                            "AllowScopedInstanceProfileTagActions", "AllowScopedInstanceProfileActions"],
-        "eks-integration": ["AllowAPIServerEndpointDiscovery"],
-        "interruption": ["AllowInterruptionQueueActions"],
-        "resource-discovery": ["AllowRegionalReadActions", "AllowSSMReadActions", "AllowPricingReadActions",
-                               "AllowUnscopedInstanceProfileListAction", "AllowInstanceProfileReadActions"],
-    }
-    assert not [r for r in run.of_type(POLICY) if "zonal" in r.name]
-
-
-def test_instances_are_created_deleted_and_tagged_only_for_this_cluster(run) -> None:
-    statements = {s["Sid"]: s for s in _policy(run, "node-lifecycle")["Statement"]}
+    # website/content/en/v1.14/getting-started/getting-started-with-karpenter/cloudformation.yaml, statement for
+    # statement, with ClusterName, AWS::Partition, AWS::Region, AWS::AccountId and the node role and queue filled in.
+    ec2 = "arn:aws:ec2:us-east-1"
+    profiles = "arn:aws:iam::123456789012:instance-profile/*"
     owned = {"aws:ResourceTag/kubernetes.io/cluster/inferentia-prod": "owned"}
+    request_owned = {"aws:RequestTag/kubernetes.io/cluster/inferentia-prod": "owned",
+                     "aws:RequestTag/eks:eks-cluster-name": "inferentia-prod"}
     nodepool = {"aws:ResourceTag/karpenter.sh/nodepool": "*"}
-    assert statements["AllowScopedDeletion"] == {
-        "Sid": "AllowScopedDeletion", "Effect": "Allow",
-        "Resource": ["arn:aws:ec2:us-east-1:*:instance/*", "arn:aws:ec2:us-east-1:*:launch-template/*"],
-        "Action": ["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"],
-        "Condition": {"StringEquals": owned, "StringLike": nodepool}}
-    assert statements["AllowScopedEC2InstanceActionsWithTags"]["Condition"] == {
-        "StringEquals": {"aws:RequestTag/kubernetes.io/cluster/inferentia-prod": "owned",
-                         "aws:RequestTag/eks:eks-cluster-name": "inferentia-prod"},
-        "StringLike": {"aws:RequestTag/karpenter.sh/nodepool": "*"}}
-    assert statements["AllowScopedResourceCreationTagging"]["Condition"]["StringEquals"]["ec2:CreateAction"] == [
-        "RunInstances", "CreateFleet", "CreateLaunchTemplate"]
-    assert statements["AllowScopedResourceTagging"]["Condition"] == {
-        "StringEquals": owned, "StringLike": nodepool,
-        "StringEqualsIfExists": {"aws:RequestTag/eks:eks-cluster-name": "inferentia-prod"},
-        "ForAllValues:StringEquals": {"aws:TagKeys": ["eks:eks-cluster-name", "karpenter.sh/nodeclaim", "Name"]}}
-    assert statements["AllowScopedEC2InstanceAccessActions"]["Resource"] == [
-        "arn:aws:ec2:us-east-1::image/*", "arn:aws:ec2:us-east-1::snapshot/*", "arn:aws:ec2:us-east-1:*:security-group/*",
-        "arn:aws:ec2:us-east-1:*:subnet/*", "arn:aws:ec2:us-east-1:*:capacity-reservation/*",
-        "arn:aws:ec2:us-east-1:*:placement-group/*"]
-
-
-def test_the_controller_passes_only_the_node_role_and_reads_only_this_cluster_and_queue(run) -> None:
+    tagged = [f"{ec2}:*:fleet/*", f"{ec2}:*:instance/*", f"{ec2}:*:volume/*", f"{ec2}:*:network-interface/*",
+              f"{ec2}:*:launch-template/*", f"{ec2}:*:spot-instances-request/*"]
     node_role = run.named(ROLE, "karpenter-node-role").outputs["arn"]
-    assert _policy(run, "iam-integration")["Statement"][0] == {
-        "Sid": "AllowPassingInstanceRole", "Effect": "Allow", "Resource": node_role, "Action": "iam:PassRole",
-        "Condition": {"StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"]}}}
-    profile_tag = _policy(run, "iam-integration")["Statement"][2]["Condition"]["StringEquals"]
-    assert profile_tag == {"aws:ResourceTag/kubernetes.io/cluster/inferentia-prod": "owned",
-                           "aws:ResourceTag/topology.kubernetes.io/region": "us-east-1",
-                           "aws:RequestTag/kubernetes.io/cluster/inferentia-prod": "owned",
-                           "aws:RequestTag/eks:eks-cluster-name": "inferentia-prod",
-                           "aws:RequestTag/topology.kubernetes.io/region": "us-east-1"}
-    assert _policy(run, "eks-integration")["Statement"] == [{
-        "Sid": "AllowAPIServerEndpointDiscovery", "Effect": "Allow", "Resource": CLUSTER_ARN,
-        "Action": "eks:DescribeCluster"}]
-    assert _policy(run, "interruption")["Statement"] == [{
-        "Sid": "AllowInterruptionQueueActions", "Effect": "Allow", "Resource": run.one("aws:sqs/queue:Queue").outputs["arn"],
-        "Action": ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"]}]
-    discovery = _policy(run, "resource-discovery")["Statement"]
-    assert discovery[0]["Condition"] == {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}
-    assert discovery[1]["Resource"] == "arn:aws:ssm:us-east-1::parameter/aws/service/*"
+    queue = run.one("aws:sqs/queue:Queue").outputs["arn"]
+    expected = {
+        "node-lifecycle": [
+            {"Sid": "AllowScopedEC2InstanceAccessActions", "Effect": "Allow",
+             "Resource": [f"{ec2}::image/*", f"{ec2}::snapshot/*", f"{ec2}:*:security-group/*", f"{ec2}:*:subnet/*",
+                          f"{ec2}:*:capacity-reservation/*", f"{ec2}:*:placement-group/*"],
+             "Action": ["ec2:RunInstances", "ec2:CreateFleet"]},
+            {"Sid": "AllowScopedEC2LaunchTemplateAccessActions", "Effect": "Allow",
+             "Resource": f"{ec2}:*:launch-template/*", "Action": ["ec2:RunInstances", "ec2:CreateFleet"],
+             "Condition": {"StringEquals": owned, "StringLike": nodepool}},
+            {"Sid": "AllowScopedEC2InstanceActionsWithTags", "Effect": "Allow", "Resource": tagged,
+             "Action": ["ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateLaunchTemplate"],
+             "Condition": {"StringEquals": request_owned,
+                           "StringLike": {"aws:RequestTag/karpenter.sh/nodepool": "*"}}},
+            {"Sid": "AllowScopedResourceCreationTagging", "Effect": "Allow", "Resource": tagged,
+             "Action": "ec2:CreateTags",
+             "Condition": {"StringEquals": {**request_owned,
+                                            "ec2:CreateAction": ["RunInstances", "CreateFleet", "CreateLaunchTemplate"]},
+                           "StringLike": {"aws:RequestTag/karpenter.sh/nodepool": "*"}}},
+            {"Sid": "AllowScopedResourceTagging", "Effect": "Allow", "Resource": f"{ec2}:*:instance/*",
+             "Action": "ec2:CreateTags",
+             "Condition": {"StringEquals": owned, "StringLike": nodepool,
+                           "StringEqualsIfExists": {"aws:RequestTag/eks:eks-cluster-name": "inferentia-prod"},
+                           "ForAllValues:StringEquals": {
+                               "aws:TagKeys": ["eks:eks-cluster-name", "karpenter.sh/nodeclaim", "Name"]}}},
+            {"Sid": "AllowScopedDeletion", "Effect": "Allow",
+             "Resource": [f"{ec2}:*:instance/*", f"{ec2}:*:launch-template/*"],
+             "Action": ["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"],
+             "Condition": {"StringEquals": owned, "StringLike": nodepool}},
+        ],
+        "iam-integration": [
+            # The node role only, and only to EC2.
+            {"Sid": "AllowPassingInstanceRole", "Effect": "Allow", "Resource": node_role, "Action": "iam:PassRole",
+             "Condition": {"StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"]}}},
+            {"Sid": "AllowScopedInstanceProfileCreationActions", "Effect": "Allow", "Resource": profiles,
+             "Action": ["iam:CreateInstanceProfile"],
+             "Condition": {"StringEquals": {**request_owned, "aws:RequestTag/topology.kubernetes.io/region": "us-east-1"},
+                           "StringLike": {"aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"}}},
+            {"Sid": "AllowScopedInstanceProfileTagActions", "Effect": "Allow", "Resource": profiles,
+             "Action": ["iam:TagInstanceProfile"],
+             "Condition": {"StringEquals": {"aws:ResourceTag/kubernetes.io/cluster/inferentia-prod": "owned",
+                                            "aws:ResourceTag/topology.kubernetes.io/region": "us-east-1",
+                                            "aws:RequestTag/kubernetes.io/cluster/inferentia-prod": "owned",
+                                            "aws:RequestTag/eks:eks-cluster-name": "inferentia-prod",
+                                            "aws:RequestTag/topology.kubernetes.io/region": "us-east-1"},
+                           "StringLike": {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*",
+                                          "aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"}}},
+            {"Sid": "AllowScopedInstanceProfileActions", "Effect": "Allow", "Resource": profiles,
+             "Action": ["iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile"],
+             "Condition": {"StringEquals": {**owned, "aws:ResourceTag/topology.kubernetes.io/region": "us-east-1"},
+                           "StringLike": {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*"}}},
+        ],
+        "eks-integration": [
+            {"Sid": "AllowAPIServerEndpointDiscovery", "Effect": "Allow", "Resource": CLUSTER_ARN,
+             "Action": "eks:DescribeCluster"},
+        ],
+        "interruption": [
+            {"Sid": "AllowInterruptionQueueActions", "Effect": "Allow", "Resource": queue,
+             "Action": ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"]},
+        ],
+        "resource-discovery": [
+            {"Sid": "AllowRegionalReadActions", "Effect": "Allow", "Resource": "*",
+             "Action": ["ec2:DescribeCapacityReservations", "ec2:DescribeImages", "ec2:DescribeInstances",
+                        "ec2:DescribeInstanceStatus", "ec2:DescribeInstanceTypeOfferings", "ec2:DescribeInstanceTypes",
+                        "ec2:DescribeLaunchTemplates", "ec2:DescribePlacementGroups", "ec2:DescribeSecurityGroups",
+                        "ec2:DescribeSpotPriceHistory", "ec2:DescribeSubnets"],
+             "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}},
+            # The public parameters of the EKS AMIs: AWS's, in no account.
+            {"Sid": "AllowSSMReadActions", "Effect": "Allow",
+             "Resource": "arn:aws:ssm:us-east-1::parameter/aws/service/*", "Action": "ssm:GetParameter"},
+            {"Sid": "AllowPricingReadActions", "Effect": "Allow", "Resource": "*", "Action": "pricing:GetProducts"},
+            {"Sid": "AllowUnscopedInstanceProfileListAction", "Effect": "Allow", "Resource": "*",
+             "Action": "iam:ListInstanceProfiles"},
+            {"Sid": "AllowInstanceProfileReadActions", "Effect": "Allow", "Resource": profiles,
+             "Action": "iam:GetInstanceProfile"},
+        ],
+    }
+    policies = {r.name: r for r in run.of_type(POLICY) if r.name.startswith("karpenter-")}
+    assert sorted(policies) == sorted(f"karpenter-{name}" for name in POLICY_NAMES)  # no zonal shift
+    for name, statements in expected.items():
+        policy = policies[f"karpenter-{name}"]
+        assert sorted(policy.inputs) == ["description", "policy", "tags"]
+        assert json.loads(_indented(policy.inputs["policy"])) == {"Version": "2012-10-17", "Statement": statements}
+        assert policy.inputs["tags"] == TAGS
+    assert {name: policy.inputs["description"] for name, policy in policies.items()} == {
+        "karpenter-node-lifecycle": "Karpenter's node lifecycle policy (EKS cluster inferentia-prod)",
+        "karpenter-iam-integration": "Karpenter's iam integration policy (EKS cluster inferentia-prod)",
+        "karpenter-eks-integration": "Karpenter's eks integration policy (EKS cluster inferentia-prod)",
+        "karpenter-interruption": "Karpenter's interruption policy (EKS cluster inferentia-prod)",
+        "karpenter-resource-discovery": "Karpenter's resource discovery policy (EKS cluster inferentia-prod)"}
 
 
 def _findings(document: str) -> list[tuple[str, str, str]]:
@@ -250,12 +309,16 @@ def test_the_node_role_joins_through_an_ec2_linux_access_entry_without_s3(run) -
     node_role = run.named(ROLE, "karpenter-node-role")
     assert json.loads(node_role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {
         "Service": "ec2.amazonaws.com"}
-    attached = {a.inputs["policyArn"] for a in run.of_type(ATTACHMENT) if a.inputs["role"] == node_role.outputs["name"]}
-    assert attached == {f"arn:aws:iam::aws:policy/{p}" for p in NODE_POLICIES}
+    assert (node_role.inputs["description"], node_role.inputs["tags"]) == (
+        "Neuron nodes Karpenter launches in EKS cluster inferentia-prod", TAGS)
+    attachments = [a for a in run.of_type(ATTACHMENT) if a.inputs["role"] == node_role.outputs["name"]]
+    assert {a.inputs["policyArn"] for a in attachments} == {f"arn:aws:iam::aws:policy/{p}" for p in NODE_POLICIES}
     entry = run.one("aws:eks/accessEntry:AccessEntry")
     assert entry.inputs == {"clusterName": "inferentia-prod", "principalArn": node_role.outputs["arn"],
                             "type": "EC2_LINUX", "tags": TAGS}
     assert entry.outputs["id"] == f"inferentia-prod:{node_role.outputs['arn']}"
+    # A node that joins gets its policies already: the entry waits for every attachment.
+    assert len(attachments) == 4 and {a.urn for a in attachments} <= set(entry.dependencies)
     # Under modelAccess node-role the model's grant goes to this role, as to the managed group's.
     model = run.named(ATTACHMENT, "model-attach")
     assert model.inputs["role"] != node_role.outputs["name"]
@@ -265,3 +328,63 @@ def test_under_node_role_access_the_model_grant_goes_to_karpenters_node_role(run
     run = run_stack("prod", **KARPENTER, modelAccess="node-role")
     node_role = run.named(ROLE, "karpenter-node-role")
     assert run.named(ATTACHMENT, "model-attach").inputs["role"] == node_role.outputs["name"]
+
+
+def test_the_component_owns_its_resources_and_registers_its_outputs(run) -> None:
+    component = run.one("eks-inferentia:index:Karpenter")
+    owned = sorted((r.type.rsplit(":", 1)[1], r.name) for r in run.resources if r.parent == component.urn)
+    assert owned == sorted([
+        ("Queue", "karpenter-interruption"), ("QueuePolicy", "karpenter-interruption"),
+        *((kind, f"karpenter-{rule}") for rule in ("scheduled-change", "spot-interruption", "rebalance",
+                                                   "instance-state-change", "capacity-reservation-interruption")
+          for kind in ("EventRule", "EventTarget")),
+        ("Role", "karpenter-node-role"), *(("RolePolicyAttachment", f"karpenter-{p}") for p in NODE_POLICIES),
+        ("AccessEntry", "karpenter-nodes"), ("Role", "karpenter-controller"),
+        *((kind, f"karpenter-{p}") for p in POLICY_NAMES for kind in ("Policy", "RolePolicyAttachment")),
+        ("PodIdentityAssociation", "karpenter-pod-identity"), ("Chart", "karpenter-chart")])
+    queue, node_role = run.one("aws:sqs/queue:Queue"), run.named(ROLE, "karpenter-node-role")
+    assert run.registered_outputs[component.urn] == {
+        "node_role_name": node_role.outputs["name"], "node_role_arn": node_role.outputs["arn"],
+        "controller_role_arn": run.named(ROLE, "karpenter-controller").outputs["arn"],
+        "interruption_queue_name": queue.outputs["name"], "interruption_queue_arn": queue.outputs["arn"],
+        "chart_version": "1.14.1"}
+
+
+def test_the_callers_options_reach_the_component_and_the_chart_takes_the_args_given() -> None:
+    import pulumi_aws as aws
+    import pulumi_kubernetes as k8s
+
+    from components.karpenter import Karpenter, KarpenterArgs
+    from tests.components.options import declared_with_options
+
+    def declare(opts) -> None:
+        agent = aws.eks.Addon("pod-identity-agent", cluster_name="inferentia-dev", addon_name="eks-pod-identity-agent")
+        Karpenter("edge", KarpenterArgs(
+            cluster_name="inferentia-dev", cluster_arn="arn:aws:eks:us-west-2:123456789012:cluster/inferentia-dev",
+            provider=k8s.Provider("k8s"), system_nodes=1, chart_depends_on=[agent], chart_version="1.13.0"), opts=opts)
+
+    declared = declared_with_options(declare)
+    run = declared.run
+    component = declared.component("eks-inferentia:index:Karpenter")
+    assert component.parent == declared.owner.urn
+    assert component.dependencies == [declared.before.urn]
+    # Its resources are its own, named after it.
+    owned = [r for r in run.resources if r.parent == component.urn]
+    assert len(owned) == 31 and all(r.name.startswith("edge-") for r in owned)
+    chart = run.named("kubernetes:helm.sh/v4:Chart", "edge-chart")
+    queue = run.one("aws:sqs/queue:Queue")
+    assert chart.inputs == {
+        "chart": "oci://public.ecr.aws/karpenter/karpenter", "version": "1.13.0", "name": "karpenter",
+        "namespace": "kube-system", "values": {
+            "fullnameOverride": "karpenter", "serviceAccount": {"name": "karpenter"}, "replicas": 1,
+            "nodeSelector": {"kubernetes.io/os": "linux", "eks-inferentia/role": "system"},
+            "controller": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"},
+                                         "limits": {"cpu": "1", "memory": "1Gi"}},
+                           "env": [{"name": "AWS_REGION", "value": "us-west-2"}]},
+            "settings": {"clusterName": "inferentia-dev", "interruptionQueue": queue.outputs["name"]}}}
+    assert chart.provider.startswith(run.one("pulumi:providers:kubernetes").urn)
+    # After the Pod Identity association, the access entry and what the caller named; the queue is in its values.
+    assert sorted(chart.dependencies) == sorted([
+        run.one("aws:eks/podIdentityAssociation:PodIdentityAssociation").urn, run.one("aws:eks/accessEntry:AccessEntry").urn,
+        run.one("aws:eks/addon:Addon").urn, queue.urn])
+    assert run.registered_outputs[component.urn]["chart_version"] == "1.13.0"
