@@ -17,6 +17,8 @@ from tools.mutation_report import (
     read_results,
     render,
     score_package,
+    score_sample,
+    wilson_interval,
 )
 
 DIFF = """--- eks_inferentia/quantity.py
@@ -117,3 +119,42 @@ def test_the_report_refuses_a_name_outside_the_packages(capsys: pytest.CaptureFi
     with pytest.raises(SystemExit):
         main(["tools.render"])
     assert "'tools.render': not one of components, eks_inferentia, client" in capsys.readouterr().err
+
+
+def test_a_sample_is_scored_out_of_the_mutants_drawn_with_the_interval_of_the_packages_score(tmp_path: Path) -> None:
+    mutants = _results(tmp_path, {f"eks_inferentia.quantity.x_format_memory__mutmut_{n}": (1 if n % 4 else 0)
+                                  for n in range(1, 41)})
+    results = read_results("eks_inferentia", mutants)
+    sample = {f"eks_inferentia.quantity.x_format_memory__mutmut_{n}" for n in range(1, 21)} | {"client.common.x_f__mutmut_1"}
+    score = score_sample("eks_inferentia", results, sample, [], lambda mutant, source: DIFF)
+    assert score is not None
+    assert (score.total, score.killed, score.population) == (20, 15, 40)  # 4, 8, 12, 16 and 20 survived
+    low, high = score.interval
+    assert (round(low, 1), round(high, 1)) == (53.1, 88.8)
+    assert "a random sample of 40; 95 % interval 53.1 to 88.8 %" in render([score], [])
+    assert score_sample("eks_inferentia", results, {"client.common.x_f__mutmut_1"}, [], lambda m, s: DIFF) is None
+    # A whole package's score is exact: no interval.
+    assert "interval" not in render([score_package("eks_inferentia", results, [], lambda m, s: DIFF)], [])
+
+
+def test_the_wilson_interval_stays_within_0_and_100_and_narrows_with_the_sample() -> None:
+    assert wilson_interval(0, 0) == (0.0, 100.0)
+    low, high = wilson_interval(10, 10)
+    assert high == 100.0 and round(low, 1) == 72.2
+    low, high = wilson_interval(0, 10)
+    assert low == 0.0 and round(high, 1) == 27.8
+    assert [round(x, 1) for x in wilson_interval(95, 100)] == [88.8, 97.8]
+    assert [round(x, 1) for x in wilson_interval(950, 1000)] == [93.5, 96.2]
+
+
+def test_the_sample_is_drawn_per_stratum_the_same_each_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tools.mutation_sample as mutation_sample
+
+    _results(tmp_path / "mutants", {f"eks_inferentia.quantity.x_format_memory__mutmut_{n}": 1 for n in range(1, 31)})
+    monkeypatch.setattr(mutation_sample, "ROOT", tmp_path)
+    first = mutation_sample.draw([("eks_inferentia.quantity", 10), ("eks_inferentia", 50)])
+    assert first == mutation_sample.draw([("eks_inferentia.quantity", 10), ("eks_inferentia", 50)])
+    assert len(first) == 40 and len(set(first[:10])) == 10 and len(set(first[10:])) == 30  # capped at the population
+    assert first[:10] != mutation_sample.draw([("eks_inferentia.quantity", 10)], seed=16)
+    with pytest.raises(SystemExit):
+        mutation_sample.main(["eks_inferentia"])

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -114,14 +115,31 @@ class PackageScore:
     total: int
     killed: int
     survivors: list[Survivor]
+    population: int | None = None
+    """When `total` is a random sample (`--sample`): how many mutants the package has."""
 
     @property
     def score(self) -> float:
         return 100.0 * self.killed / self.total if self.total else 100.0
 
     @property
+    def interval(self) -> tuple[float, float]:
+        """The score's 95 % Wilson interval, for a sample (a whole package's score has none: it is exact)."""
+        return wilson_interval(self.killed, self.total)
+
+    @property
     def accepted(self) -> int:
         return sum(1 for s in self.survivors if s.accepted)
+
+
+def wilson_interval(killed: int, total: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson score interval, in percent, of the share killed among `total` mutants drawn at random."""
+    if not total:
+        return 0.0, 100.0
+    share = killed / total
+    centre = (share + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * (share * (1 - share) / total + z * z / (4 * total * total)) ** 0.5 / (1 + z * z / total)
+    return 100.0 * max(0.0, centre - half), 100.0 * min(1.0, centre + half)
 
 
 def read_results(package: str, mutants_dir: Path) -> dict[str, tuple[Path, int | None]]:
@@ -150,6 +168,15 @@ def score_package(package: str, results: dict[str, tuple[Path, int | None]], all
     return PackageScore(package, len(results), len(results) - len(survivors), survivors)
 
 
+def score_sample(package: str, results: dict[str, tuple[Path, int | None]], sample: set[str],
+                 allowlist: Sequence[Accepted], diff: Callable[[str, Path], str]) -> PackageScore | None:
+    """The score of the package's mutants that `sample` names (None: it names none), out of all it has."""
+    drawn = {mutant: result for mutant, result in results.items() if mutant in sample}
+    if not drawn:
+        return None
+    return dataclasses.replace(score_package(package, drawn, allowlist, diff), population=len(results))
+
+
 def _natural(mutant: str) -> tuple[str, int]:
     name, _, number = mutant.rpartition("__mutmut_")
     return name, int(number) if number.isdigit() else 0
@@ -175,8 +202,12 @@ def render(scores: Iterable[PackageScore], allowlist: Sequence[Accepted], goal: 
     out.append(f"\nmutation score (killed / mutants; goal: at least {goal:.0f} % per package)")
     for result in scores:
         mark = "" if result.score >= goal else "  BELOW THE GOAL"
+        sample = ""
+        if result.population is not None:
+            low, high = result.interval
+            sample = f"   a random sample of {result.population}; 95 % interval {low:.1f} to {high:.1f} %"
         out.append(f"  {result.package:<16} {result.killed:>5} / {result.total:<5} {result.score:5.1f} %"
-                   f"   survivors: {result.accepted} accepted, {len(result.survivors) - result.accepted} not{mark}")
+                   f"   survivors: {result.accepted} accepted, {len(result.survivors) - result.accepted} not{mark}{sample}")
     return "\n".join(out)
 
 
@@ -199,7 +230,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help=f"{', '.join(PACKAGES)}, or one module of them (components.addons)")
     parser.add_argument("--fail-under", type=float, default=None, metavar="PERCENT",
                         help="exit 1 when a package scores below this")
+    parser.add_argument("--sample", type=Path, default=None, metavar="FILE",
+                        help="score only the mutants FILE names, one per line (tools/mutation_sample.py draws them), "
+                             "with the interval the package's score lies in")
     args = parser.parse_args(argv)
+    sample = set(args.sample.read_text().split()) if args.sample else None
     mutants_dir = ROOT / "mutants"
     if not mutants_dir.is_dir():
         print("no mutants/ directory: run `make mutation` first", file=sys.stderr)
@@ -211,7 +246,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not results:
             print(f"no mutmut results for {package} in mutants/: run `make mutation PACKAGE={package}`", file=sys.stderr)
             return 2
-        scores.append(score_package(package, results, allowlist, mutmut_diff))
+        if sample is None:
+            scores.append(score_package(package, results, allowlist, mutmut_diff))
+        elif drawn := score_sample(package, results, sample, allowlist, mutmut_diff):
+            scores.append(drawn)
     print(render(scores, allowlist))
     if args.fail_under is not None and any(result.score < args.fail_under for result in scores):
         return 1
