@@ -231,3 +231,36 @@ def test_under_autoscaling_keda_owns_the_replicas_and_pulumi_waits_for_the_most_
     assert "pulumi.com/patchForce" not in deployment.inputs["metadata"]["annotations"]
     # Up to 4 pods, one at a time on full nodes: 4 waves of 106 minutes (a compile each).
     assert deployment.custom_timeouts == {"create": "106m", "update": "424m"}
+
+
+@pytest.mark.parametrize("runtime", ["tensorflow-serving", "vllm"])
+def test_the_program_reads_each_runtimes_own_names_image_and_settings(run_stack, runtime: str) -> None:
+    # declare_serving hands on what the rest of the program reads (outputs, smoke test, autoscaler) and
+    # passes the stack's settings to whichever component serves.
+    base = VLLM if runtime == "vllm" else {}
+    image = "123456789012.dkr.ecr.us-west-2.amazonaws.com/serving@sha256:" + "0" * 64
+    run = run_stack(**base, servingImage=image, neuronScheduler="enabled", allowedClientNamespaces=["apps"],
+                    autoscaling="true", maxReplicas="2",
+                    **({"targetRequestsWaiting": "8"} if runtime == "vllm" else {"targetRequestsPerSecond": "40"}))
+    deployment = run.one("kubernetes:apps/v1:Deployment")
+    pod = deployment.inputs["spec"]["template"]["spec"]
+    assert {c["image"] for c in pod["containers"]} == {image} and pod["schedulerName"] == "my-scheduler"
+    assert _job_annotation(run, "eks-inferentia/serving-image") == image
+    assert (run.outputs["servingNamespace"], run.outputs["servingServiceName"]) == ("inference", "eks-neuron-test")
+    target = run.one("kubernetes:keda.sh/v1alpha1:ScaledObject").inputs
+    assert (target["metadata"]["namespace"], target["spec"]["scaleTargetRef"]["name"]) == (
+        "inference", deployment.outputs["metadata"]["name"])
+    rules = run.named("kubernetes:networking.k8s.io/v1:NetworkPolicy", "serving-clients").inputs["spec"]["ingress"]
+    clients, collector = rules
+    # Its own namespace (the smoke test) and the configured ones.
+    assert clients["from"][0]["namespaceSelector"]["matchExpressions"][0]["values"] == ["inference", "apps"]
+    cidrs = sorted(s.inputs["cidrBlock"] for s in run.of_type("aws:ec2/subnet:Subnet") if "scraper" in s.name)
+    assert sorted(peer["ipBlock"]["cidr"] for peer in collector["from"]) == cidrs
+    # The component, and so every pod, comes after the model's Pod Identity association and the Neuron nodes.
+    component = run.one(f"eks-inferentia:index:{'VllmServing' if runtime == 'vllm' else 'TensorFlowServing'}")
+    waits_for = {r.name for r in run.resources if r.urn in component.dependencies}
+    assert {"model-pod-identity", "neuron-nodes-ng", "neuron-device-plugin-chart"} <= waits_for
+
+
+def _job_annotation(run, key: str) -> str:
+    return run.one("kubernetes:batch/v1:Job").inputs["spec"]["template"]["metadata"]["annotations"][key]
