@@ -113,3 +113,38 @@ def test_runs_as_the_pod_runs_it_beside_model_sync_and_fails_with_one_line(s3, t
                           check=False)
     assert done.returncode == 1 and done.stdout.startswith("model-copy: model copy failed: no EKS Pod Identity credentials")
     assert len(done.stdout.splitlines()) == 1
+
+
+def test_main_in_process_copies_prints_one_line_per_note_and_fails_with_one_line_and_a_termination_message(
+        s3, tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # The same run as above, in this process (mutation testing sees only code run here).
+    termination = tmp_path / "termination-log"
+    monkeypatch.setattr(model_copy, "TERMINATION_LOG", str(termination))
+    args = ["--source", SOURCE, "--dest", str(tmp_path / "m"), "--artifacts", ARTIFACTS,
+            "--artifacts-dest", str(tmp_path / "c")]
+    assert model_copy.main([*args, "--credentials", "node-role"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("model-copy: 4 files (22 bytes) of s3://models-bucket/llama/")
+    assert all(line.startswith("model-copy: ") for line in lines) and not termination.exists()
+    assert (tmp_path / "c" / "model.pt").read_text() == "neff"
+    for name in [k for k in os.environ if k.startswith("AWS_CONTAINER_")]:
+        monkeypatch.delenv(name)
+    assert model_copy.main([*args, "--credentials", "pod-identity"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("model-copy: model copy failed: no EKS Pod Identity credentials") and out.count("\n") == 1
+    assert termination.read_text() == out.removeprefix("model-copy: ").rstrip("\n")
+    # The default is node-role; a missing source is a failed copy (exit 1), not a traceback.
+    assert model_copy.main(["--source", "s3://models-bucket/absent/", "--dest", str(tmp_path / "n")]) == 1
+    assert capsys.readouterr().out.startswith("model-copy: model copy failed: ")
+
+
+@pytest.mark.parametrize("argv", [
+    ["--dest", "/m"],                                                  # --source is required
+    ["--source", SOURCE],                                              # --dest is required
+    ["--source", SOURCE, "--dest", "/m", "--artifacts", ARTIFACTS],    # artifacts need a destination
+    ["--source", SOURCE, "--dest", "/m", "--credentials", "static"],   # only the two credential sources
+])
+def test_main_refuses_incomplete_arguments(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        model_copy.main(argv)
+    assert exit_.value.code == 2 and capsys.readouterr().err.startswith("usage: model_copy.py")

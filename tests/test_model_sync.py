@@ -349,3 +349,28 @@ def test_a_pod_without_its_pod_identity_credentials_fails_before_calling_aws(
     monkeypatch.setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", str(tmp_path / "token"))
     assert model_sync.main([*args, "--once"]) == 0
     assert local_versions(str(dest)) == {1}
+
+
+@pytest.mark.parametrize("argv", [
+    ["--dest", "/m", "--staging", "/s", "--once"],                            # --source is required
+    ["--source", "s3://b/m/", "--staging", "/s", "--once"],                   # --dest is required
+    ["--source", "s3://b/m/", "--dest", "/m", "--once"],                      # --staging is required
+    ["--source", "s3://b/m/", "--dest", "/m", "--staging", "/s"],             # --once or --interval
+    ["--source", "s3://b/m/", "--dest", "/m", "--staging", "/s", "--once", "--interval", "60"],  # not both
+    ["--source", "s3://b/m/", "--dest", "/m", "--staging", "/s", "--once", "--credentials", "static"],
+])
+def test_main_refuses_incomplete_or_contradictory_arguments(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    from eks_inferentia import model_sync
+
+    with pytest.raises(SystemExit) as exit_:
+        model_sync.main(argv)
+    assert exit_.value.code == 2 and capsys.readouterr().err.startswith("usage: model_sync.py")
+
+
+def test_the_test_only_rounds_flag_stays_out_of_the_help(capsys: pytest.CaptureFixture[str]) -> None:
+    from eks_inferentia import model_sync
+
+    with pytest.raises(SystemExit):
+        model_sync.main(["--help"])
+    out = capsys.readouterr().out
+    assert "--interval" in out and "--rounds" not in out
