@@ -264,3 +264,16 @@ def test_the_program_reads_each_runtimes_own_names_image_and_settings(run_stack,
 
 def _job_annotation(run, key: str) -> str:
     return run.one("kubernetes:batch/v1:Job").inputs["spec"]["template"]["metadata"]["annotations"][key]
+
+
+def test_the_server_is_pulled_each_start_and_the_disruption_budget_and_policies_select_its_pods(run_stack) -> None:
+    run = run_stack(**VLLM)
+    (server,) = _pod(run)["containers"]
+    assert server["imagePullPolicy"] == "Always"
+    selector = {"matchLabels": {"app": "eks-neuron-test"}}
+    assert run.one("kubernetes:policy/v1:PodDisruptionBudget").inputs["spec"] == {"maxUnavailable": 1, "selector": selector}
+    policies = {p.name: p.inputs["spec"] for p in run.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+                if p.name.startswith("serving-")}
+    assert policies["serving-clients"]["podSelector"] == selector
+    assert policies["serving-egress"]["podSelector"] == selector
+    assert policies["serving-default-deny-ingress"]["podSelector"] == {}
