@@ -438,7 +438,7 @@ def config_files(batching_parameters: str | None, model_name: str = "", model_ve
 
 
 def sync_command(model_base_path: str, model_name: str, versions: Sequence[int], poll_seconds: int,
-                 pods_use_node_role: bool = False) -> list[str]:
+                 pods_use_node_role: bool) -> list[str]:
     """The copier's command: once (`poll_seconds` 0, the init container) or every `poll_seconds` (the sidecar).
     Under Pod Identity it first checks the pod got its credentials, with a message that says what to do."""
     command = ["python3", f"{CONFIG_DIR}/model_sync.py", "--source", model_base_path.rstrip("/") + "/",

@@ -179,6 +179,7 @@ def test_network_policy_admits_only_client_namespaces_on_the_serving_ports(run_s
     policy = run_stack(allowedClientNamespaces=["apps", "inference"], monitoring=False).named(
         "kubernetes:networking.k8s.io/v1:NetworkPolicy", "serving-clients").inputs["spec"]
     assert policy["policyTypes"] == ["Ingress"]
+    assert policy["podSelector"] == {"matchLabels": {"app": "eks-neuron-test"}}  # the serving pods, not the namespace
     (rule,) = policy["ingress"]
     (peer,) = rule["from"]
     assert peer["namespaceSelector"]["matchExpressions"] == [
@@ -388,3 +389,16 @@ def test_the_apply_is_forced_unless_keda_owns_the_replica_count(run_stack) -> No
     autoscaled = run_stack(autoscaling="true", targetRequestsPerSecond="40").one("kubernetes:apps/v1:Deployment")
     assert "pulumi.com/patchForce" not in autoscaled.inputs["metadata"]["annotations"]
     assert autoscaled.ignore_changes == ["spec.replicas"] and plain.ignore_changes == []
+
+
+def test_every_serving_object_carries_the_same_four_labels(run_stack) -> None:
+    run = run_stack()
+    labels = {"app": "eks-neuron-test", "app.kubernetes.io/instance": "eks-neuron-test",
+              "app.kubernetes.io/name": "tensorflow-serving", "app.kubernetes.io/managed-by": "pulumi"}
+    component = run.one("eks-inferentia:index:TensorFlowServing")
+    owned = {r.name: r.inputs["metadata"]["labels"] for r in run.resources if r.parent == component.urn}
+    # The namespace and its default deny belong to no workload: only who manages them.
+    for name in ("serving-ns", "serving-default-deny-ingress"):
+        assert owned.pop(name) == {"app.kubernetes.io/managed-by": "pulumi"}
+    assert len(owned) == 7 and all(value == labels for value in owned.values())
+    assert run.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["metadata"]["labels"] == labels
