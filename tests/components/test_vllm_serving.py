@@ -260,6 +260,9 @@ def test_the_program_reads_each_runtimes_own_names_image_and_settings(run_stack,
     component = run.one(f"eks-inferentia:index:{'VllmServing' if runtime == 'vllm' else 'TensorFlowServing'}")
     waits_for = {r.name for r in run.resources if r.urn in component.dependencies}
     assert {"model-pod-identity", "neuron-nodes-ng", "neuron-device-plugin-chart"} <= waits_for
+    # A component's depends_on does not reach its children: the Deployment waits for them itself.
+    pods_wait_for = {r.name for r in run.resources if r.urn in deployment.dependencies}
+    assert {"model-pod-identity", "neuron-nodes-ng", "neuron-device-plugin-chart"} <= pods_wait_for
 
 
 def _job_annotation(run, key: str) -> str:
