@@ -202,17 +202,22 @@ def test_every_monitoring_resource_is_declared_exactly(run_stack) -> None:
         "alert_topic_arn": topic.outputs["arn"]}
 
 
-def test_the_callers_parent_and_dependencies_reach_the_monitoring_component() -> None:
+def _monitoring(zones: tuple[str, ...], region: str = "us-west-2", opts=None):
+    """Monitoring declared on its own, for the given zones and region."""
     from components.monitoring import Monitoring, MonitoringArgs
     from eks_inferentia.metrics import RuleTargets
-    from tests.components.options import declared_with_options
 
-    declared = declared_with_options(lambda opts: Monitoring("monitoring", MonitoringArgs(
-        cluster_name="inferentia-dev", cluster_arn="arn:aws:eks:us-west-2:123456789012:cluster/inferentia-dev",
+    return Monitoring("monitoring", MonitoringArgs(
+        cluster_name="inferentia-dev", cluster_arn=f"arn:aws:eks:{region}:123456789012:cluster/inferentia-dev",
         vpc_id="vpc-0123456789abcdef0", cluster_security_group_id="sg-0123456789abcdef0",
         serving_namespace="inference", neuron_monitor_namespace="neuron-monitor",
-        rule_targets=RuleTargets(model_name="resnet50_neuron", latency_objective_ms=100),
-        zones=("us-west-2a", "us-west-2b", "us-west-2c")), opts=opts))
+        rule_targets=RuleTargets(model_name="resnet50_neuron", latency_objective_ms=100), zones=zones), opts=opts)
+
+
+def test_the_callers_parent_and_dependencies_reach_the_monitoring_component() -> None:
+    from tests.components.options import declared_with_options
+
+    declared = declared_with_options(lambda opts: _monitoring(("us-west-2a", "us-west-2b", "us-west-2c"), opts=opts))
     component = declared.component("eks-inferentia:index:Monitoring")
     assert component.parent == declared.owner.urn
     assert component.dependencies == [declared.before.urn]
@@ -222,37 +227,19 @@ def test_the_callers_parent_and_dependencies_reach_the_monitoring_component() ->
 
 
 def test_fewer_than_two_zones_for_the_collectors_subnets_is_an_error_not_one_subnet() -> None:
-    from components.monitoring import Monitoring, MonitoringArgs
-    from eks_inferentia.metrics import RuleTargets
     from tools.mock_engine import run_program
     from tools.render import stack_config
 
-    def program() -> None:
-        Monitoring("monitoring", MonitoringArgs(
-            cluster_name="inferentia-dev", cluster_arn="arn:aws:eks:us-west-2:123456789012:cluster/inferentia-dev",
-            vpc_id="vpc-0123456789abcdef0", cluster_security_group_id="sg-0123456789abcdef0",
-            serving_namespace="inference", neuron_monitor_namespace="neuron-monitor",
-            rule_targets=RuleTargets(model_name="resnet50_neuron", latency_objective_ms=100), zones=("us-west-2a",)))
-
     with pytest.raises(ValueError, match="zip"):
-        run_program(stack_config("dev"), program=program)
+        run_program(stack_config("dev"), program=lambda: _monitoring(("us-west-2a",)))
 
 
 def test_in_an_opt_in_region_the_topic_admits_amps_regional_principal() -> None:
-    from components.monitoring import Monitoring, MonitoringArgs
-    from eks_inferentia.metrics import RuleTargets
     from tools.mock_engine import run_program
     from tools.render import stack_config
 
-    def program() -> None:
-        Monitoring("monitoring", MonitoringArgs(
-            cluster_name="inferentia-dev", cluster_arn="arn:aws:eks:ap-east-1:123456789012:cluster/inferentia-dev",
-            vpc_id="vpc-0123456789abcdef0", cluster_security_group_id="sg-0123456789abcdef0",
-            serving_namespace="inference", neuron_monitor_namespace="neuron-monitor",
-            rule_targets=RuleTargets(model_name="resnet50_neuron", latency_objective_ms=100),
-            zones=("ap-east-1a", "ap-east-1b")))
-
-    run = run_program(stack_config("dev"), program=program, region="ap-east-1")
+    run = run_program(stack_config("dev"), program=lambda: _monitoring(("ap-east-1a", "ap-east-1b"), "ap-east-1"),
+                      region="ap-east-1")
     statement = json.loads(run.one("aws:sns/topicPolicy:TopicPolicy").inputs["policy"])["Statement"][0]
     assert statement["Principal"] == {"Service": "ap-east-1.aps.amazonaws.com"}
 
