@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -34,6 +35,18 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def _handle(self, method: str, body: bytes) -> None:
         raise NotImplementedError
+
+    def _send(self, status: int, body: bytes | Any, content_type: str = "application/json") -> None:
+        """One whole answer: bytes as they are, anything else as JSON."""
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up
 
 
 class ServingThread:

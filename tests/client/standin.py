@@ -34,7 +34,6 @@ It records what it received: `requests` (method, path, body bytes) and, for each
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import urllib.parse
@@ -279,17 +278,6 @@ class _Handler(RequestHandler):
             self._send(404, _NOT_FOUND_PAGE, "text/html")
             return
         self._send(*standin.answer(method, path, raw))
-
-    def _send(self, status: int, body: bytes | Any, content_type: str = "application/json") -> None:
-        data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up
 
 
 StandIn._server_class = _Server

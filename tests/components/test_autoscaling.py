@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import promql_parser
 import pytest
 
 from components.autoscaling import (
@@ -28,6 +27,7 @@ from components.serving import IMAGE_PULL_ALLOWANCE_SECONDS, MODEL_COPY_ALLOWANC
 from eks_inferentia.config import SUPPORTED_KUBERNETES_VERSIONS
 from eks_inferentia.metrics import EXPORTED_METRICS, scaling_query
 from eks_inferentia.versions import KEDA_CHART_VERSIONS, unpinned_addons
+from tests.test_metrics import metric_names
 from tools.mock_engine import plain
 from tools.render import kubernetes_manifests
 
@@ -199,12 +199,7 @@ def test_the_server_address_is_the_workspace_endpoint_without_its_trailing_slash
 def test_the_query_counts_predictions_only_and_parses_as_promql() -> None:
     query = scaling_query("tensorflow-serving", "resnet50_neuron", "inference")
     assert query == QUERY
-    names: set[str] = set()
-
-    def visit(node: Any) -> None:
-        if isinstance(node, promql_parser.VectorSelector) and node.name:
-            names.add(node.name)
-    promql_parser.walk(promql_parser.parse(query), pre_visit=visit)
+    names = metric_names(query)
     assert names == {":tensorflow:serving:request_latency_count"} and names <= set(EXPORTED_METRICS)
     # Not request_count: it has no API label and counts the probes' model-status calls.
     assert "request_count" not in query.replace("request_latency_count", "")
@@ -244,12 +239,7 @@ def test_under_vllm_the_trigger_asks_vllms_queue_against_target_requests_waiting
 def test_the_vllm_query_parses_and_names_only_vllms_queue_metric() -> None:
     query = scaling_query("vllm", "llama-3.1-8b", "inference")
     assert query == VLLM_QUERY
-    names: set[str] = set()
-
-    def visit(node: Any) -> None:
-        if isinstance(node, promql_parser.VectorSelector) and node.name:
-            names.add(node.name)
-    promql_parser.walk(promql_parser.parse(query), pre_visit=visit)
+    names = metric_names(query)
     assert names == {"vllm:num_requests_waiting"} and names <= set(EXPORTED_METRICS)
 
 
