@@ -158,3 +158,5 @@ def test_the_sample_is_drawn_per_stratum_the_same_each_time(tmp_path: Path, monk
     assert first[:10] != mutation_sample.draw([("eks_inferentia.quantity", 10)], seed=16)
     with pytest.raises(SystemExit):
         mutation_sample.main(["eks_inferentia"])
+    with pytest.raises(SystemExit):  # the report's own check of the name
+        mutation_sample.main(["tools.render=5"])

@@ -16,7 +16,7 @@ import random
 import sys
 from collections.abc import Sequence
 
-from tools.mutation_report import ROOT, read_results
+from tools.mutation_report import ROOT, _package_or_module, read_results
 
 SEED = 15
 
@@ -35,7 +35,7 @@ def _stratum(text: str) -> tuple[str, int]:
     name, _, size = text.partition("=")
     if not size.isdigit():
         raise argparse.ArgumentTypeError(f"{text!r}: expected PACKAGE_OR_MODULE=SIZE, e.g. components.serving=75")
-    return name, int(size)
+    return _package_or_module(name), int(size)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
