@@ -4,10 +4,25 @@ from __future__ import annotations
 
 import json
 
+import pulumi_kubernetes as k8s
 import pytest
 import yaml
 
+from components.monitoring import (
+    OPT_IN_REGIONS,
+    Monitoring,
+    MonitoringArgs,
+    query_endpoint,
+    sns_topic_policy,
+)
+from components.neuron_monitor import CHECKOV_SKIPS, NeuronMonitor, NeuronMonitorArgs
+from components.pod_security import checkov_skip_annotations
+from eks_inferentia.metrics import RuleTargets, alertmanager_definition, rules_yaml, scrape_configuration
+from tests.components.options import declared_with_options
+from tests.components.test_vllm_serving import VLLM
 from tools.checkers import run_parliament
+from tools.mock_engine import run_program
+from tools.render import stack_config
 
 AMP = ("aws:amp/workspace:Workspace", "aws:amp/scraper:Scraper", "aws:amp/ruleGroupNamespace:RuleGroupNamespace",
        "aws:amp/alertManagerDefinition:AlertManagerDefinition", "aws:sns/topic:Topic", "aws:sns/topicPolicy:TopicPolicy")
@@ -118,7 +133,6 @@ TOPIC = "arn:aws:sns:us-west-2:123456789012:monitoring-alerts-1"
 
 def test_the_topic_policy_is_amps_own_statement_for_this_workspace_and_account() -> None:
     # AMP-alertmanager-receiver-AMPpermission, word for word: a Sid, both actions, the global principal.
-    from components.monitoring import sns_topic_policy
 
     assert json.loads(sns_topic_policy(TOPIC, WORKSPACE, "123456789012", "us-west-2")) == {
         "Version": "2012-10-17", "Statement": [{
@@ -133,8 +147,6 @@ def test_the_topic_policy_is_amps_own_statement_for_this_workspace_and_account()
 
 
 def test_opt_in_regions_name_amps_regional_principal() -> None:
-    from components.monitoring import OPT_IN_REGIONS, sns_topic_policy
-
     for region, principal in (("af-south-1", "af-south-1.aps.amazonaws.com"), ("eu-central-2", "eu-central-2.aps.amazonaws.com"),
                               ("eu-west-1", "aps.amazonaws.com")):
         statement = json.loads(sns_topic_policy(TOPIC, WORKSPACE, "123456789012", region))["Statement"][0]
@@ -143,8 +155,6 @@ def test_opt_in_regions_name_amps_regional_principal() -> None:
 
 
 def test_the_query_endpoint_is_prometheus_query_api_below_the_workspace_endpoint() -> None:
-    from components.monitoring import query_endpoint
-
     base = "https://aps-workspaces.us-west-2.amazonaws.com/workspaces/ws-1"
     assert query_endpoint(base + "/") == base + "/api/v1/query"
     assert query_endpoint(base) == base + "/api/v1/query"
@@ -152,9 +162,6 @@ def test_the_query_endpoint_is_prometheus_query_api_below_the_workspace_endpoint
 
 
 def test_every_monitoring_resource_is_declared_exactly(run_stack) -> None:
-    from components.monitoring import sns_topic_policy
-    from eks_inferentia.metrics import RuleTargets, alertmanager_definition, rules_yaml, scrape_configuration
-
     run = run_stack(alertEmail="oncall@example.com")
     component = run.one("eks-inferentia:index:Monitoring")
     workspace = run.one("aws:amp/workspace:Workspace")
@@ -204,8 +211,6 @@ def test_every_monitoring_resource_is_declared_exactly(run_stack) -> None:
 
 def _monitoring(zones: tuple[str, ...], region: str = "us-west-2", opts=None):
     """Monitoring declared on its own, for the given zones and region."""
-    from components.monitoring import Monitoring, MonitoringArgs
-    from eks_inferentia.metrics import RuleTargets
 
     return Monitoring("monitoring", MonitoringArgs(
         cluster_name="inferentia-dev", cluster_arn=f"arn:aws:eks:{region}:123456789012:cluster/inferentia-dev",
@@ -215,8 +220,6 @@ def _monitoring(zones: tuple[str, ...], region: str = "us-west-2", opts=None):
 
 
 def test_the_callers_parent_and_dependencies_reach_the_monitoring_component() -> None:
-    from tests.components.options import declared_with_options
-
     declared = declared_with_options(lambda opts: _monitoring(("us-west-2a", "us-west-2b", "us-west-2c"), opts=opts))
     component = declared.component("eks-inferentia:index:Monitoring")
     assert component.parent == declared.owner.urn
@@ -227,17 +230,11 @@ def test_the_callers_parent_and_dependencies_reach_the_monitoring_component() ->
 
 
 def test_fewer_than_two_zones_for_the_collectors_subnets_is_an_error_not_one_subnet() -> None:
-    from tools.mock_engine import run_program
-    from tools.render import stack_config
-
     with pytest.raises(ValueError, match="zip"):
         run_program(stack_config("dev"), program=lambda: _monitoring(("us-west-2a",)))
 
 
 def test_in_an_opt_in_region_the_topic_admits_amps_regional_principal() -> None:
-    from tools.mock_engine import run_program
-    from tools.render import stack_config
-
     run = run_program(stack_config("dev"), program=lambda: _monitoring(("ap-east-1a", "ap-east-1b"), "ap-east-1"),
                       region="ap-east-1")
     statement = json.loads(run.one("aws:sns/topicPolicy:TopicPolicy").inputs["policy"])["Statement"][0]
@@ -248,9 +245,6 @@ MONITOR_LABELS = {"app.kubernetes.io/name": "neuron-monitor", "app.kubernetes.io
 
 
 def test_neuron_monitor_is_the_official_manifests_daemon_set_exactly(run_stack) -> None:
-    from components.neuron_monitor import CHECKOV_SKIPS
-    from components.pod_security import checkov_skip_annotations
-
     run = run_stack("prod")
     component = run.one("eks-inferentia:index:NeuronMonitor")
     objects = {r.type.rsplit(":", 1)[1]: r for r in run.resources if r.parent == component.urn}
@@ -306,10 +300,7 @@ def test_neuron_monitor_is_the_official_manifests_daemon_set_exactly(run_stack) 
 
 
 def test_the_callers_options_reach_neuron_monitor_and_it_runs_on_every_neuron_type_given() -> None:
-    import pulumi_kubernetes as k8s
 
-    from components.neuron_monitor import NeuronMonitor, NeuronMonitorArgs
-    from tests.components.options import declared_with_options
 
     declared = declared_with_options(lambda opts: NeuronMonitor("neuron-monitor", NeuronMonitorArgs(
         instance_types=["inf2.xlarge", "inf1.xlarge"], scraper_cidrs=["10.0.255.224/28"],
@@ -323,9 +314,6 @@ def test_the_callers_options_reach_neuron_monitor_and_it_runs_on_every_neuron_ty
 
 
 def test_under_vllm_the_collector_scrapes_vllms_pods_and_the_rules_are_vllms(run_stack) -> None:
-    from eks_inferentia.metrics import RuleTargets, rules_yaml, scrape_configuration
-    from tests.components.test_vllm_serving import VLLM
-
     run = run_stack(**VLLM)
     assert run.one("aws:amp/scraper:Scraper").inputs["scrapeConfiguration"] == scrape_configuration(
         "inferentia-dev", "inference", "neuron-monitor", "vllm")
