@@ -13,15 +13,14 @@ container's termination log too, and exit 1.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 import time
 
 try:  # in the Job, smoke_check.py sits beside this file
-    from smoke_check import TERMINATION_LOG, SmokeTestError, _request  # type: ignore[import-not-found,no-redef]
+    from smoke_check import SmokeTestError, _request, report_failure  # type: ignore[import-not-found,no-redef]
 except ImportError:  # imported as part of the package (tests)
-    from eks_inferentia.smoke_check import TERMINATION_LOG, SmokeTestError, _request
+    from eks_inferentia.smoke_check import SmokeTestError, _request, report_failure
 
 WAIT_FOR_MODEL_SECONDS = 120
 PROMPT = "The capital of France is"
@@ -75,11 +74,7 @@ def main(argv: list[str]) -> int:
         print(check(argv[0], argv[1]))
         return 0
     except SmokeTestError as failure:
-        message = f"smoke test failed: {failure}"
-        print(message, file=sys.stderr)
-        with contextlib.suppress(OSError), open(TERMINATION_LOG, "w") as log:
-            log.write(message)
-        return 1
+        return report_failure(failure)
 
 
 if __name__ == "__main__":

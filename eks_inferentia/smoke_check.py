@@ -140,11 +140,16 @@ def main(argv: list[str]) -> int:
         print(check(argv[0], argv[1], expected=[int(v) for v in versions]))
         return 0
     except SmokeTestError as failure:
-        message = f"smoke test failed: {failure}"
-        print(message, file=sys.stderr)
-        with contextlib.suppress(OSError), open(TERMINATION_LOG, "w") as log:
-            log.write(message)
-        return 1
+        return report_failure(failure)
+
+
+def report_failure(failure: SmokeTestError) -> int:
+    """Say why on stderr and in the termination log (the Job's failure message); the exit code, 1."""
+    message = f"smoke test failed: {failure}"
+    print(message, file=sys.stderr)
+    with contextlib.suppress(OSError), open(TERMINATION_LOG, "w") as log:
+        log.write(message)
+    return 1
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from eks_inferentia import openai_smoke_check
+from eks_inferentia import openai_smoke_check, smoke_check
 from eks_inferentia.openai_smoke_check import MAX_TOKENS, PROMPT, check, main
 from eks_inferentia.smoke_check import SmokeTestError
 
@@ -140,7 +140,7 @@ def test_main_fails_with_one_line_in_the_termination_log(fake, tmp_path: Path, m
     url, state = fake
     state.status = 503
     log = tmp_path / "termination-log"
-    monkeypatch.setattr(openai_smoke_check, "TERMINATION_LOG", str(log))
+    monkeypatch.setattr(smoke_check, "TERMINATION_LOG", str(log))  # report_failure, shared with the REST check
     assert main([url, "llama-3.1-8b"]) == 1
     line = capsys.readouterr().err
     assert line.startswith("smoke test failed: ") and line.count("\n") == 1
