@@ -119,9 +119,10 @@ Endpoint = tuple[str, Callable[[str], str], str, str]
 """Another endpoint option of make_parser: (option, argparse type, metavar, help)."""
 
 
-def make_parser(prog: str, description: str, endpoints: Sequence[Endpoint] = ()) -> argparse.ArgumentParser:
+def make_parser(prog: str, description: str, endpoints: Sequence[Endpoint] = (),
+                model_default: str = DEFAULT_MODEL) -> argparse.ArgumentParser:
     """A parser with the options every command has: --url or --grpc (or `endpoints`: (option, type, metavar, help)),
-    --model, --timeout."""
+    --model, --timeout. `model_default` is what the help says --model defaults to (its value stays DEFAULT_MODEL)."""
     parser = _Parser(prog=prog, description=description)
     endpoint = parser.add_mutually_exclusive_group()
     endpoint.add_argument("--url", type=_base_url, default=DEFAULT_URL,
@@ -131,7 +132,7 @@ def make_parser(prog: str, description: str, endpoints: Sequence[Endpoint] = ())
     for option, kind, metavar, text in endpoints:
         endpoint.add_argument(option, type=kind, metavar=metavar, help=text)
     parser.add_argument("--model", type=_model_name, default=DEFAULT_MODEL,
-                        help=f"model name, the stack's modelName output (default: {DEFAULT_MODEL})")
+                        help=f"model name, the stack's modelName output (default: {model_default})")
     parser.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT,
                         help=f"seconds to wait for the server (default: {DEFAULT_TIMEOUT:g})")
     return parser

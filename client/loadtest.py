@@ -627,7 +627,8 @@ def make_loadtest_parser() -> argparse.ArgumentParser:
                                                       "OpenAI-compatible server (vLLM) with streamed chat completions, and "
                                                       "report throughput, latency percentiles and errors.",
                          endpoints=[("--openai", openai_url, "URL", "stream chat completions from an OpenAI-compatible server "
-                                                                    "(vLLM's port 8000) at this base URL, e.g. http://localhost:8000/v1")])
+                                                                    "(vLLM's port 8000) at this base URL, e.g. http://localhost:8000/v1")],
+                         model_default=f"{DEFAULT_MODEL}; with --openai, the only one GET /v1/models lists")
     parser.set_defaults(model=None)
     parser.add_argument("--concurrency", type=_positive_int(1000), required=True, metavar="N",
                         help="workers: requests in flight at most")

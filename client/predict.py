@@ -206,12 +206,16 @@ def add_input_option(parser: argparse.ArgumentParser) -> None:
                         help=f"gRPC only: the serving signature's input name (default: {DEFAULT_INPUT}, Keras' ResNet-50)")
 
 
-def _predict(argv: Sequence[str] | None) -> int:
+def make_predict_parser() -> argparse.ArgumentParser:
     parser = make_parser("python -m client.predict", "Classify an image with the served ResNet-50 (TensorFlow Serving REST or gRPC API).")
     parser.add_argument("image", metavar="IMAGE", help="image file (any format Pillow reads)")
-    parser.add_argument("--top", type=_top, default=5, help="how many classes to print, best first (default: 5)")
+    parser.add_argument("--top", type=_top, default=5, metavar="K", help="how many classes to print, best first (default: 5)")
     add_input_option(parser)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _predict(argv: Sequence[str] | None) -> int:
+    args = make_predict_parser().parse_args(argv)
 
     labels = load_labels()
     image = preprocess(load_image(args.image))

@@ -21,6 +21,7 @@ Errors are one line on stderr.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -102,9 +103,12 @@ def parse_grpc_status(response: Any) -> list[VersionStatus]:
             for v in response.model_version_status]
 
 
+def make_status_parser() -> argparse.ArgumentParser:
+    return make_parser("python -m client.status", "Show the model's version states (TensorFlow Serving REST or gRPC API).")
+
+
 def _status(argv: Sequence[str] | None) -> int:
-    parser = make_parser("python -m client.status", "Show the model's version states (TensorFlow Serving REST or gRPC API).")
-    args = parser.parse_args(argv)
+    args = make_status_parser().parse_args(argv)
 
     if args.grpc:
         from client import grpc_api  # grpcio only when asked for

@@ -118,14 +118,26 @@ def make_writable(folder: str) -> None:
             os.chmod(os.path.join(root, name), 0o666)
 
 
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="model_copy.py", description="Copy a Hugging Face-format model folder (and, "
+                                                                       "if given, its compiled Neuron artifacts) from S3, once.")
+    parser.add_argument("--source", required=True,
+                        help="the model's S3 folder, s3://BUCKET/PREFIX/, with config.json at its top")
+    parser.add_argument("--dest", required=True, help="the folder to copy the model into")
+    parser.add_argument("--artifacts", default="",
+                        help="an S3 folder of compiled Neuron artifacts, copied into --artifacts-dest; its top folder is "
+                             "left out of the model's copy when it lies inside --source")
+    parser.add_argument("--artifacts-dest", default="",
+                        help="the folder for the artifacts, created if need be and left writable by every user of the pod")
+    parser.add_argument("--aws", default="aws", help="the AWS CLI to run (default: aws)")
+    parser.add_argument("--credentials", choices=("pod-identity", "node-role"), default="node-role",
+                        help="pod-identity: check first that EKS gave the pod its Pod Identity credentials; node-role "
+                             "(the default): the node's role, nothing to check")
+    return parser
+
+
 def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="model_copy.py")
-    parser.add_argument("--source", required=True)
-    parser.add_argument("--dest", required=True)
-    parser.add_argument("--artifacts", default="")
-    parser.add_argument("--artifacts-dest", default="")
-    parser.add_argument("--aws", default="aws")
-    parser.add_argument("--credentials", choices=("pod-identity", "node-role"), default="node-role")
+    parser = make_parser()
     args = parser.parse_args(list(argv))
     if args.artifacts and not args.artifacts_dest:
         parser.error("--artifacts needs --artifacts-dest")

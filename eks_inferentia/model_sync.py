@@ -248,19 +248,31 @@ def log(line: str) -> None:
     print(f"model-sync: {line}", flush=True)
 
 
-def main(argv: Sequence[str], sleep: Callable[[float], None] = time.sleep) -> int:
-    parser = argparse.ArgumentParser(prog="model_sync.py")
-    parser.add_argument("--source", required=True)
-    parser.add_argument("--dest", required=True)
-    parser.add_argument("--staging", required=True)
-    parser.add_argument("--versions", default="")
-    parser.add_argument("--aws", default="aws")
-    parser.add_argument("--credentials", choices=("pod-identity", "node-role"), default="node-role")
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="model_sync.py", description="Keep a serving pod's copy of the model in step "
+                                                                       "with S3, so TensorFlow Serving picks up new versions.")
+    parser.add_argument("--source", required=True,
+                        help="the model's S3 folder, s3://BUCKET/PREFIX/, holding version folders N/ with saved_model.pb")
+    parser.add_argument("--dest", required=True, help="the folder TensorFlow Serving loads the versions from")
+    parser.add_argument("--staging", required=True,
+                        help="where a version is copied before one rename moves it into --dest (the same volume)")
+    parser.add_argument("--versions", default="",
+                        help="the versions to serve, comma-separated, e.g. 3,4 (default: the highest one in S3)")
+    parser.add_argument("--aws", default="aws", help="the AWS CLI to run (default: aws)")
+    parser.add_argument("--credentials", choices=("pod-identity", "node-role"), default="node-role",
+                        help="pod-identity: check first that EKS gave the pod its Pod Identity credentials; node-role "
+                             "(the default): the node's role, nothing to check")
     mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--once", action="store_true")
-    mode.add_argument("--interval", type=int)
+    mode.add_argument("--once", action="store_true",
+                      help="copy once (the init container); a failure exits 1 with its reason in the termination log")
+    mode.add_argument("--interval", type=int, metavar="SECONDS",
+                      help="sync every SECONDS (the sidecar); a failed round keeps what the server has")
     parser.add_argument("--rounds", type=int, default=0, help=argparse.SUPPRESS)  # tests: stop after N rounds
-    args = parser.parse_args(list(argv))
+    return parser
+
+
+def main(argv: Sequence[str], sleep: Callable[[float], None] = time.sleep) -> int:
+    args = make_parser().parse_args(list(argv))
     pinned = [int(v) for v in args.versions.split(",") if v.strip()]
     syncer = Syncer(args.source, args.dest, args.staging, pinned, aws=args.aws, wait_for_stable=not args.once)
     if args.once:

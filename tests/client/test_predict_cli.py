@@ -181,10 +181,10 @@ def test_help(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatc
     lines = [" ".join(line.split()) for line in out.splitlines()]
     # The usage and the defaults are what README.md's "Make a prediction" documents.
     assert lines[0] == ("usage: python -m client.predict [-h] [--url URL | --grpc HOST:PORT] [--model MODEL] [--timeout TIMEOUT] "
-                        "[--top TOP] [--input NAME] IMAGE")
+                        "[--top K] [--input NAME] IMAGE")
     assert any(line.startswith("IMAGE ") for line in lines), out
     assert any(line.startswith("--url URL ") and "(default: http://localhost:9000" in line for line in lines), out
-    assert any(line.startswith("--top TOP ") and line.endswith("(default: 5)") for line in lines), out
+    assert any(line.startswith("--top K ") and line.endswith("(default: 5)") for line in lines), out
 
 
 def test_usage_error_in_full(capsys: pytest.CaptureFixture[str]) -> None:
