@@ -11,7 +11,7 @@ POLICY_VENV := policy/.venv
 # `eval "$$(make env)"` gives your shell the same backend, so bare `pulumi` commands find the stack.
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 
-.PHONY: help env install checkers policy test lint typecheck unit mutation render compare schema identities stack preview up destroy bench clean \
+.PHONY: help env install checkers policy test lint typecheck unit mutation render compare schema alerts-doc identities stack preview up destroy bench clean \
 	check-deploy-tools
 
 help:
@@ -25,6 +25,7 @@ help:
 	@echo "make mutation          mutation score of components/, eks_inferentia/, client/ (PACKAGE=client: one)"
 	@echo "make destroy STACK=dev tear the stack down"
 	@echo "make schema            after changing CONFIG_KEYS or OUTPUTS: rewrite Pulumi.yaml's config block and the README tables"
+	@echo "make alerts-doc        after changing the rules, alerts or alert manager (eks_inferentia/metrics.py): rewrite docs/alerts.md"
 	@echo "make identities        after a deliberate rename: record each stack's resource URNs (tests/identities/)"
 	@echo "make bench             time evaluating each stack under the mock engine; the client's cost per request"
 	@echo "make install           the project's .venv"
@@ -106,6 +107,9 @@ compare: install
 
 schema: install
 	$(PY) -m tools.schema
+
+alerts-doc: install
+	$(PY) -m tools.alerts_reference
 
 identities: install
 	$(PY) -m tools.identities
