@@ -25,7 +25,8 @@ help:
 	@echo "make mutation          mutation score of components/, eks_inferentia/, client/ (PACKAGE=client: one)"
 	@echo "make destroy STACK=dev tear the stack down"
 	@echo "make schema            after changing CONFIG_KEYS or OUTPUTS: rewrite Pulumi.yaml's config block and the README tables"
-	@echo "make docs              after changing a command's options or help: rewrite docs/cli.md, the command-line reference"
+	@echo "make docs              after changing a command's options or help, or the rules and alerts (eks_inferentia/metrics.py):"
+	@echo "                       rewrite docs/cli.md (the command-line reference) and docs/alerts.md (the alerts runbook)"
 	@echo "make identities        after a deliberate rename: record each stack's resource URNs (tests/identities/)"
 	@echo "make bench             time evaluating each stack under the mock engine; the client's cost per request"
 	@echo "make install           the project's .venv"
@@ -110,6 +111,7 @@ schema: install
 
 docs: install
 	$(PY) -m tools.cli_reference
+	$(PY) -m tools.alerts_reference
 
 identities: install
 	$(PY) -m tools.identities

@@ -253,9 +253,9 @@ def vllm_alert_rules(targets: RuleTargets) -> list[dict[str, Any]]:
          "labels": {"severity": "warning"},
          "annotations": {
              "summary": "A pod of {{ $labels.model_name }} has more requests waiting than it runs at once",
-             "description": "{{ $value }} requests have waited in one pod's vLLM queue for 10 minutes, more than "
-                            f"maxConcurrentSequences ({targets.max_concurrent_sequences}): add replicas (and nodes), "
-                            "or raise maxReplicas."}},
+             "description": "One pod's vLLM queue has held more than maxConcurrentSequences "
+                            f"({targets.max_concurrent_sequences}) requests for 10 minutes ({{{{ $value }}}} now). "
+                            "Add replicas (and nodes), or raise maxReplicas."}},
         {"alert": "KVCacheFull",
          "expr": f"{VLLM_KV_CACHE_USAGE} > {KV_CACHE_USAGE_THRESHOLD}",
          "for": "15m",
@@ -307,7 +307,7 @@ def alert_rules(targets: RuleTargets) -> list[dict[str, Any]]:
          "annotations": {
              "summary": "More than 1% of requests to {{ $labels.model_name }} fail",
              "description": "{{ $value | humanizePercentage }} of requests failed over 10 minutes (status is "
-                            "not OK). Look at the status label of :tensorflow:serving:request_count: "
+                            "not OK). Look at the status label of :tensorflow:serving:request_count; "
                             "INVALID_ARGUMENT is the clients, the others the server."}},
         {"alert": "ModelLatencyP99High",
          "expr": f"{LATENCY_P99} > {objective_seconds}",

@@ -106,9 +106,13 @@ def test_rules_file_has_the_recording_rules_and_every_alert_has_a_for_window() -
 
 
 def test_latency_is_converted_from_microseconds_and_the_objective_from_milliseconds() -> None:
-    p99 = next(r for r in recording_rules() if r["record"].endswith("p99_5m"))["expr"]
-    assert p99.startswith("histogram_quantile(0.99,") and p99.endswith("/ 1e6")
-    assert 'API=~"predict|classify|regress|Predict|Classify|Regress"' in p99  # probes (API="") left out
+    # Prediction calls only: the probes (API="") left out; microseconds / 1e6 are seconds.
+    bucket = ':tensorflow:serving:request_latency_bucket{API=~"predict|classify|regress|Predict|Classify|Regress"}'
+    latency = {r["record"]: r["expr"] for r in recording_rules() if "latency" in r["record"]}
+    assert latency == {
+        "model:tfs_request_latency_seconds:p50_5m": f"histogram_quantile(0.5, sum by (le, model_name) (rate({bucket}[5m]))) / 1e6",
+        "model:tfs_request_latency_seconds:p99_5m": f"histogram_quantile(0.99, sum by (le, model_name) (rate({bucket}[5m]))) / 1e6",
+    }
     alert = next(a for a in alert_rules(RuleTargets("m", 250)) if a["alert"] == "ModelLatencyP99High")
     assert alert["expr"].endswith("> 0.25")
     assert "250 ms" in alert["annotations"]["summary"]
@@ -136,16 +140,30 @@ def test_scrape_configuration_keeps_to_what_the_managed_collector_accepts() -> N
 
 
 def test_alert_manager_definition_is_a_block_string_with_an_sns_receiver() -> None:
-    definition = alertmanager_definition("arn:aws:sns:us-west-2:123456789012:alerts", "us-west-2")
-    assert definition.startswith("alertmanager_config: |\n")
+    # The longest topic name SNS allows (256 characters): its line is written whole, as every other.
+    topic_arn = "arn:aws:sns:ap-southeast-2:123456789012:" + "alerts-" * 36 + "abcd"
+    definition = alertmanager_definition(topic_arn, "ap-southeast-2")
+    assert definition == (
+        "alertmanager_config: |\n"
+        "  route:\n"
+        "    receiver: sns\n"
+        "    group_by:\n"
+        "    - alertname\n"
+        "    - model_name\n"
+        "    - node\n"
+        "    group_wait: 30s\n"
+        "    group_interval: 5m\n"
+        "    repeat_interval: 4h\n"  # AMP allows at most five days
+        "  receivers:\n"
+        "  - name: sns\n"
+        "    sns_configs:\n"
+        f"    - topic_arn: {topic_arn}\n"
+        "      sigv4:\n"  # SNS receivers need sigv4.region, and no api_url or http_config
+        "        region: ap-southeast-2\n"
+        "      subject: '{{ .Status }}: {{ .CommonLabels.alertname }}'\n")
     inner = yaml.safe_load(yaml.safe_load(definition)["alertmanager_config"])
-    (receiver,) = inner["receivers"]
-    assert inner["route"]["receiver"] == receiver["name"]
-    (sns,) = receiver["sns_configs"]
-    assert sns["topic_arn"] == "arn:aws:sns:us-west-2:123456789012:alerts"
-    assert sns["sigv4"] == {"region": "us-west-2"}
-    assert "subject" in sns and "api_url" not in sns and "http_config" not in sns
-    assert inner["route"]["repeat_interval"] == "4h"  # AMP allows at most five days
+    assert inner["route"]["group_by"] == ["alertname", "model_name", "node"]
+    assert inner["receivers"][0]["sns_configs"][0]["topic_arn"] == topic_arn
 
 
 def test_topic_policy_lets_only_this_workspace_of_this_account_publish() -> None:
@@ -219,8 +237,17 @@ def test_under_vllm_the_rules_record_ttft_tokens_queue_and_kv_cache_and_alert_on
         assert re.fullmatch(r"\d+m", alert["for"]), alert
     # TensorFlow Serving's rules are untouched by the runtime field's default.
     assert rules_yaml(TARGETS) == rules_yaml(RuleTargets("resnet50_neuron", 100, runtime="tensorflow-serving"))
-    assert recording_rules("vllm")[0]["expr"] == (
-        'histogram_quantile(0.5, sum by (le, model_name) (rate(vllm:time_to_first_token_seconds_bucket{job="vllm"}[5m])))')
+    ttft = 'sum by (le, model_name) (rate(vllm:time_to_first_token_seconds_bucket{job="vllm"}[5m]))'
+    assert recording_rules("vllm") == [
+        {"record": "model:vllm_time_to_first_token_seconds:p50_5m", "expr": f"histogram_quantile(0.5, {ttft})"},
+        {"record": "model:vllm_time_to_first_token_seconds:p99_5m", "expr": f"histogram_quantile(0.99, {ttft})"},
+        {"record": "model:vllm_generation_tokens:rate5m",
+         "expr": 'sum by (model_name) (rate(vllm:generation_tokens_total{job="vllm"}[5m]))'},
+        {"record": "model:vllm_requests_waiting:sum", "expr": 'sum by (model_name) (vllm:num_requests_waiting{job="vllm"})'},
+        {"record": "model:vllm_kv_cache_usage:max", "expr": 'max by (model_name) (vllm:kv_cache_usage_perc{job="vllm"})'},
+        {"record": "node:neuroncore_utilization:avg",
+         "expr": 'avg by (node, instance_id, instance_type) (neuroncore_utilization_ratio{job="neuron-monitor"})'},
+    ]
 
 
 def test_under_vllm_the_collector_scrapes_the_vllm_pods_metrics_on_their_http_port() -> None:
