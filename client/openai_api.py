@@ -30,6 +30,7 @@ from typing import Any
 
 from client.common import (
     BadResponseError,
+    HTTPStatusError,
     ServerError,
     UnreachableError,
     connection_error,
@@ -106,11 +107,10 @@ def post_chat(base: str, body: dict[str, Any], timeout: float) -> http.client.HT
     vLLM's 404 for an unknown model gets the served models appended."""
     try:
         return open_url(chat_request(base, body), timeout, not_found_hint="", not_http_hint=NOT_HTTP_HINT)
-    except ServerError as exc:
-        status = getattr(exc, "status", None)
-        if status == 404 and UNKNOWN_MODEL in getattr(exc, "detail", ""):
+    except HTTPStatusError as exc:  # open_url's only ServerError
+        if exc.status == 404 and UNKNOWN_MODEL in exc.detail:
             raise ServerError(f"{exc}{unknown_model_hint(base, timeout)}") from None
-        if status == 404:
+        if exc.status == 404:
             raise ServerError(f"{exc}{NOT_FOUND_HINT}") from None
         raise
 
