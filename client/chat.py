@@ -19,6 +19,7 @@ Errors are one line on stderr.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import sys
 from collections.abc import Sequence
@@ -30,6 +31,7 @@ from client.common import (
     EXIT_OK,
     BadResponseError,
     ClientError,
+    UnreachableError,
     _base_url,
     _Parser,
     _seconds,
@@ -93,6 +95,8 @@ def chat(base: str, model: str, prompt: str, max_tokens: int, stream: bool, time
                 raw = response.read()
             except OSError as exc:
                 raise connection_error(url, exc, timeout) from None
+            except http.client.HTTPException as exc:  # IncompleteRead: the connection closed mid-answer
+                raise UnreachableError(f"cannot reach {url}: the answer broke off ({type(exc).__name__})") from None
             try:
                 answer = json.loads(raw)
             except ValueError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
@@ -60,6 +61,26 @@ def make_image(tmp_path: Path) -> Callable[..., Path]:
 
 
 
+def _read_request(conn: socket.socket) -> None:
+    """Read an HTTP request, its head and the Content-Length bytes of its body: a connection closed with
+    unread bytes is reset, not closed, which would fail the client another way than the test means."""
+    conn.settimeout(10)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    fields = dict(line.partition(b":")[::2] for line in head.split(b"\r\n")[1:])
+    length = int({name.strip().lower(): value for name, value in fields.items()}.get(b"content-length", b"0"))
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        body += chunk
+
+
 def _serve_once(answer: Callable[[socket.socket], None]) -> Iterator[str]:
     """A URL on 127.0.0.1 whose first connection, after the request is read, is handled by `answer`."""
     listener = socket.create_server(("127.0.0.1", 0))
@@ -70,7 +91,7 @@ def _serve_once(answer: Callable[[socket.socket], None]) -> Iterator[str]:
         except OSError:  # closed unused
             return
         with conn:
-            conn.recv(65536)
+            _read_request(conn)
             answer(conn)
 
     thread = threading.Thread(target=accept, daemon=True)
@@ -78,6 +99,23 @@ def _serve_once(answer: Callable[[socket.socket], None]) -> Iterator[str]:
     yield f"http://127.0.0.1:{listener.getsockname()[1]}"
     listener.close()
     thread.join(timeout=5)
+
+
+Answer = bytes | Callable[[socket.socket], None]
+"""What a raw server does with its connection once it has read the request: send these bytes, or call this."""
+
+
+@pytest.fixture
+def serve_once() -> Iterator[Callable[[Answer], str]]:
+    """Start raw servers: `serve_once(answer)` is the URL of one whose first connection, after the request is
+    read, gets `answer` (bytes, then the connection closes; or a function of the socket). For answers no HTTP
+    server library sends: a body cut short, a chunk cut in the middle, headers and then silence."""
+    with contextlib.ExitStack() as servers:
+        def start(answer: Answer) -> str:
+            handle = (lambda conn: conn.sendall(answer)) if isinstance(answer, bytes) else answer
+            return servers.enter_context(contextlib.contextmanager(_serve_once)(handle))
+
+        yield start
 
 
 @pytest.fixture

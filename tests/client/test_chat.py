@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,15 @@ def test_timeout(capsys: pytest.CaptureFixture[str], stream: list[str]) -> None:
         code, out, err = run(capsys, PROMPT, "--url", server.url, "--model", MODEL, "--timeout", "0.2", *stream)
     assert (code, out) == (3, "")
     assert err == f"error: no answer from {server.url}/chat/completions within 0.2 s (raise --timeout?)\n"
+
+
+HEADERS = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+
+
+def test_an_answer_cut_short(capsys: pytest.CaptureFixture[str], serve_once: Callable[..., str]) -> None:
+    url = serve_once(HEADERS + b'{"id": "chatcmpl-0", ')  # 21 of the 100 bytes, then the connection closes
+    code, out, err = run(capsys, PROMPT, "--url", url, "--model", MODEL)
+    assert (code, out, err) == (3, "", f"error: cannot reach {url}/v1/chat/completions: the answer broke off (IncompleteRead)\n")
 
 
 @pytest.mark.parametrize(("reply", "shown"), [
