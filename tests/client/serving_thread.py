@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
+
+
+def hold(conn: socket.socket, seconds: float = 10.0) -> None:
+    """Keep a connection open without sending more, until the client closes it (or `seconds` pass)."""
+    conn.settimeout(seconds)
+    with contextlib.suppress(OSError):
+        while conn.recv(65536):
+            pass
 
 
 class QuietServer(ThreadingHTTPServer):

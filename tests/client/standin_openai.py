@@ -27,7 +27,8 @@ a test can assert the client's time to first token and inter-token latency exact
 Per test: `models` served, `reply` (a canned (status, body) answer), `faults` (by request number, a canned
 answer to that request only), `usage` (False: ignore `include_usage`, as a server without it would),
 `error_after` (send vLLM's mid-stream error event after that many tokens), `cut_after` (close the connection
-after that many tokens). It records `requests`: (method, path, headers, body bytes) of each.
+after that many tokens), `hang` (by request number, no answer at all: the connection is held until the client
+gives up). It records `requests`: (method, path, headers, body bytes) of each.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from http import HTTPStatus
 from http.server import ThreadingHTTPServer
 from typing import Any
 
-from tests.client.serving_thread import QuietServer, RequestHandler, ServingThread
+from tests.client.serving_thread import QuietServer, RequestHandler, ServingThread, hold
 
 MODEL = "llama-3.1-8b-instruct"
 ROLES = ("system", "developer", "user", "assistant", "tool")
@@ -118,6 +119,8 @@ class OpenAIStandIn(ServingThread):
     """Request number (0-based, in arrival order) -> a canned answer to it."""
     error_after: int | None = None
     cut_after: int | None = None
+    hang: tuple[int, ...] = ()
+    """Request numbers (0-based) not answered: the connection is held until the client gives up (or 10 s pass)."""
     requests: list[tuple[str, str, dict[str, str], bytes]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -234,6 +237,10 @@ class _Handler(RequestHandler):
         standin = self.server.standin
         number = standin.record(method, self.path, dict(self.headers.items()), raw)
         reads = standin.clock.reads if standin.clock is not None else 0
+        if number in standin.hang:
+            self.close_connection = True
+            hold(self.connection)
+            return
         canned = standin.faults.get(number, standin.reply)
         if canned is not None:
             self._send(*canned)
