@@ -16,6 +16,7 @@ from client.common import grpc_target
 from client.predict import load_image, preprocess
 from client.predict import main as predict_main
 from client.protos import serving_pb2, tensor_pb2
+from client.status import VersionStatus, parse_grpc_status
 from client.status import main as status_main
 from tests.client.helpers import assert_one_error_line
 from tests.client.standin import StandIn, TensorInfo
@@ -135,6 +136,28 @@ def test_predict_errors(capsys: pytest.CaptureFixture[str], make_image: MakeImag
     assert result[2].startswith(f"error: {server.target} ") or code == 5
 
 
+def _nan_scores() -> bytes:
+    scores = np.full((1, 1000), 0.001)
+    scores[0, 7] = np.nan
+    return serving_pb2.PredictResponse(outputs={"p": grpc_api.tensor_proto(scores)}).SerializeToString()
+
+
+@pytest.mark.parametrize(("standin", "code", "message"), [
+    ({"abort": (grpc.StatusCode.UNAVAILABLE, "Socket closed")}, 3, "cannot reach {target} over gRPC: Socket closed"),
+    ({"abort": (grpc.StatusCode.INTERNAL, "")}, 4, "{target} answered INTERNAL:"),  # no details: nothing after the colon
+    ({"abort": (grpc.StatusCode.INVALID_ARGUMENT, "Expects arg[0] to be int32 but float is provided")}, 4,
+     "{target} answered INVALID_ARGUMENT: Expects arg[0] to be int32 but float is provided"),  # the --model hint is NOT_FOUND's
+    ({"outputs": ()}, 5, "expected one output in the Predict answer, got 0: none"),
+    ({"reply": _nan_scores()}, 5, "the model returned NaN or infinite scores in output 'p'"),
+], ids=["unavailable", "no-details", "no-hint", "no-output", "nan"])
+def test_predict_errors_in_full(capsys: pytest.CaptureFixture[str], make_image: MakeImage, standin: dict, code: int,
+                                message: str) -> None:
+    with GrpcStandIn(**standin) as server:
+        result = run(capsys, predict_main, str(make_image("blue")), "--grpc", server.target)
+
+    assert result == (code, "", f"error: {message.format(target=server.target)}\n")
+
+
 def test_a_tensor_content_of_the_wrong_size_is_refused(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
                                                        grpc_standin: GrpcStandIn, make_image: MakeImage) -> None:
     # A deliberately broken client: one float short. The strict stand-in refuses it as Tensor::FromProto does.
@@ -183,6 +206,8 @@ def test_the_rest_port_given_as_grpc(capsys: pytest.CaptureFixture[str], standin
     (["--grpc", "localhost:0"], "argument --grpc: expected HOST:PORT"),
     (["--grpc", "localhost:65536"], "argument --grpc: expected HOST:PORT"),
     (["--grpc", ":8500"], "argument --grpc: expected HOST:PORT"),
+    (["--grpc", "example.com/api:8500"], "argument --grpc: expected HOST:PORT, e.g. localhost:8500, got 'example.com/api:8500'"),
+    (["--grpc", "local host:8500"], "argument --grpc: expected HOST:PORT, e.g. localhost:8500, got 'local host:8500'"),
     (["--grpc", "h:1", "--input", ""], "argument --input: not an input name: ''"),
 ])
 def test_usage_errors(capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
@@ -230,6 +255,31 @@ def test_status_unreachable(capsys: pytest.CaptureFixture[str], closed_target: s
     assert_one_error_line(err, f"cannot reach {closed_target} over gRPC: connection refused")
 
 
+def test_status_deadline_exceeded(capsys: pytest.CaptureFixture[str], grpc_standin: GrpcStandIn) -> None:
+    grpc_standin.delay = 5
+
+    code, out, err = run(capsys, status_main, "--grpc", grpc_standin.target, "--timeout", "0.3")
+
+    assert (code, out, err) == (3, "", f"error: no answer from {grpc_standin.target} within 0.3 s (raise --timeout?)\n")
+
+
+def test_status_answer_that_is_not_a_message(capsys: pytest.CaptureFixture[str]) -> None:
+    with GrpcStandIn(reply=b"\xff\xff not a message") as server:
+        code, out, err = run(capsys, status_main, "--grpc", server.target)
+
+    assert (code, out, err) == (5, "", "error: the answer is not a GetModelStatusResponse (16 bytes)\n")
+
+
+def test_parse_grpc_status_shows_a_state_or_code_it_does_not_know_as_its_number() -> None:
+    # A newer TF Serving could send values this client's .proto files do not name (proto3 enums are open).
+    response = serving_pb2.GetModelStatusResponse(model_version_status=[serving_pb2.ModelVersionStatus(
+        version=3, status=serving_pb2.StatusProto(error_message="a new\nstate"))])
+    response.model_version_status[0].state = 99
+    response.model_version_status[0].status.error_code = 99
+
+    assert parse_grpc_status(response) == [VersionStatus(version="3", state="99", error_code="99", error_message="a new state")]
+
+
 def test_status_answer_without_versions(capsys: pytest.CaptureFixture[str]) -> None:
     with GrpcStandIn(reply=b"") as server:
         code, out, err = run(capsys, status_main, "--grpc", server.target)
@@ -267,6 +317,21 @@ def test_tensor_array_refuses(proto: tensor_pb2.TensorProto, message: str) -> No
 def test_method_paths() -> None:
     assert (grpc_api.PREDICT_METHOD, grpc_api.STATUS_METHOD) == (PREDICT, STATUS) == (
         "/tensorflow.serving.PredictionService/Predict", "/tensorflow.serving.ModelService/GetModelStatus")
+    # The constants are made at import; the function itself, called here, is what a test can check.
+    assert grpc_api._method_path("ModelService", "GetModelStatus") == STATUS
+
+
+def test_the_channel_takes_answers_larger_than_grpcs_default_4_mib() -> None:
+    # TF Serving sends answers of any size (SetMaxMessageSize(kint32max)); the client's channel takes up to 64 MiB.
+    answer = b"\0" * (5 * 1024 * 1024)
+    with GrpcStandIn(reply=answer) as server, grpc_api.Channel(server.target) as channel:
+        assert channel.call(STATUS, b"", timeout=10) == answer
+
+
+def test_tensor_array_of_a_shape_with_no_elements() -> None:
+    proto = tensor_pb2.TensorProto(dtype=tensor_pb2.DT_FLOAT, tensor_shape={"dim": [{"size": 1}, {"size": 0}]})
+    array = grpc_api.tensor_array(proto, "p")
+    assert (array.shape, array.dtype) == ((1, 0), np.float64)  # a definite shape, of no values
 
 
 # --- the stand-in's own strictness ---------------------------------------------------------------
