@@ -114,6 +114,10 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
 IDENTITY_TESTS = "tests/test_identities.py"
 OWN_TESTS: dict[str, tuple[str, ...]] = {
     "eks_inferentia.images": ("tests/components/test_serving.py",),
+    # docs/alerts.md is the rules written out, and docs/cli.md the pod scripts' --help: their tests check the code.
+    "eks_inferentia.metrics": ("tests/test_metrics.py", "tests/test_alerts_reference.py"),
+    "eks_inferentia.model_sync": ("tests/test_model_sync.py", "tests/test_cli_reference.py"),
+    "eks_inferentia.model_copy": ("tests/test_model_copy.py", "tests/test_cli_reference.py"),
     "eks_inferentia.versions": ("tests/components/test_addons.py", "tests/test_config.py",
                                 "tests/components/test_device_plugin.py"),
     "components.node_parts": ("tests/components/test_node_group.py", "tests/components/test_system_node_group.py",
