@@ -167,7 +167,7 @@ def vllm_recording_rules() -> list[dict[str, str]]:
     ]
 
 
-def recording_rules(runtime: str = "tensorflow-serving") -> list[dict[str, str]]:
+def recording_rules(runtime: str) -> list[dict[str, str]]:
     if runtime == "vllm":
         return vllm_recording_rules()
     requests = "sum by (model_name) (rate(:tensorflow:serving:request_count[5m]))"
@@ -359,7 +359,7 @@ def _pod_job(job: str, namespace: str, app_label: tuple[str, str], port_name: st
 
 
 def scrape_configuration(cluster_name: str, serving_namespace: str, neuron_monitor_namespace: str,
-                         runtime: str = "tensorflow-serving") -> str:
+                         runtime: str) -> str:
     """The managed collector's scrape configuration (YAML): the serving pods (TensorFlow Serving's, or vLLM's
     under servingRuntime `vllm`, on their `http` port at `/metrics`) and neuron-monitor."""
     serving = (_pod_job(VLLM_JOB, serving_namespace, ("app_kubernetes_io_name", VLLM_APP_NAME), SERVING_METRICS_PORT_NAME)

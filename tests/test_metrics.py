@@ -108,7 +108,7 @@ def test_rules_file_has_the_recording_rules_and_every_alert_has_a_for_window() -
 def test_latency_is_converted_from_microseconds_and_the_objective_from_milliseconds() -> None:
     # Prediction calls only: the probes (API="") left out; microseconds / 1e6 are seconds.
     bucket = ':tensorflow:serving:request_latency_bucket{API=~"predict|classify|regress|Predict|Classify|Regress"}'
-    latency = {r["record"]: r["expr"] for r in recording_rules() if "latency" in r["record"]}
+    latency = {r["record"]: r["expr"] for r in recording_rules("tensorflow-serving") if "latency" in r["record"]}
     assert latency == {
         "model:tfs_request_latency_seconds:p50_5m": f"histogram_quantile(0.5, sum by (le, model_name) (rate({bucket}[5m]))) / 1e6",
         "model:tfs_request_latency_seconds:p99_5m": f"histogram_quantile(0.99, sum by (le, model_name) (rate({bucket}[5m]))) / 1e6",
@@ -119,7 +119,7 @@ def test_latency_is_converted_from_microseconds_and_the_objective_from_milliseco
 
 
 def test_scrape_configuration_keeps_to_what_the_managed_collector_accepts() -> None:
-    config = yaml.safe_load(scrape_configuration("inferentia-dev", "inference", "neuron-monitor"))
+    config = yaml.safe_load(scrape_configuration("inferentia-dev", "inference", "neuron-monitor", "tensorflow-serving"))
     assert set(config) == {"global", "scrape_configs"}
     assert int(config["global"]["scrape_interval"].removesuffix("s")) >= 30 == SCRAPE_INTERVAL_SECONDS
     allowed_job_keys = {"job_name", "kubernetes_sd_configs", "relabel_configs", "metric_relabel_configs",
@@ -260,6 +260,124 @@ def test_under_vllm_the_collector_scrapes_the_vllm_pods_metrics_on_their_http_po
                     ("__meta_kubernetes_pod_phase",): "Running",
                     ("__meta_kubernetes_pod_container_port_name",): "http"}
     assert jobs["vllm"]["kubernetes_sd_configs"][0]["namespaces"] == {"names": ["inference"]}
+
+
+# Prometheus' relabelling (prometheus/model/relabel/relabel.go) and the Kubernetes pod role's target labels
+# (prometheus/discovery/kubernetes/pod.go), enough to run the collector's configuration against pods.
+RELABEL_FIELDS = {"source_labels", "separator", "regex", "target_label", "replacement", "action"}
+
+
+def _sanitize(name: str) -> str:
+    return re.sub(r"[^a-zA-Z0-9_]", "_", name)
+
+
+def _pod_targets(pod: dict[str, Any]) -> list[dict[str, str]]:
+    """One target per container port, labelled as the pod role labels it."""
+    meta = "__meta_kubernetes_pod_"
+    common = {"__meta_kubernetes_namespace": pod["namespace"], f"{meta}name": pod["name"],
+              f"{meta}node_name": pod["node"], f"{meta}phase": pod["phase"], f"{meta}ip": pod["ip"],
+              **{f"{meta}label_{_sanitize(k)}": v for k, v in pod["labels"].items()},
+              **{f"{meta}annotation_{_sanitize(k)}": v for k, v in pod["annotations"].items()}}
+    return [{**common, "__address__": f"{pod['ip']}:{port}", f"{meta}container_port_name": name,
+             f"{meta}container_port_number": str(port)} for name, port in pod["ports"].items()]
+
+
+def _relabel(labels: dict[str, str], configs: list[dict[str, Any]]) -> dict[str, str] | None:
+    """The labels after `configs`, or None when a rule drops the target. Prometheus loads its configuration
+    strictly: an unknown field or action is an error, not ignored."""
+    labels = dict(labels)
+    for config in configs:
+        assert set(config) <= RELABEL_FIELDS, f"unknown relabel field(s) {set(config) - RELABEL_FIELDS}"
+        action = config.get("action", "replace")
+        assert action in {"keep", "drop", "replace"}, f"unknown relabel action {action!r}"
+        value = config.get("separator", ";").join(labels.get(name, "") for name in config.get("source_labels", []))
+        match = re.fullmatch(config.get("regex", "(.*)"), value)
+        if (action == "keep" and not match) or (action == "drop" and match):
+            return None
+        if action == "replace" and match:
+            result = match.expand(re.sub(r"\$(\d+)", r"\\\1", config.get("replacement", "$1")))
+            if result:
+                labels[config["target_label"]] = result
+            else:
+                labels.pop(config["target_label"], None)
+    return labels
+
+
+def _scraped(configuration: str, pods: list[dict[str, Any]]) -> dict[str, list[dict[str, str]]]:
+    """Per job, the targets the collector scrapes among `pods`, with their labels (meta labels dropped)."""
+    scraped: dict[str, list[dict[str, str]]] = {}
+    for job in yaml.safe_load(configuration)["scrape_configs"]:
+        (discovery,) = job["kubernetes_sd_configs"]
+        assert discovery["role"] == "pod"
+        namespaces = discovery["namespaces"]["names"]
+        for pod in pods:
+            if pod["namespace"] not in namespaces:
+                continue
+            for target in _pod_targets(pod):
+                start = {**target, "job": job["job_name"], "__metrics_path__": job.get("metrics_path", "/metrics"),
+                         "__scheme__": "http"}
+                labels = _relabel(start, job["relabel_configs"])
+                if labels is not None:
+                    scraped.setdefault(job["job_name"], []).append(
+                        {k: v for k, v in labels.items() if not k.startswith("__meta_")})
+    return scraped
+
+
+def _pod(name: str, namespace: str, app: str, ports: dict[str, int], path: str, phase: str = "Running",
+         scrape: str = "true") -> dict[str, Any]:
+    return {"name": name, "namespace": namespace, "node": f"node-of-{name}", "phase": phase, "ip": f"10.0.{len(name)}.9",
+            "labels": {"app.kubernetes.io/name": app, "pod-template-hash": "5d8f"},
+            "annotations": {"prometheus.io/scrape": scrape, "prometheus.io/path": path}, "ports": ports}
+
+
+@pytest.mark.parametrize("runtime", ["tensorflow-serving", "vllm"])
+def test_the_collector_scrapes_exactly_each_running_pods_metrics_port_at_its_annotated_path(runtime: str) -> None:
+    serving_app, serving_ports, serving_path = (
+        ("vllm", {"http": 8000}, "/metrics") if runtime == "vllm" else
+        ("tensorflow-serving", {"http": 9000, "grpc": 8500}, "/monitoring/prometheus/metrics"))
+    pods = [
+        _pod("serving-a", "inference", serving_app, serving_ports, serving_path),
+        _pod("serving-pending", "inference", serving_app, serving_ports, serving_path, phase="Pending"),
+        _pod("serving-elsewhere", "other", serving_app, serving_ports, serving_path),
+        _pod("serving-unannotated", "inference", serving_app, serving_ports, serving_path, scrape="false"),
+        _pod("smoke-test", "inference", "smoke-test", {"http": 8080}, "/metrics"),
+        _pod("monitor-a", "neuron-monitor", "neuron-monitor", {"metrics": 8000}, "/metrics"),
+        _pod("monitor-in-serving-namespace", "inference", "neuron-monitor", {"metrics": 8000}, "/metrics"),
+    ]
+    configuration = scrape_configuration("inferentia-dev", "inference", "neuron-monitor", runtime)
+    assert yaml.safe_load(configuration)["global"] == {"scrape_interval": "30s",
+                                                       "external_labels": {"cluster": "inferentia-dev"}}
+    serving_port = serving_ports["http"]
+    assert _scraped(configuration, pods) == {
+        "vllm" if runtime == "vllm" else "tensorflow-serving": [
+            {"__address__": f"10.0.9.9:{serving_port}", "__metrics_path__": serving_path, "__scheme__": "http",
+             "job": "vllm" if runtime == "vllm" else "tensorflow-serving",
+             "namespace": "inference", "pod": "serving-a", "node": "node-of-serving-a"}],
+        "neuron-monitor": [
+            {"__address__": "10.0.9.9:8000", "__metrics_path__": "/metrics", "__scheme__": "http",
+             "job": "neuron-monitor", "namespace": "neuron-monitor", "pod": "monitor-a", "node": "node-of-monitor-a"}],
+    }
+
+
+def test_the_relabel_simulation_refuses_what_prometheus_refuses() -> None:
+    target = {"a": "x"}
+    with pytest.raises(AssertionError, match="unknown relabel field"):
+        _relabel(target, [{"SOURCE_LABELS": ["a"], "regex": "x", "action": "keep"}])
+    with pytest.raises(AssertionError, match="unknown relabel action 'REPLACE'"):
+        _relabel(target, [{"source_labels": ["a"], "target_label": "b", "action": "REPLACE"}])
+    assert _relabel(target, [{"source_labels": ["a"], "regex": "(.+)", "target_label": "b"}]) == {"a": "x", "b": "x"}
+    assert _relabel(target, [{"source_labels": ["missing"], "regex": "(.+)", "target_label": "a"}]) == target
+    assert _relabel(target, [{"source_labels": ["a"], "regex": "x.", "action": "keep"}]) is None
+
+
+def test_the_scrape_configuration_text_is_stable_because_any_change_replaces_the_collector() -> None:
+    # aws.amp.Scraper's scrapeConfiguration forces a replacement (about 20 minutes without scrapes): the text,
+    # not just its meaning, is the contract, key order included.
+    text = scrape_configuration("inferentia-dev", "inference", "neuron-monitor", "tensorflow-serving")
+    assert text.startswith("global:\n  scrape_interval: 30s\n  external_labels:\n    cluster: inferentia-dev\n"
+                           "scrape_configs:\n- job_name: tensorflow-serving\n  kubernetes_sd_configs:\n  - role: pod\n")
+    assert "  - source_labels:\n    - __meta_kubernetes_pod_label_app_kubernetes_io_name\n    regex: tensorflow-serving\n" \
+           "    action: keep\n" in text
 
 
 def test_autoscaling_under_vllm_scales_on_requests_waiting_not_request_rate() -> None:

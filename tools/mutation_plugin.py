@@ -113,6 +113,8 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 IDENTITY_TESTS = "tests/test_identities.py"
 OWN_TESTS: dict[str, tuple[str, ...]] = {
+    # the config rules of nodeProvisioner karpenter have their own test file.
+    "eks_inferentia.config": ("tests/test_config.py", "tests/test_config_karpenter.py"),
     "eks_inferentia.images": ("tests/components/test_serving.py",),
     # docs/alerts.md is the rules written out, and docs/cli.md the pod scripts' --help: their tests check the code.
     "eks_inferentia.metrics": ("tests/test_metrics.py", "tests/test_alerts_reference.py"),
