@@ -604,7 +604,7 @@ def _number(low: float, high: float, what: str, low_inclusive: bool = False) -> 
             raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
         if not (low <= number if low_inclusive else low < number) or not number <= high:
             raise argparse.ArgumentTypeError(f"must be {'at least' if low_inclusive else 'more than'} {low:g} and at most {high:g}"
-                                             f" {what}, got {value}")
+                                             f"{' ' + what if what else ''}, got {value}")
         return number
 
     return parse
