@@ -230,9 +230,10 @@ def generate(send: Send, plan: Plan, clock: Callable[[], float] = time.perf_coun
     lock = threading.Lock()
     stop = threading.Event() if stop is None else stop
     counter = iter(range(sys.maxsize))
+    finished = threading.Semaphore(0)
     start = clock()
 
-    def worker() -> None:
+    def work() -> None:
         while not stop.is_set():
             with lock:
                 index = next(counter)
@@ -258,18 +259,29 @@ def generate(send: Send, plan: Plan, clock: Callable[[], float] = time.perf_coun
             with lock:
                 samples.append(sample)
 
+    def worker() -> None:
+        try:
+            work()
+        finally:
+            finished.release()
+
     threads = [threading.Thread(target=worker, name=f"loadtest-{i}", daemon=True) for i in range(plan.concurrency)]
-    for thread in threads:
-        thread.start()
     interrupted = False
     try:
         for thread in threads:
-            while thread.is_alive():
-                thread.join(0.1)
+            thread.start()
+        # The workers' ends are counted on a semaphore, not waited for with Thread.join: in CPython before 3.13
+        # (seen in 3.10 to 3.12) Ctrl-C inside a join marks the thread finished while it still runs, the join after
+        # it returns at once and the request in flight is lost. The timeout lets Ctrl-C through where waiting on a
+        # lock cannot be interrupted (Windows).
+        for _ in threads:
+            while not finished.acquire(timeout=0.1):
+                pass
     except KeyboardInterrupt:
         interrupted = True
         stop.set()
-        for thread in threads:
+    for thread in threads:
+        if thread.ident is not None:  # started: Ctrl-C can come while they start
             thread.join()
     return Result(plan, samples, clock() - start, interrupted)
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import http.client
 import json
+import signal
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -233,6 +235,37 @@ def test_a_stop_during_an_open_loops_wait_ends_the_run() -> None:
 
     assert result == Result(plan, [Sample(0.0, 0.125)], wall=0.25)
     assert clock.waits == [0.125]
+
+
+@pytest.fixture
+def sigint_raises_keyboard_interrupt() -> Iterator[None]:
+    """SIGINT handled as Python does by default, a KeyboardInterrupt in the main thread, whatever runs the tests."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("sigint_raises_keyboard_interrupt")
+def test_ctrl_c_waits_for_the_request_in_flight_and_keeps_it() -> None:
+    # The worker's first request sends SIGINT to the main thread, as Ctrl-C does, once the main thread waits for the
+    # workers (150 ms after they started: past generate's first 0.1 s poll), and blocks until generate has set stop:
+    # the run ends with that request, measured, and no other.
+    clock = FakeTime(START)
+    stop = FakeStop(clock)
+
+    def send() -> Outcome:
+        clock.now += 0.25
+        time.sleep(0.15)
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+        threading.Event.wait(stop, 5)  # a real wait, until generate sets stop
+        return None
+
+    plan = Plan(concurrency=1, duration=60.0)
+    try:
+        result = loadtest.generate(send, plan, clock=clock, stop=stop)
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped generate")
+    assert result == Result(plan, [Sample(0.0, 0.25)], wall=0.25, interrupted=True)
 
 
 @pytest.mark.parametrize("plan", [Plan(concurrency=1), Plan(concurrency=1, requests=5, duration=1.0)])
