@@ -608,7 +608,7 @@ def _positive_int(most: int) -> Callable[[str], int]:
     return parse
 
 
-def _number(low: float, high: float, what: str, low_inclusive: bool = False) -> Callable[[str], float]:
+def _number(low: float, high: float, what: str = "", low_inclusive: bool = False) -> Callable[[str], float]:
     def parse(value: str) -> float:
         try:
             number = float(value)
@@ -666,7 +666,7 @@ def make_loadtest_parser() -> argparse.ArgumentParser:
                         help=f"--openai: the prompts, one a line, sent in turn (default: client/{PROMPTS_FILE})")
     parser.add_argument("--json", type=Path, metavar="OUT", help="write the results and every request's start and duration here")
     parser.add_argument("--plot", type=Path, metavar="OUT.png", help="draw latency over time and its histogram (needs matplotlib)")
-    parser.add_argument("--max-error-ratio", type=_number(0, 1, "", low_inclusive=True), default=DEFAULT_MAX_ERROR_RATIO,
+    parser.add_argument("--max-error-ratio", type=_number(0, 1, low_inclusive=True), default=DEFAULT_MAX_ERROR_RATIO,
                         metavar="RATIO", help=f"exit 1 when more than this share of requests failed (default: {DEFAULT_MAX_ERROR_RATIO:g})")
     add_input_option(parser)
     return parser
