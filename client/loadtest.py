@@ -53,7 +53,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
@@ -74,6 +74,9 @@ from client.common import (
     run,
 )
 from client.predict import DEFAULT_INPUT, NUM_CLASSES, add_input_option, build_request, load_image, parse_scores, preprocess
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 EXIT_TOO_MANY_ERRORS = 1
 DEFAULT_MAX_ERROR_RATIO = 0.01
@@ -214,23 +217,29 @@ class Result:
 
 # --- the generator -------------------------------------------------------------------------------
 
-def generate(send: Send, plan: Plan, clock: Callable[[], float] = time.perf_counter) -> Result:
-    """Run `send` under `plan` from `plan.concurrency` threads; stops by itself (count or time), or on Ctrl-C."""
+def generate(send: Send, plan: Plan, clock: Callable[[], float] = time.perf_counter,
+             stop: threading.Event | None = None) -> Result:
+    """Run `send` under `plan` from `plan.concurrency` threads; stops by itself (count or time), or on Ctrl-C.
+
+    `stop` (default: a new Event) is what the workers check before each request and what an open loop waits on
+    until a request is due (`stop.wait(seconds)`), so Ctrl-C ends a wait at once; tests pass one whose wait
+    moves their fake `clock` on instead of sleeping."""
     if (plan.requests is None) == (plan.duration is None):
         raise ValueError("a plan is bounded by requests or by duration")
     samples: list[Sample] = []
     lock = threading.Lock()
-    stop = threading.Event()
+    stop = threading.Event() if stop is None else stop
     counter = iter(range(sys.maxsize))
+    finished = threading.Semaphore(0)
     start = clock()
 
-    def worker() -> None:
+    def work() -> None:
         while not stop.is_set():
             with lock:
                 index = next(counter)
             if plan.requests is not None and index >= plan.requests:
                 return
-            scheduled = 0.0
+            scheduled: float | None = None  # open loop: seconds from the start to the request's time
             if plan.rate is not None:
                 scheduled = index / plan.rate
                 if plan.duration is not None and scheduled >= plan.duration:
@@ -246,22 +255,33 @@ def generate(send: Send, plan: Plan, clock: Callable[[], float] = time.perf_coun
             tokens = outcome if isinstance(outcome, Tokens) else None
             error, message = outcome if isinstance(outcome, tuple) else (None, "")
             sample = Sample(began - start, ended - began, error, message,
-                            lag=max(0.0, began - start - scheduled) if plan.rate is not None else 0.0, tokens=tokens)
+                            lag=0.0 if scheduled is None else max(0.0, began - start - scheduled), tokens=tokens)
             with lock:
                 samples.append(sample)
 
+    def worker() -> None:
+        try:
+            work()
+        finally:
+            finished.release()
+
     threads = [threading.Thread(target=worker, name=f"loadtest-{i}", daemon=True) for i in range(plan.concurrency)]
-    for thread in threads:
-        thread.start()
     interrupted = False
     try:
         for thread in threads:
-            while thread.is_alive():
-                thread.join(0.1)
+            thread.start()
+        # The workers' ends are counted on a semaphore, not waited for with Thread.join: in CPython before 3.13
+        # (seen in 3.10 to 3.12) Ctrl-C inside a join marks the thread finished while it still runs, the join after
+        # it returns at once and the request in flight is lost. The timeout lets Ctrl-C through where waiting on a
+        # lock cannot be interrupted (Windows).
+        for _ in threads:
+            while not finished.acquire(timeout=0.1):
+                pass
     except KeyboardInterrupt:
         interrupted = True
         stop.set()
-        for thread in threads:
+    for thread in threads:
+        if thread.ident is not None:  # started: Ctrl-C can come while they start
             thread.join()
     return Result(plan, samples, clock() - start, interrupted)
 
@@ -542,14 +562,12 @@ def to_json(result: Result, protocol: str, address: str, model: str, payload_byt
     return summary
 
 
-def plot(result: Result, title: str, path: Path) -> None:
-    """Latency over time (errors marked) beside the histogram of the ok answers' latencies, as a PNG."""
-    import matplotlib
+def draw(result: Result, title: str) -> Figure:
+    """Latency over time (errors marked) beside the histogram of the ok answers' latencies, 12 x 4.5 inches."""
+    from matplotlib.figure import Figure  # matplotlib only when asked for (the plot extra)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, (over_time, histogram) = plt.subplots(1, 2, figsize=(12, 4.5), gridspec_kw={"width_ratios": [3, 2]})
+    figure = Figure(figsize=(12, 4.5))
+    over_time, histogram = figure.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
     ok, failed = result.ok, [s for s in result.samples if s.error is not None]
     over_time.scatter([s.start for s in ok], [s.duration * 1000 for s in ok], s=6, label="ok")
     if failed:
@@ -567,8 +585,12 @@ def plot(result: Result, title: str, path: Path) -> None:
     histogram.set(xlabel="latency (ms)", ylabel="requests", title="latency of the ok answers")
     figure.suptitle(title)
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    return figure
+
+
+def plot(result: Result, title: str, path: Path) -> None:
+    """`draw`'s figure as a PNG, 1200 x 450 pixels whatever matplotlib's settings (rcParams) say."""
+    draw(result, title).savefig(path, dpi=100)
 
 
 # --- the command ---------------------------------------------------------------------------------
@@ -586,7 +608,7 @@ def _positive_int(most: int) -> Callable[[str], int]:
     return parse
 
 
-def _number(low: float, high: float, what: str, low_inclusive: bool = False) -> Callable[[str], float]:
+def _number(low: float, high: float, what: str = "", low_inclusive: bool = False) -> Callable[[str], float]:
     def parse(value: str) -> float:
         try:
             number = float(value)
@@ -594,7 +616,7 @@ def _number(low: float, high: float, what: str, low_inclusive: bool = False) -> 
             raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
         if not (low <= number if low_inclusive else low < number) or not number <= high:
             raise argparse.ArgumentTypeError(f"must be {'at least' if low_inclusive else 'more than'} {low:g} and at most {high:g}"
-                                             f" {what}, got {value}")
+                                             f"{' ' + what if what else ''}, got {value}")
         return number
 
     return parse
@@ -645,7 +667,7 @@ def make_loadtest_parser() -> argparse.ArgumentParser:
                         help=f"--openai: the prompts, one a line, sent in turn (default: client/{PROMPTS_FILE})")
     parser.add_argument("--json", type=Path, metavar="OUT", help="write the results and every request's start and duration here")
     parser.add_argument("--plot", type=Path, metavar="OUT.png", help="draw latency over time and its histogram (needs matplotlib)")
-    parser.add_argument("--max-error-ratio", type=_number(0, 1, "", low_inclusive=True), default=DEFAULT_MAX_ERROR_RATIO,
+    parser.add_argument("--max-error-ratio", type=_number(0, 1, low_inclusive=True), default=DEFAULT_MAX_ERROR_RATIO,
                         metavar="RATIO", help=f"exit 1 when more than this share of requests failed (default: {DEFAULT_MAX_ERROR_RATIO:g})")
     add_input_option(parser)
     return parser

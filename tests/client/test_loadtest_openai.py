@@ -8,13 +8,15 @@ so no assertion depends on how fast anything ran.
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from client import loadtest
-from client.loadtest import Plan, Result, Sample, Tokens, read_prompts, report
+from client.common import UsageError
+from client.loadtest import Plan, Result, Sample, Tokens, read_prompts, report, to_json
 from tests.client.helpers import assert_one_error_line
 from tests.client.standin_openai import MODEL, OpenAIStandIn, TokenClock, error_body, tokens_for
 
@@ -50,9 +52,12 @@ def test_ttft_and_itl_from_the_streams_chunks(capsys: pytest.CaptureFixture[str]
     assert (code, err) == (0, "")
     # The prompts in turn, each streamed with usage, the model the server lists.
     assert [(method, path) for method, path, _, _ in server.requests] == [("GET", "/v1/models")] + [("POST", "/v1/chat/completions")] * 3
-    assert server.bodies() == [{"model": MODEL, "messages": [{"role": "user", "content": prompt}], "max_tokens": 10, "stream": True,
-                                "stream_options": {"include_usage": True}} for prompt in PROMPTS[:3]]
+    bodies = [{"model": MODEL, "messages": [{"role": "user", "content": prompt}], "max_tokens": 10, "stream": True,
+               "stream_options": {"include_usage": True}} for prompt in PROMPTS[:3]]
+    assert server.bodies() == bodies
+    assert [raw for _, _, _, raw in server.requests[1:]] == [json.dumps(body, separators=(",", ":")).encode() for body in bodies]
     assert {headers["Accept"] for _, _, headers, _ in server.requests[1:]} == {"text/event-stream"}
+    assert {headers["Content-Type"] for _, _, headers, _ in server.requests[1:]} == {"application/json"}
     counts = [answer_tokens(prompt, 10) for prompt in PROMPTS[:3]]
     assert counts == [9, 10, 10]  # "You said: " and the prompt's words, cut at 10
     assert out[0] == (f"target:     openai {server.url}, model {MODEL}, 16 prompts from client/loadtest_prompts.txt, "
@@ -133,11 +138,12 @@ def test_errors_are_counted_by_kind(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize(("standin", "kind"), [
-    ({"error_after": 1}, "stream error (first: "),
-    ({"cut_after": 1}, "connection error (first: the stream from "),
+    ({"error_after": 1}, "stream error (first: {url}/chat/completions failed mid-stream: stand-in: the engine failed mid-stream)"),
+    ({"cut_after": 1}, "connection error (first: the stream from {url}/chat/completions broke off before data: [DONE])"),
     ({"reply": (200, b"data: [DONE]\n\n")}, "bad answer (first: the stream carried no content)"),
-    ({"reply": (200, b"data: <html>\n\n")}, "bad answer (first: "),
-    ({"ttft": 5}, "timeout (first: no answer from "),
+    ({"reply": (200, b"data: <html>\n\n")},
+     "bad answer (first: {url}/chat/completions sent a stream event that is not a JSON object: '<html>')"),
+    ({"ttft": 5}, "timeout (first: no answer from {url}/chat/completions within 0.2 s (raise --timeout?))"),
 ])
 def test_stream_failures(capsys: pytest.CaptureFixture[str], standin: dict[str, Any], kind: str) -> None:
     with OpenAIStandIn(**standin) as server:
@@ -145,7 +151,7 @@ def test_stream_failures(capsys: pytest.CaptureFixture[str], standin: dict[str, 
                            "--timeout", "0.2")
     assert code == 1
     assert out[2] == "requests:   2 sent, 0 ok, 2 errors (100.0%)"
-    assert out[3].startswith(f"errors:     2 {kind}"), out[3]
+    assert out[3] == f"errors:     2 {kind.format(url=server.url)}"
     assert out[5:] == ["latency:    no ok answers", "tokens:     no ok answers"]
 
 
@@ -156,9 +162,17 @@ def test_the_model_must_be_named_when_the_server_lists_several(capsys: pytest.Ca
     assert err == f"error: {server.url}/models lists 2 models (a, b); pass one as --model\n"
 
 
+def test_a_server_that_does_not_answer_the_model_list(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # connections wait in its backlog, never answered
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
+        code, out, err = run(capsys, "--openai", url, "--concurrency", "1", "--requests", "1", "--timeout", "0.2")
+    assert (code, out) == (3, [])
+    assert err == f"error: no answer from {url}/models within 0.2 s (raise --timeout?)\n"
+
+
 def test_prompts_from_a_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     prompts = tmp_path / "prompts.txt"
-    prompts.write_text("# mine\nfirst question\n\nsecond question\n")
+    prompts.write_text("# mine\nfirst question\n\n   # indented, a comment all the same\nsecond question\n")
     with OpenAIStandIn() as server:
         code, out, _ = run(capsys, "--openai", server.url, "--model", MODEL, "--concurrency", "1", "--requests", "3",
                            "--prompts", str(prompts))
@@ -185,6 +199,27 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str], argv: list[str], messa
     code, out, err = run(capsys, *argv, "--concurrency", "1", "--requests", "1")
     assert (code, out) == (2, [])
     assert_one_error_line(err, message, "(see --help)")
+    assert err == f"error: {message} (see --help)\n"
+
+
+def test_prompts_that_cannot_be_read(tmp_path: Path) -> None:
+    missing, latin = tmp_path / "missing.txt", tmp_path / "latin-1.txt"
+    latin.write_bytes(b"caf\xe9?\n")
+    with pytest.raises(UsageError) as refused:
+        read_prompts(missing)
+    assert str(refused.value) == f"cannot read --prompts {missing}: No such file or directory"
+    with pytest.raises(UsageError) as refused:
+        read_prompts(latin)
+    assert str(refused.value) == (f"cannot read --prompts {latin}: "
+                                  "'utf-8' codec can't decode byte 0xe9 in position 3: invalid continuation byte")
+
+
+def test_a_server_that_is_not_there(closed_url: str) -> None:
+    sender = loadtest.OpenAISender(f"{closed_url}/v1", MODEL, ["hello"], 8, timeout=5)
+    try:
+        assert sender() == ("connection refused", "connection refused")
+    finally:
+        sender.close()
 
 
 def test_the_report_of_a_run_without_two_chunks() -> None:
@@ -193,3 +228,52 @@ def test_the_report_of_a_run_without_two_chunks() -> None:
         "tokens:     1 output tokens (counted from chunks), 2.0 tokens/s",
         "ttft ms:    p50 300.00  p90 300.00  p99 300.00  max 300.00 (time to first token, nearest rank)",
         "itl ms:     no answer had two chunks with content"]
+
+
+def test_a_run_whose_answers_counted_their_tokens_both_ways() -> None:
+    samples = [Sample(0.0, 0.5, tokens=Tokens(0.25, (0.125,), 2, from_usage=True)),
+               Sample(0.5, 0.5, tokens=Tokens(0.25, (), 1, from_usage=False))]
+    result = Result(Plan(concurrency=1, requests=2), samples, wall=1.0)
+    assert result.token_count_source() == "usage and chunks"
+    assert report(result, "openai x", None)[5] == "tokens:     3 output tokens (counted from usage and chunks), 3.0 tokens/s"
+
+
+OPENAI = {"prompts": "client/loadtest_prompts.txt", "prompt_count": 16, "max_tokens": 128}
+METHOD = "ttft: request sent to first chunk with content; itl: gaps between consecutive chunks with content"
+
+
+def test_the_json_report_with_tokens() -> None:
+    samples = [Sample(0.0, 0.5, tokens=Tokens(0.125, (0.0625, 0.25), 3, from_usage=True)), Sample(0.5, 0.25, "stream error", "boom"),
+               Sample(0.75, 0.375, tokens=Tokens(0.25, (0.125,), 2, from_usage=True))]
+    result = Result(Plan(concurrency=1, requests=3), samples, wall=1.25)
+
+    assert to_json(result, "openai", "http://h:8000/v1", MODEL, None, 30.0, OPENAI) == {
+        "target": {"protocol": "openai", "address": "http://h:8000/v1", "model": MODEL},
+        "plan": {"concurrency": 1, "requests": 3, "duration_s": None, "rate": None, "loop": "closed", "timeout_s": 30.0},
+        "payload_bytes": None,
+        "interrupted": False,
+        "requests": 3,
+        "ok": 2,
+        "errors": {"stream error": 1},
+        "error_ratio": 1 / 3,
+        "wall_s": 1.25,
+        "throughput_rps": 1.6,
+        "latency_ms": {"p50": 375.0, "p90": 500.0, "p99": 500.0, "max": 500.0},
+        "percentile_method": "nearest rank over the ok answers' durations",
+        "rate": None,
+        "samples": [{"start_s": 0.0, "duration_ms": 500.0, "error": None, "lag_ms": 0.0, "ttft_ms": 125.0, "output_tokens": 3,
+                     "itl_ms": [62.5, 250.0]},
+                    {"start_s": 0.5, "duration_ms": 250.0, "error": "stream error", "lag_ms": 0.0},
+                    {"start_s": 0.75, "duration_ms": 375.0, "error": None, "lag_ms": 0.0, "ttft_ms": 250.0, "output_tokens": 2,
+                     "itl_ms": [125.0]}],
+        "openai": {**OPENAI, "output_tokens": 5, "output_tokens_per_s": 4.0, "token_count": "usage",
+                   "ttft_ms": {"p50": 125.0, "p90": 250.0, "p99": 250.0, "max": 250.0},
+                   "itl_ms": {"p50": 125.0, "p90": 250.0, "p99": 250.0, "max": 250.0}, "itl_gaps": 3, "ttft_itl_method": METHOD},
+    }
+
+
+def test_the_json_report_without_ok_answers() -> None:
+    result = Result(Plan(concurrency=1, requests=1), [Sample(0.0, 0.25, "timeout", "no answer")], wall=0.25)
+    assert to_json(result, "openai", "http://h:8000/v1", MODEL, None, 0.25, OPENAI)["openai"] == {
+        **OPENAI, "output_tokens": 0, "output_tokens_per_s": 0.0, "token_count": None, "ttft_ms": None, "itl_ms": None, "itl_gaps": 0,
+        "ttft_itl_method": METHOD}
