@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -166,6 +167,9 @@ def test_the_aws_calls_are_exactly_these(s3, tmp_path) -> None:
 
 def test_the_inner_folder_with_and_without_trailing_slashes() -> None:
     assert inner_folder(SOURCE, "s3://models-bucket/llama/neuron-artifacts") == "neuron-artifacts"
+    # Slashes only are stripped, not the letters before them.
+    assert inner_folder("s3://models-bucket/BOX/", "s3://models-bucket/BOX/neuron-artifacts/") == "neuron-artifacts"
+    assert inner_folder(SOURCE, "s3://models-bucket/llama/NEFF-BOX") == "NEFF-BOX"
     assert inner_folder("s3://models-bucket/llama", ARTIFACTS) == "neuron-artifacts"
     assert inner_folder("s3://models-bucket/llama", "s3://models-bucket/llama") == ""
     assert inner_folder(SOURCE, "s3://models-bucket/llamas/neuron-artifacts/") == ""  # a sibling, not inside
@@ -176,6 +180,8 @@ def test_the_listing_keeps_only_files_below_the_prefix_and_outside_the_skipped_f
                                        {"Key": "llama/a/x", "Size": 1}, {"Key": "llama/ab/y", "Size": 4},
                                        {"Key": "llama/a", "Size": 3}]})
     assert parse_files(listing, "llama/", skip="a") == {"config.json": 2, "ab/y": 4, "a": 3}
+    markers = json.dumps({"Contents": [{"Key": "llama/tokenizer/", "Size": 0}, {"Key": "llama/tokenizer/vocab", "Size": 7}]})
+    assert parse_files(markers, "llama/") == {"tokenizer/vocab": 7}  # a folder marker is no file
     assert parse_files('{"Contents": null}', "llama/") == {}
     for broken in ("not json", '{"Contents": "llama/config.json"}', '{"Contents": ["llama/config.json"]}',
                    '{"Contents": [{"Key": "llama/x"}]}', '{"Contents": [{"Key": "llama/x", "Size": "big"}]}'):
@@ -195,10 +201,13 @@ def test_the_failures_name_the_folder_or_the_file(s3, tmp_path) -> None:
         copy("s3://models-bucket/nothing", str(tmp_path / "model"))
     assert str(caught.value) == "s3://models-bucket/nothing holds no files"
     (s3.root / "models-bucket" / "llama" / "config.json").write_text("{}")
+    shutil.copytree(s3.root / "models-bucket" / "llama", s3.root / "models-bucket" / "BOX")
     s3.fail("truncate")
-    with pytest.raises(SyncError) as caught:
-        copy("s3://models-bucket/llama", str(tmp_path / "model"))
-    assert str(caught.value) == "s3://models-bucket/llama/config.json did not arrive whole"  # the first, by path
+    for source in ("s3://models-bucket/llama", SOURCE, "s3://models-bucket/BOX/"):
+        with pytest.raises(SyncError) as caught:
+            copy(source, str(tmp_path / "model"))
+        folder = source.removesuffix("/")
+        assert str(caught.value) == f"{folder}/config.json did not arrive whole"  # the first, by path
 
 
 def test_everything_in_the_compile_folder_becomes_writable_by_everyone(tmp_path: Path) -> None:
@@ -291,3 +300,30 @@ def test_main_flushes_each_line_as_it_prints_it(s3, tmp_path, monkeypatch: pytes
     assert model_copy.main(["--source", "s3://models-bucket/absent/", "--dest", str(tmp_path / "n")]) == 1
     assert stdout.flushed == [stdout.getvalue()] == ["model-copy: model copy failed: s3://models-bucket/absent/ holds "
                                                      "no files\n"]
+
+
+def test_a_copy_with_the_defaults_copies_the_model_alone(s3, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert copy(SOURCE, str(tmp_path / "model")) == [f"6 files (36 bytes) of {SOURCE} copied to {tmp_path / 'model'}"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*before, "model"])  # no compile folder made
+    assert [call[:2] for call in s3.calls()] == [["s3api", "list-objects-v2"], ["s3", "sync"]]
+
+
+def test_a_copy_retried_into_the_folders_a_failed_one_left_completes(s3, tmp_path) -> None:
+    # The init container runs again after a failure, on the same emptyDir: the folders are there already.
+    model, compiled = tmp_path / "BOX", tmp_path / "compiled"
+    s3.fail("truncate")
+    with pytest.raises(SyncError):
+        copy(SOURCE, f"{model}/", ARTIFACTS, str(compiled))
+    s3.fail("")
+    assert copy(SOURCE, f"{model}/", ARTIFACTS, str(compiled))[0] == f"4 files (22 bytes) of {SOURCE} copied to {model}/"
+    assert (model / "config.json").read_text() == "{}"
+    assert [call[-1] for call in s3.calls() if call[:2] == ["s3", "sync"]] == [f"{model}/", f"{model}/", f"{compiled}/"]
+
+
+def test_file_names_with_spaces_arrive_and_are_checked(s3, tmp_path) -> None:
+    (s3.root / "models-bucket" / "llama" / "tokenizer" / "special tokens map.json").parent.mkdir()
+    (s3.root / "models-bucket" / "llama" / "tokenizer" / "special tokens map.json").write_text("{}")
+    copy(SOURCE, str(tmp_path / "model"))
+    assert (tmp_path / "model" / "tokenizer" / "special tokens map.json").read_text() == "{}"
