@@ -33,7 +33,7 @@ def wait_for_model(base: str, model: str, wait_seconds: float | None = None) -> 
     while True:
         listing = _request(f"{base}/v1/models")
         data = listing.get("data") if isinstance(listing, dict) else None
-        served = [str(entry.get("id")) for entry in data or [] if isinstance(entry, dict)]
+        served = [str(entry.get("id")) for entry in data if isinstance(entry, dict)] if isinstance(data, list) else []
         if model in served:
             return
         if time.monotonic() >= deadline:

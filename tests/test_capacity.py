@@ -119,6 +119,18 @@ def test_node_daemonsets_requests_come_off_what_serving_pods_may_take() -> None:
     assert NodeDaemons().note("256m") == ""
 
 
+def test_daemonsets_that_take_more_than_a_node_allocates_leave_room_for_no_pod() -> None:
+    facts = INSTANCE_TYPES["inf1.2xlarge"]
+    greedy = NodeDaemons(cpu=facts.allocatable_cpu + 1, memory=facts.allocatable_memory + 1, names=("greedy",))
+    # Even a pod asking for a millicore and a byte: nothing is left, not a negative amount or a rounding.
+    tiny = ServingShape(facts, 1, 1, 1, 1, Fraction(1, 1000), Fraction(1), node_daemons=greedy)
+    assert (tiny.pod_cpu, tiny.pod_memory, tiny.pods_per_node) == (0, 0, 0)
+    memory_only = NodeDaemons(memory=facts.allocatable_memory + 1, names=("greedy",))
+    assert ServingShape(facts, 1, 1, 1, 1, Fraction(1, 1000), Fraction(1), node_daemons=memory_only).pods_per_node == 0
+    cpu_only = NodeDaemons(cpu=facts.allocatable_cpu + 1, names=("greedy",))
+    assert ServingShape(facts, 1, 1, 1, 1, Fraction(1, 1000), Fraction(1), node_daemons=cpu_only).pods_per_node == 0
+
+
 # --- autoscaling (issue 11): the range [minReplicas, maxReplicas] ----------------------------------------------
 
 def scaled(minimum: int, maximum: int, **kwargs) -> ServingShape:

@@ -3,8 +3,10 @@ taught `--exclude`: a Hugging Face model folder copied whole and checked, its co
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -148,3 +150,180 @@ def test_main_refuses_incomplete_arguments(argv: list[str], capsys: pytest.Captu
     with pytest.raises(SystemExit) as exit_:
         model_copy.main(argv)
     assert exit_.value.code == 2 and capsys.readouterr().err.startswith("usage: model_copy.py")
+
+
+# -- what mutation testing found unchecked: exact calls, messages and modes, main's every exit --
+
+def test_the_aws_calls_are_exactly_these(s3, tmp_path) -> None:
+    model, compiled = tmp_path / "model", tmp_path / "compiled"
+    copy(SOURCE, f"{model}/", ARTIFACTS, str(compiled))  # a destination with its slash gets no second one
+    assert s3.calls() == [
+        ["s3api", "list-objects-v2", "--bucket", "models-bucket", "--prefix", "llama/", "--output", "json"],
+        ["s3", "sync", "--only-show-errors", "--exclude", "neuron-artifacts/*", SOURCE, f"{model}/"],
+        ["s3api", "list-objects-v2", "--bucket", "models-bucket", "--prefix", "llama/neuron-artifacts/inf2-tp2/",
+         "--output", "json"],
+        ["s3", "sync", "--only-show-errors", ARTIFACTS, f"{compiled}/"]]
+
+
+def test_the_inner_folder_with_and_without_trailing_slashes() -> None:
+    assert inner_folder(SOURCE, "s3://models-bucket/llama/neuron-artifacts") == "neuron-artifacts"
+    # Slashes only are stripped, not the letters before them.
+    assert inner_folder("s3://models-bucket/BOX/", "s3://models-bucket/BOX/neuron-artifacts/") == "neuron-artifacts"
+    assert inner_folder(SOURCE, "s3://models-bucket/llama/NEFF-BOX") == "NEFF-BOX"
+    assert inner_folder("s3://models-bucket/llama", ARTIFACTS) == "neuron-artifacts"
+    assert inner_folder("s3://models-bucket/llama", "s3://models-bucket/llama") == ""
+    assert inner_folder(SOURCE, "s3://models-bucket/llamas/neuron-artifacts/") == ""  # a sibling, not inside
+
+
+def test_the_listing_keeps_only_files_below_the_prefix_and_outside_the_skipped_folder() -> None:
+    listing = json.dumps({"Contents": [{"Key": "llama/config.json", "Size": "2"}, {"Key": "other/config.json", "Size": 5},
+                                       {"Key": "llama/a/x", "Size": 1}, {"Key": "llama/ab/y", "Size": 4},
+                                       {"Key": "llama/a", "Size": 3}]})
+    assert parse_files(listing, "llama/", skip="a") == {"config.json": 2, "ab/y": 4, "a": 3}
+    markers = json.dumps({"Contents": [{"Key": "llama/tokenizer/", "Size": 0}, {"Key": "llama/tokenizer/vocab", "Size": 7}]})
+    assert parse_files(markers, "llama/") == {"tokenizer/vocab": 7}  # a folder marker is no file
+    assert parse_files('{"Contents": null}', "llama/") == {}
+    for broken in ("not json", '{"Contents": "llama/config.json"}', '{"Contents": ["llama/config.json"]}',
+                   '{"Contents": [{"Key": "llama/x"}]}', '{"Contents": [{"Key": "llama/x", "Size": "big"}]}'):
+        with pytest.raises(SyncError) as caught:
+            parse_files(broken, "llama/")
+        assert str(caught.value) == "the S3 listing is not list-objects-v2 JSON"
+
+
+def test_the_failures_name_the_folder_or_the_file(s3, tmp_path) -> None:
+    (s3.root / "models-bucket" / "llama" / "config.json").unlink()
+    with pytest.raises(SyncError) as caught:
+        copy(SOURCE, str(tmp_path / "model"))
+    assert str(caught.value) == (
+        "s3://models-bucket/llama/ has no config.json at its top: modelBasePath must be the folder of a Hugging "
+        "Face-format model (config.json, tokenizer files, *.safetensors)")
+    with pytest.raises(SyncError) as caught:
+        copy("s3://models-bucket/nothing", str(tmp_path / "model"))
+    assert str(caught.value) == "s3://models-bucket/nothing holds no files"
+    (s3.root / "models-bucket" / "llama" / "config.json").write_text("{}")
+    shutil.copytree(s3.root / "models-bucket" / "llama", s3.root / "models-bucket" / "BOX")
+    s3.fail("truncate")
+    for source in ("s3://models-bucket/llama", SOURCE, "s3://models-bucket/BOX/"):
+        with pytest.raises(SyncError) as caught:
+            copy(source, str(tmp_path / "model"))
+        folder = source.removesuffix("/")
+        assert str(caught.value) == f"{folder}/config.json did not arrive whole"  # the first, by path
+
+
+def test_everything_in_the_compile_folder_becomes_writable_by_everyone(tmp_path: Path) -> None:
+    folder = tmp_path / "compiled"
+    (folder / "a" / "b").mkdir(parents=True)
+    for path in (folder / "top.neff", folder / "a" / "b" / "deep.neff"):
+        path.write_text("neff")
+        path.chmod(0o600)
+    for path in (folder / "a" / "b", folder / "a", folder):
+        path.chmod(0o700)
+    model_copy.make_writable(str(folder))
+    modes = {str(p.relative_to(tmp_path)): stat.S_IMODE(p.stat().st_mode) for p in [folder, *folder.rglob("*")]}
+    assert modes == {"compiled": 0o777, "compiled/a": 0o777, "compiled/a/b": 0o777,
+                     "compiled/top.neff": 0o666, "compiled/a/b/deep.neff": 0o666}
+    model_copy.make_writable(str(tmp_path / "new" / "compiled"))  # made if need be
+    assert stat.S_IMODE((tmp_path / "new" / "compiled").stat().st_mode) == 0o777
+
+
+def test_the_parsers_defaults_are_what_its_help_says() -> None:
+    args = model_copy.make_parser().parse_args(["--source", SOURCE, "--dest", "/m"])
+    assert vars(args) == {"source": SOURCE, "dest": "/m", "artifacts": "", "artifacts_dest": "", "aws": "aws",
+                          "credentials": "node-role"}
+
+
+def test_main_refuses_artifacts_without_a_destination_naming_the_option(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        model_copy.main(["--source", SOURCE, "--dest", "/m", "--artifacts", ARTIFACTS])
+    out, err = capsys.readouterr()
+    assert (exit_.value.code, out) == (2, "")
+    assert err.startswith("usage: model_copy.py ")
+    assert err.endswith("\nmodel_copy.py: error: --artifacts needs --artifacts-dest\n")
+
+
+@pytest.fixture
+def no_aws_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PATH without the fake aws (nor a real one): only --aws finds it."""
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+
+
+def test_main_runs_the_aws_cli_it_is_given(s3, tmp_path, no_aws_on_path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(model_copy, "TERMINATION_LOG", str(tmp_path / "termination-log"))
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert model_copy.main(["--source", SOURCE, "--dest", str(tmp_path / "m"), "--aws", str(s3.aws)]) == 0
+    assert capsys.readouterr() == (f"model-copy: 6 files (36 bytes) of {SOURCE} copied to {tmp_path / 'm'}\n", "")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*before, "m"])  # no artifacts folder anywhere
+    assert [call[:2] for call in s3.calls()] == [["s3api", "list-objects-v2"], ["s3", "sync"]]
+    # Without --aws it runs `aws` from PATH, and here there is none: one line, exit 1.
+    assert model_copy.main(["--source", SOURCE, "--dest", str(tmp_path / "n")]) == 1
+    message = "model copy failed: aws s3api list-objects-v2: [Errno 2] No such file or directory: 'aws'"
+    assert capsys.readouterr() == (f"model-copy: {message}\n", "")
+    assert (tmp_path / "termination-log").read_text() == message
+
+
+def test_main_says_when_the_destination_cannot_be_made(s3, tmp_path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(model_copy, "TERMINATION_LOG", str(tmp_path / "missing-directory" / "termination-log"))
+    (tmp_path / "file").write_text("in the way")
+    assert model_copy.main(["--source", SOURCE, "--dest", str(tmp_path / "file" / "m")]) == 1  # and no termination log
+    assert capsys.readouterr() == (
+        f"model-copy: model copy failed: [Errno 20] Not a directory: '{tmp_path / 'file' / 'm'}'\n", "")
+
+
+class FlushedLines(io.StringIO):
+    """A stdout that records what had been written at each flush."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushed: list[str] = []
+
+    def flush(self) -> None:
+        self.flushed.append(self.getvalue())
+
+
+def test_main_flushes_each_line_as_it_prints_it(s3, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # In the pod stdout is a pipe, block-buffered: a line must reach `kubectl logs` even if the pod dies next.
+    monkeypatch.setattr(model_copy, "TERMINATION_LOG", str(tmp_path / "termination-log"))
+    stdout = FlushedLines()
+    monkeypatch.setattr(sys, "stdout", stdout)
+    args = ["--source", SOURCE, "--dest", str(tmp_path / "m"), "--artifacts", ARTIFACTS,
+            "--artifacts-dest", str(tmp_path / "c")]
+    assert model_copy.main(args) == 0
+    first, second = stdout.getvalue().splitlines(keepends=True)
+    assert stdout.flushed == [first, first + second]
+    stdout = FlushedLines()
+    monkeypatch.setattr(sys, "stdout", stdout)
+    assert model_copy.main(["--source", "s3://models-bucket/absent/", "--dest", str(tmp_path / "n")]) == 1
+    assert stdout.flushed == [stdout.getvalue()] == ["model-copy: model copy failed: s3://models-bucket/absent/ holds "
+                                                     "no files\n"]
+
+
+def test_a_copy_with_the_defaults_copies_the_model_alone(s3, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert copy(SOURCE, str(tmp_path / "model")) == [f"6 files (36 bytes) of {SOURCE} copied to {tmp_path / 'model'}"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*before, "model"])  # no compile folder made
+    assert [call[:2] for call in s3.calls()] == [["s3api", "list-objects-v2"], ["s3", "sync"]]
+
+
+def test_a_copy_retried_into_the_folders_a_failed_one_left_completes(s3, tmp_path) -> None:
+    # The init container runs again after a failure, on the same emptyDir: the folders are there already.
+    model, compiled = tmp_path / "BOX", tmp_path / "compiled"
+    s3.fail("truncate")
+    with pytest.raises(SyncError):
+        copy(SOURCE, f"{model}/", ARTIFACTS, str(compiled))
+    s3.fail("")
+    assert copy(SOURCE, f"{model}/", ARTIFACTS, str(compiled))[0] == f"4 files (22 bytes) of {SOURCE} copied to {model}/"
+    assert (model / "config.json").read_text() == "{}"
+    assert [call[-1] for call in s3.calls() if call[:2] == ["s3", "sync"]] == [f"{model}/", f"{model}/", f"{compiled}/"]
+
+
+def test_file_names_with_spaces_arrive_and_are_checked(s3, tmp_path) -> None:
+    (s3.root / "models-bucket" / "llama" / "tokenizer" / "special tokens map.json").parent.mkdir()
+    (s3.root / "models-bucket" / "llama" / "tokenizer" / "special tokens map.json").write_text("{}")
+    copy(SOURCE, str(tmp_path / "model"))
+    assert (tmp_path / "model" / "tokenizer" / "special tokens map.json").read_text() == "{}"

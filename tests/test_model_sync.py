@@ -8,6 +8,7 @@ so the staging, rename and removal really happen on disk. It is not the AWS CLI.
 from __future__ import annotations
 
 import ast
+import io
 import json
 import os
 import subprocess
@@ -374,3 +375,320 @@ def test_the_test_only_rounds_flag_stays_out_of_the_help(capsys: pytest.CaptureF
         model_sync.main(["--help"])
     out = capsys.readouterr().out
     assert "--interval" in out and "--rounds" not in out
+
+
+# -- what mutation testing found unchecked: exact messages and calls, the parser, main's every path --
+
+def test_a_listing_without_etags_and_a_version_named_twice() -> None:
+    listing = json.dumps({"Contents": [
+        {"Key": "n/8/saved_model.pb", "Size": 3, "ETag": '"d"'},  # outside the prefix: skipped, and the rest read
+        {"Key": "m/007/saved_model.pb", "Size": 1},  # no ETag: an empty one
+        {"Key": "m/007/variables/", "Size": 0},  # a folder marker below a version
+        {"Key": "m/7/saved_model.pb", "Size": 2, "ETag": '"b"'},
+        {"Key": "m/other/9/saved_model.pb", "Size": 3, "ETag": '"c"'},  # not a version folder of the prefix
+    ]})
+    versions, incomplete = parse_listing(listing, "m/")
+    assert versions == {7: model_sync.Version(7, "007", frozenset({("saved_model.pb", 1, "")}))}  # the first by name
+    assert incomplete == []
+
+
+def test_an_incomplete_folder_before_a_complete_one_leaves_it_listed() -> None:
+    listing = json.dumps({"Contents": [{"Key": "m/1/variables/variables.index", "Size": 3, "ETag": '"a"'},
+                                       {"Key": "m/2/saved_model.pb", "Size": 4, "ETag": '"b"'}]})
+    assert parse_listing(listing, "m/") == ({2: model_sync.Version(2, "2", frozenset({("saved_model.pb", 4, '"b"')}))},
+                                            ["1"])
+
+
+@pytest.mark.parametrize("broken", ["not json", '{"Contents": [{"Size": 1}]}', "[1]", '"text"',
+                                    '{"Contents": {"Key": "x"}}', '{"Contents": ["m/1/saved_model.pb"]}',
+                                    '{"Contents": [{"Key": "m/1/saved_model.pb", "Size": "big"}]}'])
+def test_a_broken_listing_is_one_message(broken: str) -> None:
+    with pytest.raises(SyncError) as caught:
+        parse_listing(broken, "m/")
+    assert str(caught.value) == "the S3 listing is not list-objects-v2 JSON"
+
+
+def test_only_digit_folders_in_dest_are_versions(tmp_path: Path) -> None:
+    for folder in ("3", "05", "x", "4a"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "6").write_text("a file, not a version folder")
+    assert local_versions(str(tmp_path)) == {3, 5}
+    assert local_versions(str(tmp_path / "missing")) == set()
+
+
+def test_source_uris_lose_every_slash_around_the_prefix() -> None:
+    assert split_source("s3://b//a//") == ("b", "a/")
+    assert split_source("s3://b/") == ("b", "")
+    assert split_source("s3://BOX/XBOX") == ("BOX", "XBOX/")  # slashes only, not the letters around them
+    with pytest.raises(SyncError) as caught:
+        split_source("s3:/b/a")
+    assert str(caught.value) == "s3:/b/a is not an s3:// URI"
+
+
+def _runs(monkeypatch: pytest.MonkeyPatch, outcome: object) -> list[tuple[list[str], dict[str, object]]]:
+    """Replace subprocess.run in model_sync: record (argv, keywords) and return or raise `outcome`."""
+    calls: list[tuple[list[str], dict[str, object]]] = []
+
+    def run(argv: list[str], **kwargs: object) -> object:
+        calls.append((argv, kwargs))
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    monkeypatch.setattr(model_sync.subprocess, "run", run)
+    return calls
+
+
+def test_the_aws_cli_runs_captured_as_text_for_at_most_an_hour(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _runs(monkeypatch, subprocess.CompletedProcess(["aws"], 0, "listing\n", ""))
+    assert model_sync._aws("/bin/aws", "s3api", "list-objects-v2", "--bucket", "b") == "listing\n"
+    [(argv, kwargs)] = calls
+    assert argv == ["/bin/aws", "s3api", "list-objects-v2", "--bucket", "b"]
+    assert {key: kwargs[key] for key in ("capture_output", "text", "timeout")} == {
+        "capture_output": True, "text": True, "timeout": 3600}
+
+
+@pytest.mark.parametrize(("outcome", "message"), [
+    (subprocess.CompletedProcess(["aws"], 255, "", "\nAn error occurred (NoSuchBucket)\n  \n"),
+     "aws s3 sync exited 255: An error occurred (NoSuchBucket)"),  # the last line that says something
+    (subprocess.CompletedProcess(["aws"], 1, "", "first\n  last  \n"), "aws s3 sync exited 1: last"),
+    (subprocess.CompletedProcess(["aws"], 2, "", ""), "aws s3 sync exited 2: no message"),
+    (subprocess.TimeoutExpired(["aws", "s3", "sync"], 3600),
+     "aws s3 sync: Command '['aws', 's3', 'sync']' timed out after 3600 seconds"),
+    (PermissionError(13, "Permission denied"), "aws s3 sync: [Errno 13] Permission denied"),
+])
+def test_a_failed_aws_run_is_one_line(monkeypatch: pytest.MonkeyPatch, outcome: object, message: str) -> None:
+    _runs(monkeypatch, outcome)
+    with pytest.raises(SyncError) as caught:
+        model_sync._aws("aws", "s3", "sync", "s3://b/m/1/", "/s/1/")
+    assert str(caught.value) == message
+
+
+def test_an_incomplete_folder_is_skipped_with_a_note(s3: FakeS3, dirs: tuple[Path, Path]) -> None:
+    dest, staging = dirs
+    s3.upload("1")
+    s3.upload("2", {"variables/variables.index": "no graph yet"})
+    assert run_once(Syncer(SOURCE, str(dest), str(staging), wait_for_stable=False)) == [
+        "s3://models-bucket/resnet50/2/ has no saved_model.pb yet; skipped", "version 1 copied"]
+
+
+def test_a_truncated_file_is_named(s3: FakeS3, dirs: tuple[Path, Path]) -> None:
+    dest, staging = dirs
+    s3.upload("2", {"saved_model.pb": "graph"})
+    s3.fail("truncate")
+    with pytest.raises(SyncError) as caught:
+        run_once(Syncer(SOURCE, str(dest), str(staging), wait_for_stable=False))
+    assert str(caught.value) == "version 2: saved_model.pb did not arrive whole"
+
+
+def test_every_failed_copy_of_a_round_is_named(s3: FakeS3, dirs: tuple[Path, Path]) -> None:
+    dest, staging = dirs
+    s3.upload("1")
+    s3.upload("2")
+    s3.fail("sync")
+    with pytest.raises(SyncError) as caught:
+        Syncer(SOURCE, str(dest), str(staging), pinned=(1, 2), wait_for_stable=False).round()
+    denied = "aws s3 sync exited 255: An error occurred (AccessDenied) when calling the sync operation: Access Denied"
+    assert str(caught.value) == f"{denied}; {denied}"
+
+
+def test_every_missing_pinned_version_fails_the_first_copy(s3: FakeS3, dirs: tuple[Path, Path]) -> None:
+    dest, staging = dirs
+    s3.upload("1")
+    with pytest.raises(SyncError) as caught:
+        run_once(Syncer(SOURCE, str(dest), str(staging), pinned=(4, 5), wait_for_stable=False))
+    assert str(caught.value) == ("modelVersions [4, 5]: version(s) 4, 5 are not complete folders in "
+                                 "s3://models-bucket/resnet50/ (N/ with saved_model.pb)")
+
+
+def test_a_removal_left_half_done_is_finished(s3: FakeS3, dirs: tuple[Path, Path]) -> None:
+    dest, staging = dirs
+    s3.upload("1")
+    s3.upload("2")
+    run_once(Syncer(SOURCE, str(dest), str(staging), pinned=(1,), wait_for_stable=False))
+    (staging / "remove-1" / "variables").mkdir(parents=True)  # a round that died between rename and delete
+    (staging / "remove-1" / "variables" / "variables.index").write_text("old")
+    assert Syncer(SOURCE, str(dest), str(staging), wait_for_stable=False).round() == [
+        "version 2 copied", "version 1 removed"]
+    assert sorted(served(dest)) == ["2"] and list(staging.iterdir()) == []
+
+
+def test_without_both_pod_identity_variables_the_message_names_both() -> None:
+    assert model_sync.credentials_problem("pod-identity", {"AWS_CONTAINER_CREDENTIALS_FULL_URI": ""}) == (
+        "no EKS Pod Identity credentials in this pod (AWS_CONTAINER_CREDENTIALS_FULL_URI, "
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE not set): EKS injects them when a pod is created, so a pod created "
+        "before its ServiceAccount's association took effect never has them; check the association (aws eks "
+        "list-pod-identity-associations), then delete this pod: its replacement gets them")
+
+
+def test_the_parsers_defaults_are_what_its_help_says() -> None:
+    parser = model_sync.make_parser()
+    args = parser.parse_args(["--source", SOURCE, "--dest", "/m", "--staging", "/s", "--interval", "30"])
+    assert vars(args) == {"source": SOURCE, "dest": "/m", "staging": "/s", "versions": "", "aws": "aws",
+                          "credentials": "node-role", "once": False, "interval": 30, "rounds": 0}
+    assert vars(parser.parse_args(["--source", SOURCE, "--dest", "/m", "--staging", "/s", "--once"]))["interval"] is None
+
+
+def _argv(dest: Path, staging: Path, *more: str) -> list[str]:
+    return ["--source", SOURCE, "--dest", str(dest), "--staging", str(staging), *more]
+
+
+def test_main_once_copies_the_listed_versions_at_once_and_exits_0(
+        s3: FakeS3, dirs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    dest, staging = dirs
+    for version in ("1", "2", "3"):
+        s3.upload(version)
+    assert model_sync.main(_argv(dest, staging, "--versions", "1, 2,", "--once")) == 0  # blanks and spaces allowed
+    assert capsys.readouterr() == ("model-sync: version 1 copied\nmodel-sync: version 2 copied\n", "")
+    assert local_versions(str(dest)) == {1, 2}
+
+
+def test_main_with_an_interval_copies_a_version_once_two_listings_agree(
+        s3: FakeS3, dirs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    dest, staging = dirs
+    s3.upload("1")
+    slept: list[float] = []
+    assert model_sync.main(_argv(dest, staging, "--interval", "30", "--rounds", "2"), sleep=slept.append) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "model-sync: version 1 is new or still changing in S3; copying it once it is unchanged for one round",
+        "model-sync: version 1 copied"]
+    assert slept == [30]
+
+
+class StopLoopError(Exception):
+    pass
+
+
+def test_the_sidecar_syncs_until_it_is_stopped(s3: FakeS3, dirs: tuple[Path, Path]) -> None:
+    dest, staging = dirs
+    s3.upload("1")
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        if len(slept) == 3:
+            raise StopLoopError
+
+    with pytest.raises(StopLoopError):
+        model_sync.main(_argv(dest, staging, "--interval", "45"), sleep=sleep)
+    assert slept == [45, 45, 45]
+    assert [call[:2] for call in s3.calls()].count(["s3api", "list-objects-v2"]) == 3
+
+
+def test_the_sidecar_without_its_credentials_says_so_each_round(
+        s3: FakeS3, dirs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    dest, staging = dirs
+    for name in model_sync.POD_IDENTITY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    argv = _argv(dest, staging, "--credentials", "pod-identity", "--interval", "10", "--rounds", "2")
+    assert model_sync.main(argv, sleep=lambda _: None) == 0
+    problem = model_sync.credentials_problem("pod-identity", {})
+    assert capsys.readouterr().out == (
+        f"model-sync: sync failed, the served copy is unchanged; retrying in 10 s: {problem}\n" * 2)
+    assert s3.calls() == []
+
+
+@pytest.fixture
+def no_aws_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PATH without the fake aws (nor a real one): only --aws finds it."""
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+
+
+def test_main_runs_the_aws_cli_it_is_given_or_aws_from_path(
+        s3: FakeS3, dirs: tuple[Path, Path], tmp_path: Path, no_aws_on_path: None,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    dest, staging = dirs
+    termination_log = tmp_path / "termination-log"
+    monkeypatch.setattr(model_sync, "TERMINATION_LOG", str(termination_log))
+    s3.upload("1")
+    assert model_sync.main(_argv(dest, staging, "--aws", str(s3.aws), "--once")) == 0
+    assert capsys.readouterr() == ("model-sync: version 1 copied\n", "")
+    assert model_sync.main(_argv(tmp_path / "other", staging, "--once")) == 1
+    message = "model copy failed: aws s3api list-objects-v2: [Errno 2] No such file or directory: 'aws'"
+    assert capsys.readouterr() == (f"model-sync: {message}\n", "")
+    assert termination_log.read_text() == message
+
+
+def test_main_once_fails_with_one_line_when_there_is_no_termination_log(
+        s3: FakeS3, dirs: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    dest, staging = dirs
+    monkeypatch.setattr(model_sync, "TERMINATION_LOG", str(tmp_path / "missing-directory" / "termination-log"))
+    assert model_sync.main(_argv(dest, staging, "--once")) == 1
+    assert capsys.readouterr() == (
+        "model-sync: model copy failed: no version folder (1/, 2/, ... with saved_model.pb) in "
+        "s3://models-bucket/resnet50/\n", "")
+
+
+class FlushedLines(io.StringIO):
+    """A stdout that records what had been written at each flush."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushed: list[str] = []
+
+    def flush(self) -> None:
+        self.flushed.append(self.getvalue())
+
+
+def test_every_line_is_flushed_as_it_is_logged(s3: FakeS3, dirs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    # In the pod stdout is a pipe, block-buffered: a sidecar's line must reach `kubectl logs` at once.
+    dest, staging = dirs
+    s3.upload("1")
+    s3.upload("2")
+    stdout = FlushedLines()
+    monkeypatch.setattr(sys, "stdout", stdout)
+    assert model_sync.main(_argv(dest, staging, "--versions", "1,2", "--once")) == 0
+    first, second = stdout.getvalue().splitlines(keepends=True)
+    assert stdout.flushed == [first, first + second]
+
+
+def test_file_names_with_spaces_arrive_and_are_checked(s3: FakeS3, dirs: tuple[Path, Path]) -> None:
+    dest, staging = dirs
+    s3.upload("1", {"saved_model.pb": "graph", "assets/vocab file.txt": "words"})
+    assert run_once(Syncer(SOURCE, str(dest), str(staging), wait_for_stable=False)) == ["version 1 copied"]
+    assert (dest / "1" / "assets" / "vocab file.txt").read_text() == "words"
+
+
+def test_every_new_version_waits_for_a_second_listing(s3: FakeS3, dirs: tuple[Path, Path]) -> None:
+    dest, staging = dirs
+    s3.upload("1")
+    s3.upload("2")
+    syncer = Syncer(SOURCE, str(dest), str(staging), pinned=(1, 2))
+    waiting = "is new or still changing in S3; copying it once it is unchanged for one round"
+    assert syncer.round() == [f"version 1 {waiting}", f"version 2 {waiting}"]
+    assert syncer.round() == ["version 1 copied", "version 2 copied"]
+
+
+def test_with_nothing_wanted_every_local_version_is_kept_and_named(s3: FakeS3, dirs: tuple[Path, Path]) -> None:
+    dest, staging = dirs
+    s3.upload("1")
+    s3.upload("2")
+    run_once(Syncer(SOURCE, str(dest), str(staging), pinned=(1, 2), wait_for_stable=False))
+    s3.delete("1")
+    s3.delete("2")
+    assert Syncer(SOURCE, str(dest), str(staging)).round() == [
+        "no wanted version in s3://models-bucket/resnet50/; keeping version(s) 1, 2"]
+    assert sorted(served(dest)) == ["1", "2"]
+
+
+def test_a_removed_version_that_cannot_be_deleted_is_still_out_of_sight(
+        s3: FakeS3, dirs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    dest, staging = dirs
+    s3.upload("1")
+    s3.upload("2")
+    run_once(Syncer(SOURCE, str(dest), str(staging), pinned=(1,), wait_for_stable=False))
+    unlink = os.unlink
+
+    def refuse(path: str, *, dir_fd: int | None = None) -> None:
+        if os.path.basename(path) == "saved_model.pb":
+            raise PermissionError(13, "Permission denied", path)
+        unlink(path, dir_fd=dir_fd)
+
+    monkeypatch.setattr(os, "unlink", refuse)
+    assert Syncer(SOURCE, str(dest), str(staging), wait_for_stable=False).round() == [
+        "version 2 copied", "version 1 removed"]
+    assert sorted(served(dest)) == ["2"]
+    assert (staging / "remove-1" / "saved_model.pb").read_text() == "graph 1"  # left for the next removal to clear

@@ -145,3 +145,207 @@ def test_main_fails_with_one_line_in_the_termination_log(fake, tmp_path: Path, m
     line = capsys.readouterr().err
     assert line.startswith("smoke test failed: ") and line.count("\n") == 1
     assert log.read_text() == line.rstrip("\n")
+
+
+# -- in this process, without a server: mutation testing sees only what runs here --
+
+MODEL = "llama-3.1-8b"
+LISTING = {"object": "list", "data": [{"id": MODEL, "object": "model"}]}
+
+
+def completion(text: str = " Paris.", tokens: object = 3, model: str = MODEL) -> dict[str, Any]:
+    return {"id": "cmpl-1", "object": "text_completion", "model": model,
+            "choices": [{"index": 0, "text": text, "finish_reason": "length"}],
+            "usage": {"prompt_tokens": 5, "completion_tokens": tokens, "total_tokens": 8}}
+
+
+class Clock:
+    """time.monotonic and time.sleep: a sleep moves the clock on by its seconds, and is recorded."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+        self.sleeps: list[object] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr(openai_smoke_check.time, "monotonic", fake.monotonic)
+    monkeypatch.setattr(openai_smoke_check.time, "sleep", fake.sleep)
+    return fake
+
+
+def answering(monkeypatch: pytest.MonkeyPatch, *listings: Any, answer: Any = None) -> list[tuple[str, Any]]:
+    """Replace the check's requests: `/v1/models` answers `listings` in turn (the last one again and again),
+    `/v1/completions` answers `answer` (a completion of " Paris." by default). Returns the (url, body) asked."""
+    asked: list[tuple[str, Any]] = []
+
+    def request(url: str, body: Any = None, timeout: float = 60) -> Any:
+        asked.append((url, body))
+        if url.endswith("/v1/models"):
+            polls = sum(1 for u, _ in asked if u.endswith("/v1/models"))
+            return listings[min(polls, len(listings)) - 1]
+        assert url.endswith("/v1/completions")
+        return completion() if answer is None else answer
+
+    monkeypatch.setattr(openai_smoke_check, "_request", request)
+    return asked
+
+
+@pytest.mark.parametrize("base", ["http://BOX", "http://BOX/", "http://BOX//"])
+def test_the_base_url_loses_its_trailing_slashes_only(monkeypatch: pytest.MonkeyPatch, clock: Clock, base: str) -> None:
+    # Python's http.server (so the fake above) collapses a leading "//" in a path; not every server does.
+    asked = answering(monkeypatch, LISTING)
+    check(base, MODEL)
+    assert [url for url, _ in asked] == ["http://BOX/v1/models", "http://BOX/v1/completions"]
+
+
+def test_a_base_url_with_a_path_keeps_it(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> None:
+    asked = answering(monkeypatch, LISTING)
+    check("http://gateway/vllm/", MODEL)
+    assert [url for url, _ in asked] == ["http://gateway/vllm/v1/models", "http://gateway/vllm/v1/completions"]
+
+
+def test_the_ok_line_shows_the_first_60_characters_of_the_stripped_answer(monkeypatch: pytest.MonkeyPatch,
+                                                                          clock: Clock) -> None:
+    text = " Paris, which is also the largest city of the country and its economic and cultural centre.\n"
+    answering(monkeypatch, LISTING, answer=completion(text, tokens=8))
+    assert check("http://h", MODEL) == (
+        "OK: llama-3.1-8b is listed and completed 'The capital of France is' with 8 token(s): "
+        "'Paris, which is also the largest city of the country and its'")
+
+
+def test_one_completion_token_is_enough(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> None:
+    answering(monkeypatch, LISTING, answer=completion(" Paris", tokens=1))
+    assert check("http://h", MODEL) == (
+        "OK: llama-3.1-8b is listed and completed 'The capital of France is' with 1 token(s): 'Paris'")
+
+
+class _Answer:
+    def __init__(self, body: Any) -> None:
+        self.raw = json.dumps(body).encode()
+
+    def __enter__(self) -> _Answer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def read(self) -> bytes:
+        return self.raw
+
+
+def test_the_listing_waits_60_s_and_the_completion_120_s(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> None:
+    # A first completion on a Neuron device may take a while; the listing should not.
+    opened: list[tuple[str, object]] = []
+
+    def urlopen(request: Any, **kwargs: object) -> _Answer:
+        opened.append((request.full_url, kwargs.get("timeout", "no timeout")))
+        return _Answer(LISTING if request.full_url.endswith("/v1/models") else completion())
+
+    monkeypatch.setattr(smoke_check.urllib.request, "urlopen", urlopen)
+    check("http://h", MODEL)
+    assert opened == [("http://h/v1/models", 60), ("http://h/v1/completions", 120)]
+
+
+LONG_TEXT = "Paris " * 60
+
+
+@pytest.mark.parametrize("answer", [
+    [{"text": "Paris", "usage": {"completion_tokens": 1}}],  # a JSON list, not an object
+    "Paris",  # a JSON string
+    {"model": MODEL, "choices": [{"text": "Paris"}], "usage": [3]},  # usage not an object
+    {"model": MODEL, "choices": [{"text": "Paris"}], "usage": "3 tokens"},
+    {"model": MODEL, "choices": [{"text": "Paris"}], "usage": {"completion_tokens": True}},  # JSON true is no count
+    {"model": MODEL, "choices": [{"text": "Paris"}], "usage": {"completion_tokens": "3"}},
+    {"model": MODEL, "choices": ["Paris"], "usage": {"completion_tokens": 3}},  # a choice not an object
+    {"model": MODEL, "choices": {"text": "Paris"}, "usage": {"completion_tokens": 3}},
+    {"model": MODEL, "choices": [{"text": LONG_TEXT}], "usage": {"completion_tokens": 0}},  # longer than 200 in JSON
+])
+def test_an_answer_without_text_and_tokens_fails_showing_its_first_200_characters(
+        monkeypatch: pytest.MonkeyPatch, clock: Clock, answer: Any) -> None:
+    answering(monkeypatch, LISTING, answer=answer)
+    with pytest.raises(SmokeTestError) as failure:
+        check("http://h", MODEL)
+    assert str(failure.value) == ("the completion answered without text and completion tokens: "
+                                  + json.dumps(answer)[:200])
+
+
+def test_the_failure_cuts_a_long_answer_at_200_characters(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> None:
+    answer = {"model": MODEL, "choices": [{"text": LONG_TEXT}], "usage": {"completion_tokens": 0}}
+    answering(monkeypatch, LISTING, answer=answer)
+    with pytest.raises(SmokeTestError) as failure:
+        check("http://h", MODEL)
+    shown = str(failure.value).removeprefix("the completion answered without text and completion tokens: ")
+    assert shown == '{"model": "llama-3.1-8b", "choices": [{"text": "' + LONG_TEXT[:152]
+    assert len(shown) == 200
+
+
+@pytest.mark.parametrize(("listing", "lists"), [
+    ({"object": "list", "data": []}, "nothing"),
+    ([{"id": MODEL}], "nothing"),  # a JSON list, not an object
+    ("llama-3.1-8b", "nothing"),
+    ({"data": "llama-3.1-8b"}, "nothing"),  # data not a list
+    ({"data": 8}, "nothing"),
+    ({"data": {"id": MODEL}}, "nothing"),
+    ({"data": [MODEL, {"id": "mistral-7b"}]}, "mistral-7b"),  # an entry not an object
+    ({"data": [{"id": "mistral-7b"}, {"id": "qwen2.5-7b"}]}, "mistral-7b, qwen2.5-7b"),
+])
+def test_a_listing_without_the_model_fails_naming_what_it_lists(
+        monkeypatch: pytest.MonkeyPatch, clock: Clock, listing: Any, lists: str) -> None:
+    answering(monkeypatch, listing)
+    with pytest.raises(SmokeTestError) as failure:
+        check("http://h", MODEL, wait_seconds=0)
+    assert str(failure.value) == (f"http://h/v1/models does not list model {MODEL} (it lists: {lists}); "
+                                  "is modelName the served model name?")
+
+
+def test_it_polls_every_5_seconds_until_the_model_is_listed(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> None:
+    empty = {"object": "list", "data": []}
+    asked = answering(monkeypatch, empty, empty, LISTING)
+    check("http://h", MODEL, wait_seconds=600)
+    assert [url for url, _ in asked] == ["http://h/v1/models"] * 3 + ["http://h/v1/completions"]
+    assert clock.sleeps == [5, 5]
+
+
+def test_it_gives_up_once_the_clock_reaches_the_deadline(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> None:
+    asked = answering(monkeypatch, {"data": []})
+    with pytest.raises(SmokeTestError, match="does not list model"):
+        check("http://h", MODEL, wait_seconds=10)
+    assert len(asked) == 3 and clock.sleeps == [5, 5]  # polls at 0, 5 and 10 s: 10 s is the deadline
+    assert clock.now == 1010
+
+
+def test_main_prints_the_ok_line_and_exits_0(monkeypatch: pytest.MonkeyPatch, clock: Clock,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    answering(monkeypatch, LISTING)
+    assert main(["http://h/", MODEL]) == 0
+    assert capsys.readouterr() == (
+        "OK: llama-3.1-8b is listed and completed 'The capital of France is' with 3 token(s): 'Paris.'\n", "")
+
+
+@pytest.mark.parametrize("argv", [[], ["http://h"], ["http://h", MODEL, "extra"]])
+def test_main_without_url_and_model_prints_the_usage_and_exits_2(argv: list[str],
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    assert capsys.readouterr() == ("", "usage: openai_smoke_check.py BASE_URL MODEL_NAME\n")
+
+
+def test_main_waits_120_s_for_the_model_then_fails_with_one_line_in_the_termination_log(
+        monkeypatch: pytest.MonkeyPatch, clock: Clock, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "termination-log"
+    monkeypatch.setattr(smoke_check, "TERMINATION_LOG", str(log))
+    asked = answering(monkeypatch, {"data": [{"id": "mistral-7b"}]})
+    assert main(["http://h", MODEL]) == 1
+    message = ("smoke test failed: http://h/v1/models does not list model llama-3.1-8b (it lists: mistral-7b); "
+               "is modelName the served model name?")
+    assert capsys.readouterr() == ("", message + "\n")
+    assert log.read_text() == message
+    assert clock.sleeps == [5] * 24 and len(asked) == 25 and clock.now == 1120

@@ -372,3 +372,12 @@ def test_the_base_url_loses_its_trailing_slashes_only(monkeypatch: pytest.Monkey
     monkeypatch.setattr(smoke_check, "_request", request)
     assert check(base, "m", wait_seconds=0) == "OK: m version 1 answered a predict of x[] (DT_FLOAT)"
     assert urls == list(answers)
+
+
+def test_every_pinned_version_not_available_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    _statuses(monkeypatch, {"model_version_status": [{"version": "3", "state": "AVAILABLE"}]})
+    monkeypatch.setattr(smoke_check.time, "monotonic", lambda: 100.0)  # the deadline is now: give up, no sleep
+    with pytest.raises(SmokeTestError) as caught:
+        smoke_check.wait_until_available("http://h", "m", wait_seconds=0, expected=[2, 3, 4])
+    assert str(caught.value) == ("model m version(s) 2, 4 not AVAILABLE (version 3 AVAILABLE: ); "
+                                 "are they in modelBasePath?")
