@@ -413,6 +413,9 @@ def test_a_region_without_neuron_containers_needs_a_serving_image() -> None:
                               "eks-inferentia:servingImage is empty; expected a region among ap-east-2, ")
     assert load_config({"modelBasePath": MODEL, "servingImage": "registry.example.com/tfs:1"}, region="eu-north-1")
     assert load_config({"modelBasePath": MODEL}, region="us-west-2")
+    # vLLM's image is no Deep Learning Container: under vllm such a region needs no servingImage.
+    assert load_config({"servingRuntime": "vllm", "instanceType": "inf2.8xlarge", "modelBasePath": MODEL},
+                       region="eu-north-1").serving_image is None
 
 
 # --- Exact messages and boundaries: what a mutation run (`make mutation`) needs asserted in full ---------
@@ -1098,8 +1101,9 @@ def test_vllm_autoscales_on_target_requests_waiting() -> None:
     # The CLI hands Pulumi.yaml's default '' over as if set: it is not "set".
     assert load_config({**VLLM_AUTOSCALED, "targetRequestsWaiting": "4",
                         "targetRequestsPerSecond": ""}).target_requests_waiting == 4
-    # Without autoscaling nothing reads it.
-    assert load_config({**VLLM, "targetRequestsWaiting": "4"}).scaling_target is None
+    # Without autoscaling nothing reads it: the config holds 0, as under tensorflow-serving.
+    unscaled = load_config({**VLLM, "targetRequestsWaiting": "4"})
+    assert (unscaled.scaling_target, unscaled.target_requests_waiting) == (None, 0)
     tf = load_config({"modelBasePath": MODEL, **AUTOSCALED, "targetRequestsWaiting": "0"})
     assert (tf.target_requests_waiting, tf.scaling_target) == (0, Fraction(40))
 
@@ -1163,6 +1167,76 @@ def test_model_size_sets_the_least_memory_request_and_model_volume() -> None:
     problems = _vllm_problems(instanceType="inf2.xlarge", modelSizeGiB="64", memoryRequest="130Gi",
                               memoryLimit="130Gi", modelVolumeSize="69Gi")
     assert [p.split(":")[1] for p in problems] == ["memoryRequest"] and "what one inf2.xlarge can allocate" in problems[0]
+
+
+# _check_vllm in full: each rule's exact lines, and a key an earlier rule refused is not judged again (one mistake, one
+# line). inf2.8xlarge has 1 Neuron device of 2 NeuronCores.
+ARTIFACTS_OUTSIDE = "'' or an S3 folder inside modelBasePath ({folder}...), which the model's S3 grant covers, such as " \
+                    "{folder}neuron-artifacts/{instance_type}-tp2/"
+VLLM_EXACT_PROBLEMS = {
+    # 2 devices are refused on inf2.8xlarge, so their 4 NeuronCores are not judged against tensorParallelSize 3 too.
+    "refused-devices-not-judged-for-tensor-parallel-size": ({"neuronDevicesPerReplica": "2", "tensorParallelSize": "3"}, [
+        "eks-inferentia:neuronDevicesPerReplica: 2 is not allowed; expected 1 to 1 (the Neuron devices of one inf2.8xlarge)"]),
+    # A refused modelBasePath is no folder to hold compiledArtifactsPath.
+    "refused-model-path-not-judged-for-artifacts": (
+        {"modelBasePath": "s3://my-models", "compiledArtifactsPath": "s3://other-bucket/artifacts/"}, [
+            "eks-inferentia:modelBasePath: 's3://my-models' is not allowed; expected s3://bucket/prefix with a prefix "
+            "naming the model's folder"]),
+    # memoryRequest above memoryLimit is not judged again against modelSizeGiB (16 GiB needs 34Gi).
+    "refused-memory-request-not-judged-for-model-size": (
+        {"modelSizeGiB": "16", "memoryRequest": "5Gi", "modelVolumeSize": "21Gi"}, [
+            "eks-inferentia:memoryRequest: '5Gi' is not allowed; expected at most memoryLimit (4Gi)"]),
+    # modelVolumeSize that is no quantity is not judged against modelSizeGiB (16 GiB needs 21Gi).
+    "unparsed-model-volume-not-judged-for-model-size": (
+        {"modelSizeGiB": "16", "memoryRequest": "34Gi", "memoryLimit": "64Gi", "modelVolumeSize": "10GB"}, [
+            "eks-inferentia:modelVolumeSize: '10GB' is not allowed; expected a Kubernetes quantity such as 500m, 2, 512Mi "
+            "or 4Gi"]),
+    # modelVolumeSize above a node's root volume (capacity) is not judged again against modelSizeGiB (67 GiB needs 72Gi).
+    "refused-model-volume-not-judged-for-model-size": (
+        {"instanceType": "inf2.48xlarge", "modelSizeGiB": "67", "memoryRequest": "136Gi", "memoryLimit": "136Gi",
+         "modelVolumeSize": "71Gi"}, [
+            "eks-inferentia:modelVolumeSize: '71Gi' is not allowed; expected at most 70Gi (a node's 100 GiB root volume "
+            "less 30 GiB for the OS, images and the kubelet's eviction reserve)"]),
+    # The example folder names the stack's instanceType ...
+    "artifacts-example-names-the-instance-type": ({"instanceType": "trn1.2xlarge",
+                                                   "compiledArtifactsPath": "s3://other-bucket/artifacts/"}, [
+        "eks-inferentia:compiledArtifactsPath: 's3://other-bucket/artifacts/' is not allowed; expected "
+        + ARTIFACTS_OUTSIDE.format(folder=LLM, instance_type="trn1.2xlarge")]),
+    # ... or inf2.8xlarge when instanceType is refused as blank (both mistakes are named).
+    "artifacts-example-without-an-instance-type": ({"instanceType": "", "compiledArtifactsPath": "s3://other-bucket/a/"}, [
+        "eks-inferentia:instanceType: '' is not allowed; expected a value; `pulumi config rm eks-inferentia:instanceType` "
+        "restores the default ('inf1.2xlarge')",
+        "eks-inferentia:compiledArtifactsPath: 's3://other-bucket/a/' is not allowed; expected "
+        + ARTIFACTS_OUTSIDE.format(folder=LLM, instance_type="inf2.8xlarge")]),
+    # Folders are compared whole: llm-/ is beside llm-XX/, not inside it.
+    "artifacts-in-a-folder-whose-name-the-model-folders-extends": (
+        {"modelBasePath": "s3://my-models/llm-XX/", "compiledArtifactsPath": "s3://my-models/llm-/"}, [
+            "eks-inferentia:compiledArtifactsPath: 's3://my-models/llm-/' is not allowed; expected "
+            + ARTIFACTS_OUTSIDE.format(folder="s3://my-models/llm-XX/", instance_type="inf2.8xlarge")]),
+    # modelCompiledFor is refused as TensorFlow Serving's only, not also as the wrong compiler for inf2.
+    "compiled-for-refused-once": ({"modelCompiledFor": "neuron"}, [
+        "eks-inferentia:modelCompiledFor applies to servingRuntime 'tensorflow-serving' only (vLLM compiles the model for "
+        "instanceType itself, or loads compiledArtifactsPath); remove it (`pulumi config rm "
+        "eks-inferentia:modelCompiledFor`) under servingRuntime 'vllm'"]),
+}
+
+
+@pytest.mark.parametrize(("raw", "problems"), VLLM_EXACT_PROBLEMS.values(), ids=VLLM_EXACT_PROBLEMS.keys())
+def test_each_vllm_rule_refuses_with_its_exact_message(raw: dict[str, str], problems: list[str]) -> None:
+    assert _vllm_problems(**raw) == problems
+
+
+@pytest.mark.parametrize(("raw", "attribute", "value"), [
+    # rstrip("/") strips slashes only: a model folder whose name ends in X keeps it, and so does an artifacts folder.
+    ({"modelBasePath": "s3://my-models/llm-XX/", "compiledArtifactsPath": "s3://my-models/llm-XX/neuron/"},
+     "compiled_artifacts_path", "s3://my-models/llm-XX/neuron/"),
+    ({"modelBasePath": "s3://my-models/llm-XX/", "compiledArtifactsPath": "s3://my-models/llm-XX/XX"},
+     "compiled_artifacts_path", "s3://my-models/llm-XX/XX"),
+    # Without modelSizeGiB nothing bounds modelVolumeSize from below (modelSizeGiB + 5 GiB would be 5Gi).
+    ({"modelVolumeSize": "4Gi"}, "model_volume_size", "4Gi"),
+], ids=repr)
+def test_vllm_values_at_the_limits_of_their_rules_are_accepted(raw: dict[str, str], attribute: str, value: object) -> None:
+    assert getattr(load_config({**VLLM, **raw}), attribute) == value
 
 
 def test_vllm_warnings_name_what_is_unchecked_or_idle() -> None:
