@@ -900,13 +900,15 @@ def test_every_open_cidr_is_named_in_the_warning() -> None:
         "networks' CIDRs to close it (authentication still applies)"]
 
 
-def test_the_running_program_reads_its_namespace_region_and_profile() -> None:
+def test_the_running_program_reads_its_namespace_region_and_profile(monkeypatch: pytest.MonkeyPatch) -> None:
     import pulumi
     from pulumi.runtime.config import set_all_config
 
     from eks_inferentia.config import load_stack_config
     from tools.mock_engine import PROJECT, CloudMocks
 
+    logged: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *args, **kwargs: logged.append(message))
     pulumi.runtime.set_mocks(CloudMocks(preview=False, stack="dev", region="eu-north-1"), project=PROJECT, stack="dev",
                              preview=False)
     try:
@@ -915,6 +917,8 @@ def test_the_running_program_reads_its_namespace_region_and_profile() -> None:
         config = load_stack_config()
         assert (config.aws_profile, config.serving_image, config.model_base_path) == (
             "ml-team", "registry.example.com/tfs:1", MODEL)
+        # Each warning is logged as it is worded (here: the open API endpoint, and modelCompiledFor unset).
+        assert logged == config_warnings(config) and len(logged) == 2
         # The stack's region (what get_region answers) is judged (no Neuron containers in eu-north-1), and a misspelt key is named.
         set_all_config({"aws:region": "eu-north-1", "eks-inferentia:modelBasePath": MODEL, "eks-inferentia:replica": "1"})
         with pytest.raises(ConfigError) as caught:
@@ -932,6 +936,35 @@ def test_node_role_model_access_is_warned_about_naming_the_key() -> None:
     (warning,) = [w for w in config_warnings(load_config({"modelBasePath": MODEL, "modelAccess": "node-role"}))
                   if "modelAccess" in w]
     assert warning.startswith("eks-inferentia:modelAccess: 'node-role' gives the model's S3 read access to the Neuron node role")
+
+
+# Each warning of config_warnings exactly, under its condition, and its absence when any part of the condition is false.
+# QUIET silences the others (an open API endpoint, modelCompiledFor unset).
+QUIET = {"modelBasePath": MODEL, "apiAllowedCidrs": '["203.0.113.0/24"]', "modelCompiledFor": "neuron"}
+EXISTING_VPC = {"vpcId": "vpc-0123456789abcdef0",
+                "privateSubnetIds": '["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]',
+                "publicSubnetIds": '["subnet-0123456789abcdef2"]'}
+SCRAPER_SUBNETS = '["subnet-0123456789abcdef3", "subnet-0123456789abcdef4"]'
+
+
+@pytest.mark.parametrize(("raw", "warnings"), [
+    ({"modelAccess": "node-role"}, [
+        "eks-inferentia:modelAccess: 'node-role' gives the model's S3 read access to the Neuron node role, so every pod "
+        "on those nodes can use it (the metadata service answers pods, hop limit 2); 'pod-identity' (the default) gives "
+        "it to the serving ServiceAccount only"]),
+    ({"modelAccess": "pod-identity"}, []),
+    # monitoring on, an existing VPC and no scraperSubnetIds: the collector shares the pods' subnets.
+    (EXISTING_VPC, [
+        "eks-inferentia:scraperSubnetIds: not set, so the managed Prometheus collector uses privateSubnetIds, and the "
+        "NetworkPolicies admit those subnets' CIDRs, which hold every pod, to the metrics ports (9000, TensorFlow "
+        "Serving's REST port, and 8000); give the collector two small subnets without pods"]),
+    ({**EXISTING_VPC, "scraperSubnetIds": SCRAPER_SUBNETS}, []),  # subnets of its own
+    ({**EXISTING_VPC, "monitoring": "false"}, []),  # no collector
+    ({}, []),  # the dedicated VPC gives the collector two /28s of its own
+], ids=["node-role", "pod-identity", "existing-vpc-without-scraper-subnets", "existing-vpc-with-scraper-subnets",
+        "existing-vpc-without-monitoring", "dedicated-vpc"])
+def test_each_warning_is_exact_and_only_under_its_condition(raw: dict[str, str], warnings: list[str]) -> None:
+    assert config_warnings(load_config({**QUIET, **raw})) == warnings
 
 
 # --- autoscaling (issue 11) ------------------------------------------------------------------------------------
