@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
 import yaml
 
+from eks_inferentia.capacity import ReplicaRange
 from eks_inferentia.config import (
     CONFIG_KEYS,
     ConfigError,
@@ -430,6 +432,12 @@ def _refused(key: str, shown: str, expected: str) -> str:
     return f"eks-inferentia:{key}: {shown} is not allowed; expected {expected}"
 
 
+EXISTING_VPC = {"vpcId": "vpc-0123456789abcdef0",
+                "privateSubnetIds": '["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]',
+                "publicSubnetIds": '["subnet-0123456789abcdef2"]'}
+SCRAPER_SUBNETS = '["subnet-0123456789abcdef3", "subnet-0123456789abcdef4"]'
+
+
 def test_the_defaults_are_exactly_the_documented_ones() -> None:
     assert load_config({"modelBasePath": MODEL}) == StackConfig(
         cluster_name="inferentia", kubernetes_version="1.35", instance_type="inf1.2xlarge",
@@ -542,6 +550,20 @@ def test_a_bare_key_wins_over_its_namespaced_spelling() -> None:
                                                       "pad_variable_length_inputs: true enable_large_batch_splitting: false"},
      "batching_parameters",
      'thread_pool_name { value: "tfs-pool" } pad_variable_length_inputs: true enable_large_batch_splitting: false'),
+    ({"modelVolumeSize": "1Mi"}, "model_volume_size", "1Mi"),  # the least
+    ({"modelVersions": "[1, 2, 3, 4, 5, 6, 7, 8]"}, "model_versions", (1, 2, 3, 4, 5, 6, 7, 8)),  # the most
+    ({"modelPollSeconds": "0"}, "model_poll_seconds", 0),  # copy once
+    ({"modelPollSeconds": "86400"}, "model_poll_seconds", 86400),  # daily
+    ({"latencyObjectiveMs": "1"}, "latency_objective_ms", 1),
+    ({"latencyObjectiveMs": "600000"}, "latency_objective_ms", 600000),
+    ({"alertEmail": "on.call+ml@alerts.example.com"}, "alert_email", "on.call+ml@alerts.example.com"),
+    ({**EXISTING_VPC, "scraperSubnetIds": SCRAPER_SUBNETS}, "scraper_subnet_ids",
+     ("subnet-0123456789abcdef3", "subnet-0123456789abcdef4")),
+    # Autoscaling: minReplicas = replicas = maxReplicas, and targetRequestsPerSecond from 0.001 to 100000.
+    ({"autoscaling": "true", "targetRequestsPerSecond": "40", "minReplicas": "2", "maxReplicas": "2", "replicas": "2"},
+     "replica_range", ReplicaRange(2, 2)),
+    ({"autoscaling": "true", "targetRequestsPerSecond": "0.001"}, "target_requests_per_second", Fraction(1, 1000)),
+    ({"autoscaling": "true", "targetRequestsPerSecond": "100000"}, "target_requests_per_second", Fraction(100000)),
 ], ids=repr)
 def test_values_at_the_limits_of_their_rules_are_accepted(raw: dict[str, str], attribute: str, value: object) -> None:
     assert getattr(load_config({"modelBasePath": MODEL, **raw}), attribute) == value
@@ -766,6 +788,37 @@ EXACT_PROBLEMS = {
         "as us-west-2a (no Local or Wavelength Zones)"]),
     "integer": ({"replicas": "x"}, ["eks-inferentia:replicas: 'x' is not allowed; expected an integer"]),
     "boolean": ({"smokeTest": "x"}, ["eks-inferentia:smokeTest: 'x' is not allowed; expected true or false"]),
+    # A refused desiredNodes leaves capacity unjudged: 5 pods above maxNodes' 4 are not named too.
+    "desired-above-max-capacity-not-judged": ({"desiredNodes": "9", "replicas": "5"}, [
+        "eks-inferentia:desiredNodes: 9 is not allowed; expected at most maxNodes (4)"]),
+    # modelCompiledFor is judged against a known instanceType only.
+    "unknown-instance-type-compiled-for-not-judged": ({"instanceType": "m5.large", "modelCompiledFor": "neuron"}, [
+        "eks-inferentia:instanceType: 'm5.large' is not allowed; expected a Neuron instance type: inf1.24xlarge, "
+        "inf1.2xlarge, inf1.6xlarge, inf1.xlarge, inf2.24xlarge, inf2.48xlarge, inf2.8xlarge, inf2.xlarge, trn1.2xlarge, "
+        "trn1.32xlarge, trn1n.32xlarge, trn2.48xlarge"]),
+    # vLLM's keys are refused under a known servingRuntime only.
+    "unknown-runtime-vllm-keys-not-judged": ({"servingRuntime": "triton", "maxConcurrentSequences": "16"}, [
+        "eks-inferentia:servingRuntime: 'triton' is not allowed; expected one of tensorflow-serving, vllm"]),
+    # monitoring (issue 10): latencyObjectiveMs from 1 to 600000 (ten minutes), one alert email, the collector's subnets.
+    "latency-zero": ({"latencyObjectiveMs": "0"}, [
+        "eks-inferentia:latencyObjectiveMs: 0 is not allowed; expected an integer from 1 to 600000 (milliseconds)"]),
+    "latency-above-ten-minutes": ({"latencyObjectiveMs": "600001"}, [
+        "eks-inferentia:latencyObjectiveMs: 600001 is not allowed; expected an integer from 1 to 600000 (milliseconds)"]),
+    "alert-email-two-addresses": ({"alertEmail": "a@example.com, b@example.com"}, [
+        "eks-inferentia:alertEmail: 'a@example.com, b@example.com' is not allowed; expected one email address such as "
+        "oncall@example.com (or '' for none)"]),
+    "alert-email-undotted-domain": ({"alertEmail": "oncall@example"}, [
+        "eks-inferentia:alertEmail: 'oncall@example' is not allowed; expected one email address such as "
+        "oncall@example.com (or '' for none)"]),
+    "scraper-subnets-without-vpc": ({"scraperSubnetIds": SCRAPER_SUBNETS}, [
+        f"eks-inferentia:scraperSubnetIds: {SCRAPER_SUBNETS} is not allowed; expected [] without vpcId: the dedicated "
+        "VPC gets two subnets for the collector"]),
+    "scraper-one-subnet": ({**EXISTING_VPC, "scraperSubnetIds": '["subnet-0123456789abcdef3"]'}, [
+        'eks-inferentia:scraperSubnetIds: ["subnet-0123456789abcdef3"] is not allowed; expected [] or at least two '
+        "subnets of vpcId in two zones (the managed collector needs two zones)"]),
+    # A refused subnet ID is named once, not also as too few subnets.
+    "scraper-bad-subnet-id": ({**EXISTING_VPC, "scraperSubnetIds": '["subnet-3"]'}, [
+        "eks-inferentia:scraperSubnetIds: 'subnet-3' is not allowed; expected subnet IDs such as subnet-0123456789abcdef0"]),
 }
 
 
@@ -941,10 +994,6 @@ def test_node_role_model_access_is_warned_about_naming_the_key() -> None:
 # Each warning of config_warnings exactly, under its condition, and its absence when any part of the condition is false.
 # QUIET silences the others (an open API endpoint, modelCompiledFor unset).
 QUIET = {"modelBasePath": MODEL, "apiAllowedCidrs": '["203.0.113.0/24"]', "modelCompiledFor": "neuron"}
-EXISTING_VPC = {"vpcId": "vpc-0123456789abcdef0",
-                "privateSubnetIds": '["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]',
-                "publicSubnetIds": '["subnet-0123456789abcdef2"]'}
-SCRAPER_SUBNETS = '["subnet-0123456789abcdef3", "subnet-0123456789abcdef4"]'
 
 
 @pytest.mark.parametrize(("raw", "warnings"), [
@@ -1015,9 +1064,22 @@ def test_autoscaling_is_off_by_default_and_reads_its_range_and_target_when_on() 
      [_refused("targetRequestsPerSecond", "'100000.5'", TARGET_ALLOWED)]),
     ({**AUTOSCALED, "targetRequestsPerSecond": "forty"},
      [_refused("targetRequestsPerSecond", "'forty'", TARGET_ALLOWED)]),
+    ({**AUTOSCALED, "replicas": "0"}, [_refused("replicas", "0", "1 or more")]),
+    # One mistake, one line: a refused monitoring is not judged again as autoscaling without it ...
+    ({**AUTOSCALED, "monitoring": "x"}, [_refused("monitoring", "'x'", "true or false")]),
+    # ... and a refused autoscaling key leaves capacity unjudged: 5 pods above maxNodes' 4 are not named too.
+    ({**AUTOSCALED, "monitoring": "false", "replicas": "5", "maxReplicas": "8"},
+     ["eks-inferentia:autoscaling: 'true' is not allowed; expected false while eks-inferentia:monitoring is false: KEDA "
+      "scales on the serving metrics (the prediction rate, or vLLM's queue) in the stack's Amazon Managed Prometheus "
+      "workspace; set monitoring to true"]),
+    ({**AUTOSCALED, "minReplicas": "3", "maxReplicas": "2", "replicas": "5"},
+     [_refused("minReplicas", "3", "at most maxReplicas (2)")]),
+    ({**AUTOSCALED, "maxReplicas": "0", "replicas": "5"}, [_refused("maxReplicas", "0", "1 or more")]),
 ], ids=["needs-monitoring", "target-required", "min-zero", "min-above-max", "replicas-below-min", "replicas-above-max",
         "max-beyond-max-nodes", "max-zero", "target-zero", "target-exponent", "target-negative", "target-4-decimals",
-        "target-too-high", "target-word"])
+        "target-too-high", "target-word", "replicas-zero", "refused-monitoring-not-judged-again",
+        "refused-autoscaling-capacity-not-judged", "refused-min-replicas-capacity-not-judged",
+        "refused-max-replicas-capacity-not-judged"])
 def test_each_autoscaling_rule_refuses_with_its_exact_message(raw: dict[str, str], problems: list[str]) -> None:
     assert _problems(raw) == problems
 
