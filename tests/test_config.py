@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
 import yaml
 
+from eks_inferentia.capacity import ReplicaRange
 from eks_inferentia.config import (
     CONFIG_KEYS,
     ConfigError,
@@ -413,6 +415,9 @@ def test_a_region_without_neuron_containers_needs_a_serving_image() -> None:
                               "eks-inferentia:servingImage is empty; expected a region among ap-east-2, ")
     assert load_config({"modelBasePath": MODEL, "servingImage": "registry.example.com/tfs:1"}, region="eu-north-1")
     assert load_config({"modelBasePath": MODEL}, region="us-west-2")
+    # vLLM's image is no Deep Learning Container: under vllm such a region needs no servingImage.
+    assert load_config({"servingRuntime": "vllm", "instanceType": "inf2.8xlarge", "modelBasePath": MODEL},
+                       region="eu-north-1").serving_image is None
 
 
 # --- Exact messages and boundaries: what a mutation run (`make mutation`) needs asserted in full ---------
@@ -425,6 +430,12 @@ def _problems(raw: dict[str, str], **kwargs: str) -> list[str]:
 
 def _refused(key: str, shown: str, expected: str) -> str:
     return f"eks-inferentia:{key}: {shown} is not allowed; expected {expected}"
+
+
+EXISTING_VPC = {"vpcId": "vpc-0123456789abcdef0",
+                "privateSubnetIds": '["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]',
+                "publicSubnetIds": '["subnet-0123456789abcdef2"]'}
+SCRAPER_SUBNETS = '["subnet-0123456789abcdef3", "subnet-0123456789abcdef4"]'
 
 
 def test_the_defaults_are_exactly_the_documented_ones() -> None:
@@ -539,6 +550,20 @@ def test_a_bare_key_wins_over_its_namespaced_spelling() -> None:
                                                       "pad_variable_length_inputs: true enable_large_batch_splitting: false"},
      "batching_parameters",
      'thread_pool_name { value: "tfs-pool" } pad_variable_length_inputs: true enable_large_batch_splitting: false'),
+    ({"modelVolumeSize": "1Mi"}, "model_volume_size", "1Mi"),  # the least
+    ({"modelVersions": "[1, 2, 3, 4, 5, 6, 7, 8]"}, "model_versions", (1, 2, 3, 4, 5, 6, 7, 8)),  # the most
+    ({"modelPollSeconds": "0"}, "model_poll_seconds", 0),  # copy once
+    ({"modelPollSeconds": "86400"}, "model_poll_seconds", 86400),  # daily
+    ({"latencyObjectiveMs": "1"}, "latency_objective_ms", 1),
+    ({"latencyObjectiveMs": "600000"}, "latency_objective_ms", 600000),
+    ({"alertEmail": "on.call+ml@alerts.example.com"}, "alert_email", "on.call+ml@alerts.example.com"),
+    ({**EXISTING_VPC, "scraperSubnetIds": SCRAPER_SUBNETS}, "scraper_subnet_ids",
+     ("subnet-0123456789abcdef3", "subnet-0123456789abcdef4")),
+    # Autoscaling: minReplicas = replicas = maxReplicas, and targetRequestsPerSecond from 0.001 to 100000.
+    ({"autoscaling": "true", "targetRequestsPerSecond": "40", "minReplicas": "2", "maxReplicas": "2", "replicas": "2"},
+     "replica_range", ReplicaRange(2, 2)),
+    ({"autoscaling": "true", "targetRequestsPerSecond": "0.001"}, "target_requests_per_second", Fraction(1, 1000)),
+    ({"autoscaling": "true", "targetRequestsPerSecond": "100000"}, "target_requests_per_second", Fraction(100000)),
 ], ids=repr)
 def test_values_at_the_limits_of_their_rules_are_accepted(raw: dict[str, str], attribute: str, value: object) -> None:
     assert getattr(load_config({"modelBasePath": MODEL, **raw}), attribute) == value
@@ -763,6 +788,37 @@ EXACT_PROBLEMS = {
         "as us-west-2a (no Local or Wavelength Zones)"]),
     "integer": ({"replicas": "x"}, ["eks-inferentia:replicas: 'x' is not allowed; expected an integer"]),
     "boolean": ({"smokeTest": "x"}, ["eks-inferentia:smokeTest: 'x' is not allowed; expected true or false"]),
+    # A refused desiredNodes leaves capacity unjudged: 5 pods above maxNodes' 4 are not named too.
+    "desired-above-max-capacity-not-judged": ({"desiredNodes": "9", "replicas": "5"}, [
+        "eks-inferentia:desiredNodes: 9 is not allowed; expected at most maxNodes (4)"]),
+    # modelCompiledFor is judged against a known instanceType only.
+    "unknown-instance-type-compiled-for-not-judged": ({"instanceType": "m5.large", "modelCompiledFor": "neuron"}, [
+        "eks-inferentia:instanceType: 'm5.large' is not allowed; expected a Neuron instance type: inf1.24xlarge, "
+        "inf1.2xlarge, inf1.6xlarge, inf1.xlarge, inf2.24xlarge, inf2.48xlarge, inf2.8xlarge, inf2.xlarge, trn1.2xlarge, "
+        "trn1.32xlarge, trn1n.32xlarge, trn2.48xlarge"]),
+    # vLLM's keys are refused under a known servingRuntime only.
+    "unknown-runtime-vllm-keys-not-judged": ({"servingRuntime": "triton", "maxConcurrentSequences": "16"}, [
+        "eks-inferentia:servingRuntime: 'triton' is not allowed; expected one of tensorflow-serving, vllm"]),
+    # monitoring (issue 10): latencyObjectiveMs from 1 to 600000 (ten minutes), one alert email, the collector's subnets.
+    "latency-zero": ({"latencyObjectiveMs": "0"}, [
+        "eks-inferentia:latencyObjectiveMs: 0 is not allowed; expected an integer from 1 to 600000 (milliseconds)"]),
+    "latency-above-ten-minutes": ({"latencyObjectiveMs": "600001"}, [
+        "eks-inferentia:latencyObjectiveMs: 600001 is not allowed; expected an integer from 1 to 600000 (milliseconds)"]),
+    "alert-email-two-addresses": ({"alertEmail": "a@example.com, b@example.com"}, [
+        "eks-inferentia:alertEmail: 'a@example.com, b@example.com' is not allowed; expected one email address such as "
+        "oncall@example.com (or '' for none)"]),
+    "alert-email-undotted-domain": ({"alertEmail": "oncall@example"}, [
+        "eks-inferentia:alertEmail: 'oncall@example' is not allowed; expected one email address such as "
+        "oncall@example.com (or '' for none)"]),
+    "scraper-subnets-without-vpc": ({"scraperSubnetIds": SCRAPER_SUBNETS}, [
+        f"eks-inferentia:scraperSubnetIds: {SCRAPER_SUBNETS} is not allowed; expected [] without vpcId: the dedicated "
+        "VPC gets two subnets for the collector"]),
+    "scraper-one-subnet": ({**EXISTING_VPC, "scraperSubnetIds": '["subnet-0123456789abcdef3"]'}, [
+        'eks-inferentia:scraperSubnetIds: ["subnet-0123456789abcdef3"] is not allowed; expected [] or at least two '
+        "subnets of vpcId in two zones (the managed collector needs two zones)"]),
+    # A refused subnet ID is named once, not also as too few subnets.
+    "scraper-bad-subnet-id": ({**EXISTING_VPC, "scraperSubnetIds": '["subnet-3"]'}, [
+        "eks-inferentia:scraperSubnetIds: 'subnet-3' is not allowed; expected subnet IDs such as subnet-0123456789abcdef0"]),
 }
 
 
@@ -897,13 +953,15 @@ def test_every_open_cidr_is_named_in_the_warning() -> None:
         "networks' CIDRs to close it (authentication still applies)"]
 
 
-def test_the_running_program_reads_its_namespace_region_and_profile() -> None:
+def test_the_running_program_reads_its_namespace_region_and_profile(monkeypatch: pytest.MonkeyPatch) -> None:
     import pulumi
     from pulumi.runtime.config import set_all_config
 
     from eks_inferentia.config import load_stack_config
     from tools.mock_engine import PROJECT, CloudMocks
 
+    logged: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *args, **kwargs: logged.append(message))
     pulumi.runtime.set_mocks(CloudMocks(preview=False, stack="dev", region="eu-north-1"), project=PROJECT, stack="dev",
                              preview=False)
     try:
@@ -912,6 +970,8 @@ def test_the_running_program_reads_its_namespace_region_and_profile() -> None:
         config = load_stack_config()
         assert (config.aws_profile, config.serving_image, config.model_base_path) == (
             "ml-team", "registry.example.com/tfs:1", MODEL)
+        # Each warning is logged as it is worded (here: the open API endpoint, and modelCompiledFor unset).
+        assert logged == config_warnings(config) and len(logged) == 2
         # The stack's region (what get_region answers) is judged (no Neuron containers in eu-north-1), and a misspelt key is named.
         set_all_config({"aws:region": "eu-north-1", "eks-inferentia:modelBasePath": MODEL, "eks-inferentia:replica": "1"})
         with pytest.raises(ConfigError) as caught:
@@ -929,6 +989,31 @@ def test_node_role_model_access_is_warned_about_naming_the_key() -> None:
     (warning,) = [w for w in config_warnings(load_config({"modelBasePath": MODEL, "modelAccess": "node-role"}))
                   if "modelAccess" in w]
     assert warning.startswith("eks-inferentia:modelAccess: 'node-role' gives the model's S3 read access to the Neuron node role")
+
+
+# Each warning of config_warnings exactly, under its condition, and its absence when any part of the condition is false.
+# QUIET silences the others (an open API endpoint, modelCompiledFor unset).
+QUIET = {"modelBasePath": MODEL, "apiAllowedCidrs": '["203.0.113.0/24"]', "modelCompiledFor": "neuron"}
+
+
+@pytest.mark.parametrize(("raw", "warnings"), [
+    ({"modelAccess": "node-role"}, [
+        "eks-inferentia:modelAccess: 'node-role' gives the model's S3 read access to the Neuron node role, so every pod "
+        "on those nodes can use it (the metadata service answers pods, hop limit 2); 'pod-identity' (the default) gives "
+        "it to the serving ServiceAccount only"]),
+    ({"modelAccess": "pod-identity"}, []),
+    # monitoring on, an existing VPC and no scraperSubnetIds: the collector shares the pods' subnets.
+    (EXISTING_VPC, [
+        "eks-inferentia:scraperSubnetIds: not set, so the managed Prometheus collector uses privateSubnetIds, and the "
+        "NetworkPolicies admit those subnets' CIDRs, which hold every pod, to the metrics ports (9000, TensorFlow "
+        "Serving's REST port, and 8000); give the collector two small subnets without pods"]),
+    ({**EXISTING_VPC, "scraperSubnetIds": SCRAPER_SUBNETS}, []),  # subnets of its own
+    ({**EXISTING_VPC, "monitoring": "false"}, []),  # no collector
+    ({}, []),  # the dedicated VPC gives the collector two /28s of its own
+], ids=["node-role", "pod-identity", "existing-vpc-without-scraper-subnets", "existing-vpc-with-scraper-subnets",
+        "existing-vpc-without-monitoring", "dedicated-vpc"])
+def test_each_warning_is_exact_and_only_under_its_condition(raw: dict[str, str], warnings: list[str]) -> None:
+    assert config_warnings(load_config({**QUIET, **raw})) == warnings
 
 
 # --- autoscaling (issue 11) ------------------------------------------------------------------------------------
@@ -979,9 +1064,22 @@ def test_autoscaling_is_off_by_default_and_reads_its_range_and_target_when_on() 
      [_refused("targetRequestsPerSecond", "'100000.5'", TARGET_ALLOWED)]),
     ({**AUTOSCALED, "targetRequestsPerSecond": "forty"},
      [_refused("targetRequestsPerSecond", "'forty'", TARGET_ALLOWED)]),
+    ({**AUTOSCALED, "replicas": "0"}, [_refused("replicas", "0", "1 or more")]),
+    # One mistake, one line: a refused monitoring is not judged again as autoscaling without it ...
+    ({**AUTOSCALED, "monitoring": "x"}, [_refused("monitoring", "'x'", "true or false")]),
+    # ... and a refused autoscaling key leaves capacity unjudged: 5 pods above maxNodes' 4 are not named too.
+    ({**AUTOSCALED, "monitoring": "false", "replicas": "5", "maxReplicas": "8"},
+     ["eks-inferentia:autoscaling: 'true' is not allowed; expected false while eks-inferentia:monitoring is false: KEDA "
+      "scales on the serving metrics (the prediction rate, or vLLM's queue) in the stack's Amazon Managed Prometheus "
+      "workspace; set monitoring to true"]),
+    ({**AUTOSCALED, "minReplicas": "3", "maxReplicas": "2", "replicas": "5"},
+     [_refused("minReplicas", "3", "at most maxReplicas (2)")]),
+    ({**AUTOSCALED, "maxReplicas": "0", "replicas": "5"}, [_refused("maxReplicas", "0", "1 or more")]),
 ], ids=["needs-monitoring", "target-required", "min-zero", "min-above-max", "replicas-below-min", "replicas-above-max",
         "max-beyond-max-nodes", "max-zero", "target-zero", "target-exponent", "target-negative", "target-4-decimals",
-        "target-too-high", "target-word"])
+        "target-too-high", "target-word", "replicas-zero", "refused-monitoring-not-judged-again",
+        "refused-autoscaling-capacity-not-judged", "refused-min-replicas-capacity-not-judged",
+        "refused-max-replicas-capacity-not-judged"])
 def test_each_autoscaling_rule_refuses_with_its_exact_message(raw: dict[str, str], problems: list[str]) -> None:
     assert _problems(raw) == problems
 
@@ -1098,8 +1196,9 @@ def test_vllm_autoscales_on_target_requests_waiting() -> None:
     # The CLI hands Pulumi.yaml's default '' over as if set: it is not "set".
     assert load_config({**VLLM_AUTOSCALED, "targetRequestsWaiting": "4",
                         "targetRequestsPerSecond": ""}).target_requests_waiting == 4
-    # Without autoscaling nothing reads it.
-    assert load_config({**VLLM, "targetRequestsWaiting": "4"}).scaling_target is None
+    # Without autoscaling nothing reads it: the config holds 0, as under tensorflow-serving.
+    unscaled = load_config({**VLLM, "targetRequestsWaiting": "4"})
+    assert (unscaled.scaling_target, unscaled.target_requests_waiting) == (None, 0)
     tf = load_config({"modelBasePath": MODEL, **AUTOSCALED, "targetRequestsWaiting": "0"})
     assert (tf.target_requests_waiting, tf.scaling_target) == (0, Fraction(40))
 
@@ -1163,6 +1262,76 @@ def test_model_size_sets_the_least_memory_request_and_model_volume() -> None:
     problems = _vllm_problems(instanceType="inf2.xlarge", modelSizeGiB="64", memoryRequest="130Gi",
                               memoryLimit="130Gi", modelVolumeSize="69Gi")
     assert [p.split(":")[1] for p in problems] == ["memoryRequest"] and "what one inf2.xlarge can allocate" in problems[0]
+
+
+# _check_vllm in full: each rule's exact lines, and a key an earlier rule refused is not judged again (one mistake, one
+# line). inf2.8xlarge has 1 Neuron device of 2 NeuronCores.
+ARTIFACTS_OUTSIDE = "'' or an S3 folder inside modelBasePath ({folder}...), which the model's S3 grant covers, such as " \
+                    "{folder}neuron-artifacts/{instance_type}-tp2/"
+VLLM_EXACT_PROBLEMS = {
+    # 2 devices are refused on inf2.8xlarge, so their 4 NeuronCores are not judged against tensorParallelSize 3 too.
+    "refused-devices-not-judged-for-tensor-parallel-size": ({"neuronDevicesPerReplica": "2", "tensorParallelSize": "3"}, [
+        "eks-inferentia:neuronDevicesPerReplica: 2 is not allowed; expected 1 to 1 (the Neuron devices of one inf2.8xlarge)"]),
+    # A refused modelBasePath is no folder to hold compiledArtifactsPath.
+    "refused-model-path-not-judged-for-artifacts": (
+        {"modelBasePath": "s3://my-models", "compiledArtifactsPath": "s3://other-bucket/artifacts/"}, [
+            "eks-inferentia:modelBasePath: 's3://my-models' is not allowed; expected s3://bucket/prefix with a prefix "
+            "naming the model's folder"]),
+    # memoryRequest above memoryLimit is not judged again against modelSizeGiB (16 GiB needs 34Gi).
+    "refused-memory-request-not-judged-for-model-size": (
+        {"modelSizeGiB": "16", "memoryRequest": "5Gi", "modelVolumeSize": "21Gi"}, [
+            "eks-inferentia:memoryRequest: '5Gi' is not allowed; expected at most memoryLimit (4Gi)"]),
+    # modelVolumeSize that is no quantity is not judged against modelSizeGiB (16 GiB needs 21Gi).
+    "unparsed-model-volume-not-judged-for-model-size": (
+        {"modelSizeGiB": "16", "memoryRequest": "34Gi", "memoryLimit": "64Gi", "modelVolumeSize": "10GB"}, [
+            "eks-inferentia:modelVolumeSize: '10GB' is not allowed; expected a Kubernetes quantity such as 500m, 2, 512Mi "
+            "or 4Gi"]),
+    # modelVolumeSize above a node's root volume (capacity) is not judged again against modelSizeGiB (67 GiB needs 72Gi).
+    "refused-model-volume-not-judged-for-model-size": (
+        {"instanceType": "inf2.48xlarge", "modelSizeGiB": "67", "memoryRequest": "136Gi", "memoryLimit": "136Gi",
+         "modelVolumeSize": "71Gi"}, [
+            "eks-inferentia:modelVolumeSize: '71Gi' is not allowed; expected at most 70Gi (a node's 100 GiB root volume "
+            "less 30 GiB for the OS, images and the kubelet's eviction reserve)"]),
+    # The example folder names the stack's instanceType ...
+    "artifacts-example-names-the-instance-type": ({"instanceType": "trn1.2xlarge",
+                                                   "compiledArtifactsPath": "s3://other-bucket/artifacts/"}, [
+        "eks-inferentia:compiledArtifactsPath: 's3://other-bucket/artifacts/' is not allowed; expected "
+        + ARTIFACTS_OUTSIDE.format(folder=LLM, instance_type="trn1.2xlarge")]),
+    # ... or inf2.8xlarge when instanceType is refused as blank (both mistakes are named).
+    "artifacts-example-without-an-instance-type": ({"instanceType": "", "compiledArtifactsPath": "s3://other-bucket/a/"}, [
+        "eks-inferentia:instanceType: '' is not allowed; expected a value; `pulumi config rm eks-inferentia:instanceType` "
+        "restores the default ('inf1.2xlarge')",
+        "eks-inferentia:compiledArtifactsPath: 's3://other-bucket/a/' is not allowed; expected "
+        + ARTIFACTS_OUTSIDE.format(folder=LLM, instance_type="inf2.8xlarge")]),
+    # Folders are compared whole: llm-/ is beside llm-XX/, not inside it.
+    "artifacts-in-a-folder-whose-name-the-model-folders-extends": (
+        {"modelBasePath": "s3://my-models/llm-XX/", "compiledArtifactsPath": "s3://my-models/llm-/"}, [
+            "eks-inferentia:compiledArtifactsPath: 's3://my-models/llm-/' is not allowed; expected "
+            + ARTIFACTS_OUTSIDE.format(folder="s3://my-models/llm-XX/", instance_type="inf2.8xlarge")]),
+    # modelCompiledFor is refused as TensorFlow Serving's only, not also as the wrong compiler for inf2.
+    "compiled-for-refused-once": ({"modelCompiledFor": "neuron"}, [
+        "eks-inferentia:modelCompiledFor applies to servingRuntime 'tensorflow-serving' only (vLLM compiles the model for "
+        "instanceType itself, or loads compiledArtifactsPath); remove it (`pulumi config rm "
+        "eks-inferentia:modelCompiledFor`) under servingRuntime 'vllm'"]),
+}
+
+
+@pytest.mark.parametrize(("raw", "problems"), VLLM_EXACT_PROBLEMS.values(), ids=VLLM_EXACT_PROBLEMS.keys())
+def test_each_vllm_rule_refuses_with_its_exact_message(raw: dict[str, str], problems: list[str]) -> None:
+    assert _vllm_problems(**raw) == problems
+
+
+@pytest.mark.parametrize(("raw", "attribute", "value"), [
+    # rstrip("/") strips slashes only: a model folder whose name ends in X keeps it, and so does an artifacts folder.
+    ({"modelBasePath": "s3://my-models/llm-XX/", "compiledArtifactsPath": "s3://my-models/llm-XX/neuron/"},
+     "compiled_artifacts_path", "s3://my-models/llm-XX/neuron/"),
+    ({"modelBasePath": "s3://my-models/llm-XX/", "compiledArtifactsPath": "s3://my-models/llm-XX/XX"},
+     "compiled_artifacts_path", "s3://my-models/llm-XX/XX"),
+    # Without modelSizeGiB nothing bounds modelVolumeSize from below (modelSizeGiB + 5 GiB would be 5Gi).
+    ({"modelVolumeSize": "4Gi"}, "model_volume_size", "4Gi"),
+], ids=repr)
+def test_vllm_values_at_the_limits_of_their_rules_are_accepted(raw: dict[str, str], attribute: str, value: object) -> None:
+    assert getattr(load_config({**VLLM, **raw}), attribute) == value
 
 
 def test_vllm_warnings_name_what_is_unchecked_or_idle() -> None:

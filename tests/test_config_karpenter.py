@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import pytest
 
+from eks_inferentia import config as config_module
 from eks_inferentia.capacity import NodePoolLimit, ServingShape, capacity_problems, capacity_warnings, rollout_strategy
 from eks_inferentia.config import ConfigError, config_warnings, load_config, node_pool_candidates
 from eks_inferentia.instance_types import INSTANCE_TYPES, NeuronFamily
 from eks_inferentia.quantity import parse_quantity
-from eks_inferentia.versions import DEFAULT_KARPENTER_AMI_ALIAS, KARPENTER_COMPATIBILITY, karpenter_supports
+from eks_inferentia.versions import (
+    DEFAULT_KARPENTER_AMI_ALIAS,
+    KARPENTER_CHART_VERSION,
+    KARPENTER_COMPATIBILITY,
+    karpenter_supports,
+)
 
 MODEL = "s3://my-models/resnet50_neuron/"
 KARPENTER = {"modelBasePath": MODEL, "nodeProvisioner": "karpenter", "systemNodes": "2"}
@@ -53,6 +59,7 @@ def test_karpenter_accepts_the_defaults_the_cli_hands_over() -> None:
     # The Pulumi CLI passes Pulumi.yaml's defaults as if the stack had set them: those cannot be refused.
     config = load_config({**KARPENTER, "desiredNodes": "2", "minNodes": "1"})
     assert config.uses_karpenter
+    assert config.desired_nodes == 0  # no desired size: the NodePool's limit is the fleet's
 
 
 def test_karpenter_ignores_the_node_group_order_rules_of_unset_counts() -> None:
@@ -116,6 +123,38 @@ def test_trainium_extra_types_need_a_contiguous_device_count() -> None:
     assert node_pool_candidates(INSTANCE_TYPES["trn2.48xlarge"], 1) == []
 
 
+# One mistake, one line: a value an earlier rule refused is not judged again by the NodePool's rules.
+@pytest.mark.parametrize(("raw", "problems"), [
+    # extraInstanceTypes are judged against a known instanceType only.
+    ({"instanceType": "m5.large", "extraInstanceTypes": '["inf1.xlarge"]'}, [
+        "eks-inferentia:instanceType: 'm5.large' is not allowed; expected a Neuron instance type: inf1.24xlarge, "
+        "inf1.2xlarge, inf1.6xlarge, inf1.xlarge, inf2.24xlarge, inf2.48xlarge, inf2.8xlarge, inf2.xlarge, trn1.2xlarge, "
+        "trn1.32xlarge, trn1n.32xlarge, trn2.48xlarge"]),
+    # ... and against an accepted neuronDevicesPerReplica only (inf1.xlarge has 1 device, fewer than the refused 2).
+    ({"neuronDevicesPerReplica": "2", "extraInstanceTypes": '["inf1.xlarge"]'}, [
+        "eks-inferentia:neuronDevicesPerReplica: 2 is not allowed; expected 1 to 1 (the Neuron devices of one "
+        "inf1.2xlarge)"]),
+    # A list with a refused type is not refused again for naming inf1.xlarge twice.
+    ({"extraInstanceTypes": '["inf1.xlarge", "inf2.xlarge", "inf1.xlarge"]'}, [
+        "eks-inferentia:extraInstanceTypes: 'inf2.xlarge' is not allowed; expected Neuron instance types of "
+        "inf1.2xlarge's generation (NeuronCore-v1) with at least neuronDevicesPerReplica (1) device(s) that a pod can "
+        "use: inf1.24xlarge, inf1.6xlarge, inf1.xlarge"]),
+    # A refused desiredNodes leaves capacity unjudged: 5 pods above the NodePool's 4 devices are not named too.
+    ({"desiredNodes": "3", "replicas": "5"}, [
+        "eks-inferentia:desiredNodes: 3 is not allowed; expected no value but the default (2) under nodeProvisioner "
+        "karpenter, which launches Neuron nodes for pending pods and removes idle ones (maxNodes bounds the NodePool): "
+        "`pulumi config rm eks-inferentia:desiredNodes`"]),
+    # So does a refused extraInstanceTypes: there is no NodePool to judge 5 pods against.
+    ({"extraInstanceTypes": '["inf2.xlarge"]', "replicas": "5"}, [
+        "eks-inferentia:extraInstanceTypes: 'inf2.xlarge' is not allowed; expected Neuron instance types of "
+        "inf1.2xlarge's generation (NeuronCore-v1) with at least neuronDevicesPerReplica (1) device(s) that a pod can "
+        "use: inf1.24xlarge, inf1.6xlarge, inf1.xlarge"]),
+], ids=["unknown-instance-type", "refused-devices", "refused-type-beside-a-duplicate", "refused-desired-nodes",
+        "refused-extra-types"])
+def test_a_value_refused_by_an_earlier_rule_is_not_judged_again(raw: dict[str, str], problems: list[str]) -> None:
+    assert _problems({**KARPENTER, **raw}) == problems
+
+
 def test_extra_instance_types_are_listed_once() -> None:
     assert _problems({**KARPENTER, "extraInstanceTypes": '["inf1.xlarge", "inf1.xlarge"]'}) == [
         'eks-inferentia:extraInstanceTypes: ["inf1.xlarge", "inf1.xlarge"] is not allowed; expected each instance type once']
@@ -134,6 +173,19 @@ def test_the_ami_alias_is_an_al2023_release_pinned_by_date(alias: str) -> None:
 
 def test_a_pinned_alias_is_taken() -> None:
     assert load_config({**KARPENTER, "karpenterAmiAlias": "al2023@v20260625"}).karpenter_ami_alias == "al2023@v20260625"
+
+
+def test_karpenter_is_refused_on_a_kubernetes_version_it_does_not_support(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Karpenter supports every version the stack allows today (the test below): pretend it supports 1.35 only.
+    monkeypatch.setattr(config_module, "karpenter_supports", lambda version: version == "1.35")
+    assert _problems({**KARPENTER, "kubernetesVersion": "1.34"}) == [
+        "eks-inferentia:nodeProvisioner: 'karpenter' is not allowed; expected managed on Kubernetes 1.34: Karpenter "
+        f"{KARPENTER_CHART_VERSION} does not support it (eks_inferentia/versions.py, KARPENTER_COMPATIBILITY)"]
+    assert load_config({**KARPENTER, "kubernetesVersion": "1.35"}).uses_karpenter
+    assert load_config({"modelBasePath": MODEL, "kubernetesVersion": "1.34"}).kubernetes_version == "1.34"  # managed
+    # A refused version is named once, not judged again against Karpenter.
+    assert _problems({**KARPENTER, "kubernetesVersion": "1.20"}) == [
+        "eks-inferentia:kubernetesVersion: '1.20' is not allowed; expected one of 1.32, 1.33, 1.34, 1.35, 1.36"]
 
 
 def test_karpenter_supports_every_kubernetes_version_the_stack_allows() -> None:
