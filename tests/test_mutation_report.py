@@ -160,3 +160,14 @@ def test_the_sample_is_drawn_per_stratum_the_same_each_time(tmp_path: Path, monk
         mutation_sample.main(["eks_inferentia"])
     with pytest.raises(SystemExit):  # the report's own check of the name
         mutation_sample.main(["tools.render=5"])
+
+
+def test_the_command_prints_the_draw_of_the_seed_it_is_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    import tools.mutation_sample as mutation_sample
+
+    _results(tmp_path / "mutants", {f"eks_inferentia.quantity.x_format_memory__mutmut_{n}": 1 for n in range(1, 31)})
+    monkeypatch.setattr(mutation_sample, "ROOT", tmp_path)
+    for argv, seed in ((["eks_inferentia=5"], mutation_sample.SEED), (["eks_inferentia=5", "--seed", "27"], 27)):
+        assert mutation_sample.main(argv) == 0
+        assert capsys.readouterr().out == "\n".join(mutation_sample.draw([("eks_inferentia", 5)], seed)) + "\n"

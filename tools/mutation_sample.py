@@ -41,8 +41,10 @@ def _stratum(text: str) -> tuple[str, int]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.mutation_sample", description=__doc__.splitlines()[0])
     parser.add_argument("strata", nargs="+", type=_stratum, metavar="PACKAGE_OR_MODULE=SIZE")
+    parser.add_argument("--seed", type=int, default=SEED,
+                        help=f"another draw (default: {SEED}); a new one after fixing the survivors of the last")
     args = parser.parse_args(argv)
-    print("\n".join(draw(args.strata)))
+    print("\n".join(draw(args.strata, args.seed)))
     return 0
 
 
