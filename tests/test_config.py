@@ -819,6 +819,9 @@ EXACT_PROBLEMS = {
     # A refused subnet ID is named once, not also as too few subnets.
     "scraper-bad-subnet-id": ({**EXISTING_VPC, "scraperSubnetIds": '["subnet-3"]'}, [
         "eks-inferentia:scraperSubnetIds: 'subnet-3' is not allowed; expected subnet IDs such as subnet-0123456789abcdef0"]),
+    # ... nor also as set without vpcId.
+    "scraper-bad-subnet-id-without-vpc": ({"scraperSubnetIds": '["subnet-3", "subnet-0123456789abcdef4"]'}, [
+        "eks-inferentia:scraperSubnetIds: 'subnet-3' is not allowed; expected subnet IDs such as subnet-0123456789abcdef0"]),
 }
 
 
