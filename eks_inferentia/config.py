@@ -1070,7 +1070,7 @@ def load_config(raw: Mapping[str, str | None], *, region: str | None = None, aws
     scraper_subnet_ids = r.array("scraperSubnetIds")
     for subnet in scraper_subnet_ids or ():
         r.matching("scraperSubnetIds", subnet, _SUBNET_ID, "subnet IDs such as subnet-0123456789abcdef0")
-    if scraper_subnet_ids and not vpc_id:
+    if scraper_subnet_ids and not vpc_id and r.ok("scraperSubnetIds"):
         r.problem("scraperSubnetIds", list(scraper_subnet_ids),
                   "[] without vpcId: the dedicated VPC gets two subnets for the collector")
     elif scraper_subnet_ids is not None and len(scraper_subnet_ids) == 1 and r.ok("scraperSubnetIds"):

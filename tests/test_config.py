@@ -819,6 +819,9 @@ EXACT_PROBLEMS = {
     # A refused subnet ID is named once, not also as too few subnets.
     "scraper-bad-subnet-id": ({**EXISTING_VPC, "scraperSubnetIds": '["subnet-3"]'}, [
         "eks-inferentia:scraperSubnetIds: 'subnet-3' is not allowed; expected subnet IDs such as subnet-0123456789abcdef0"]),
+    # ... nor also as set without vpcId.
+    "scraper-bad-subnet-id-without-vpc": ({"scraperSubnetIds": '["subnet-3", "subnet-0123456789abcdef4"]'}, [
+        "eks-inferentia:scraperSubnetIds: 'subnet-3' is not allowed; expected subnet IDs such as subnet-0123456789abcdef0"]),
 }
 
 
@@ -1308,6 +1311,8 @@ VLLM_EXACT_PROBLEMS = {
         {"modelBasePath": "s3://my-models/llm-XX/", "compiledArtifactsPath": "s3://my-models/llm-/"}, [
             "eks-inferentia:compiledArtifactsPath: 's3://my-models/llm-/' is not allowed; expected "
             + ARTIFACTS_OUTSIDE.format(folder="s3://my-models/llm-XX/", instance_type="inf2.8xlarge")]),
+    "model-size-negative": ({"modelSizeGiB": "-1"}, [
+        "eks-inferentia:modelSizeGiB: -1 is not allowed; expected 0 (unknown) or the weights' size in GiB"]),
     # modelCompiledFor is refused as TensorFlow Serving's only, not also as the wrong compiler for inf2.
     "compiled-for-refused-once": ({"modelCompiledFor": "neuron"}, [
         "eks-inferentia:modelCompiledFor applies to servingRuntime 'tensorflow-serving' only (vLLM compiles the model for "
@@ -1329,6 +1334,8 @@ def test_each_vllm_rule_refuses_with_its_exact_message(raw: dict[str, str], prob
      "compiled_artifacts_path", "s3://my-models/llm-XX/XX"),
     # Without modelSizeGiB nothing bounds modelVolumeSize from below (modelSizeGiB + 5 GiB would be 5Gi).
     ({"modelVolumeSize": "4Gi"}, "model_volume_size", "4Gi"),
+    ({"maxModelLength": "1"}, "max_model_length", 1),  # the least
+    ({"maxConcurrentSequences": "1"}, "max_concurrent_sequences", 1),  # the least
 ], ids=repr)
 def test_vllm_values_at_the_limits_of_their_rules_are_accepted(raw: dict[str, str], attribute: str, value: object) -> None:
     assert getattr(load_config({**VLLM, **raw}), attribute) == value
