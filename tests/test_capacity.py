@@ -117,6 +117,9 @@ def test_node_daemonsets_requests_come_off_what_serving_pods_may_take() -> None:
     assert capacity_problems(with_daemons) == [
         ("replicas", 2, "at most 1: 1 x inf2.48xlarge (maxNodes) hold 1 pod(s) of 1 Neuron device(s) each")]
     assert NodeDaemons().note("256m") == ""
+    assert daemons.note("256m") == ", less 256m for neuron-monitor on every Neuron node"
+    assert NodeDaemons(names=("neuron-monitor", "log-shipper")).note("512m") == (
+        ", less 512m for neuron-monitor and log-shipper on every Neuron node")
 
 
 def test_daemonsets_that_take_more_than_a_node_allocates_leave_room_for_no_pod() -> None:

@@ -389,3 +389,10 @@ def test_the_standin_answers_as_as_proto_field(grpc_standin: GrpcStandIn) -> Non
     output = response.outputs["probabilities"]
     assert (output.dtype, [d.size for d in output.tensor_shape.dim], len(output.float_val), output.tensor_content) == (
         tensor_pb2.DT_FLOAT, [1, 1000], 1000, b"")
+
+
+def test_a_predict_request_takes_one_preprocessed_image_only() -> None:
+    for shape in ((224, 224), (1, 224, 224, 3)):
+        with pytest.raises(ValueError) as caught:
+            grpc_api.predict_request(np.zeros(shape, dtype=np.float32), "resnet50_neuron")
+        assert str(caught.value) == f"expected a (224, 224, 3) array, got {shape}"
