@@ -3,7 +3,6 @@ taught `--exclude`: a Hugging Face model folder copied whole and checked, its co
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -17,7 +16,7 @@ import pytest
 from eks_inferentia import model_copy
 from eks_inferentia.model_copy import copy, inner_folder, parse_files
 from eks_inferentia.model_sync import SyncError
-from tests.test_model_sync import FAKE_AWS, FakeS3
+from tests.test_model_sync import FAKE_AWS, FakeS3, FlushedLines
 
 SOURCE = "s3://models-bucket/llama/"
 ARTIFACTS = "s3://models-bucket/llama/neuron-artifacts/inf2-tp2/"
@@ -272,17 +271,6 @@ def test_main_says_when_the_destination_cannot_be_made(s3, tmp_path, monkeypatch
     assert model_copy.main(["--source", SOURCE, "--dest", str(tmp_path / "file" / "m")]) == 1  # and no termination log
     assert capsys.readouterr() == (
         f"model-copy: model copy failed: [Errno 20] Not a directory: '{tmp_path / 'file' / 'm'}'\n", "")
-
-
-class FlushedLines(io.StringIO):
-    """A stdout that records what had been written at each flush."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.flushed: list[str] = []
-
-    def flush(self) -> None:
-        self.flushed.append(self.getvalue())
 
 
 def test_main_flushes_each_line_as_it_prints_it(s3, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
