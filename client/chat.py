@@ -19,8 +19,6 @@ Errors are one line on stderr.
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
 import sys
 from collections.abc import Sequence
 from typing import TextIO
@@ -29,14 +27,11 @@ from client import openai_api
 from client.common import (
     DEFAULT_TIMEOUT,
     EXIT_OK,
-    BadResponseError,
     ClientError,
-    UnreachableError,
     _base_url,
     _Parser,
     _seconds,
-    connection_error,
-    one_line,
+    read_json,
     run,
 )
 
@@ -91,17 +86,7 @@ def chat(base: str, model: str, prompt: str, max_tokens: int, stream: bool, time
     url = f"{base}/chat/completions"
     with openai_api.post_chat(base, body, timeout) as response:
         if not stream:
-            try:
-                raw = response.read()
-            except OSError as exc:
-                raise connection_error(url, exc, timeout) from None
-            except http.client.HTTPException as exc:  # IncompleteRead: the connection closed mid-answer
-                raise UnreachableError(f"cannot reach {url}: the answer broke off ({type(exc).__name__})") from None
-            try:
-                answer = json.loads(raw)
-            except ValueError:
-                raise BadResponseError(f"{url} did not answer JSON: {one_line(raw.decode('utf-8', errors='replace'), 80)!r}") from None
-            out.write(openai_api.answer_text(answer, url) + "\n")
+            out.write(openai_api.answer_text(read_json(response, url, timeout), url) + "\n")
             return
         printed = False
         try:

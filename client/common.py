@@ -242,12 +242,17 @@ def request_json(url: str, body: Any = None, timeout: float = DEFAULT_TIMEOUT, n
     if data is not None:
         request.add_header("Content-Type", "application/json")
     with open_url(request, timeout, not_found_hint, not_http_hint) as response:
-        try:
-            raw = response.read()
-        except OSError as exc:
-            raise connection_error(url, exc, timeout) from None
-        except http.client.HTTPException as exc:  # IncompleteRead: the connection closed mid-answer
-            raise UnreachableError(f"cannot reach {url}: the answer broke off ({type(exc).__name__})") from None
+        return read_json(response, url, timeout)
+
+
+def read_json(response: http.client.HTTPResponse, url: str, timeout: float) -> Any:
+    """The decoded JSON answer of `response` (from `url`). Raises UnreachableError or BadResponseError (not JSON)."""
+    try:
+        raw = response.read()
+    except OSError as exc:
+        raise connection_error(url, exc, timeout) from None
+    except http.client.HTTPException as exc:  # IncompleteRead: the connection closed mid-answer
+        raise UnreachableError(f"cannot reach {url}: the answer broke off ({type(exc).__name__})") from None
     try:
         return json.loads(raw)
     except ValueError:
