@@ -18,6 +18,7 @@ import pytest
 from eks_inferentia import openai_smoke_check, smoke_check
 from eks_inferentia.openai_smoke_check import MAX_TOKENS, PROMPT, check, main
 from eks_inferentia.smoke_check import SmokeTestError
+from tests.test_smoke_check import _Answer
 
 
 class FakeOpenAI:
@@ -228,27 +229,13 @@ def test_one_completion_token_is_enough(monkeypatch: pytest.MonkeyPatch, clock: 
         "OK: llama-3.1-8b is listed and completed 'The capital of France is' with 1 token(s): 'Paris'")
 
 
-class _Answer:
-    def __init__(self, body: Any) -> None:
-        self.raw = json.dumps(body).encode()
-
-    def __enter__(self) -> _Answer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def read(self) -> bytes:
-        return self.raw
-
-
 def test_the_listing_waits_60_s_and_the_completion_120_s(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> None:
     # A first completion on a Neuron device may take a while; the listing should not.
     opened: list[tuple[str, object]] = []
 
     def urlopen(request: Any, **kwargs: object) -> _Answer:
         opened.append((request.full_url, kwargs.get("timeout", "no timeout")))
-        return _Answer(LISTING if request.full_url.endswith("/v1/models") else completion())
+        return _Answer(json.dumps(LISTING if request.full_url.endswith("/v1/models") else completion()).encode())
 
     monkeypatch.setattr(smoke_check.urllib.request, "urlopen", urlopen)
     check("http://h", MODEL)
