@@ -31,9 +31,9 @@ import sys
 from collections.abc import Sequence
 
 try:  # in the pod, model_sync.py sits beside this file
-    from model_sync import TERMINATION_LOG, SyncError, _aws, credentials_problem, split_source  # type: ignore[import-not-found,no-redef]
+    from model_sync import TERMINATION_LOG, SyncError, _aws, add_aws_options, credentials_problem, split_source  # type: ignore[import-not-found,no-redef]
 except ImportError:  # imported as part of the package (tests)
-    from eks_inferentia.model_sync import TERMINATION_LOG, SyncError, _aws, credentials_problem, split_source
+    from eks_inferentia.model_sync import TERMINATION_LOG, SyncError, _aws, add_aws_options, credentials_problem, split_source
 
 MODEL_CONFIG = "config.json"
 
@@ -129,10 +129,7 @@ def make_parser() -> argparse.ArgumentParser:
                              "left out of the model's copy when it lies inside --source")
     parser.add_argument("--artifacts-dest", default="",
                         help="the folder for the artifacts, created if need be and left writable by every user of the pod")
-    parser.add_argument("--aws", default="aws", help="the AWS CLI to run (default: aws)")
-    parser.add_argument("--credentials", choices=("pod-identity", "node-role"), default="node-role",
-                        help="pod-identity: check first that EKS gave the pod its Pod Identity credentials; node-role "
-                             "(the default): the node's role, nothing to check")
+    add_aws_options(parser)
     return parser
 
 

@@ -248,6 +248,14 @@ def log(line: str) -> None:
     print(f"model-sync: {line}", flush=True)
 
 
+def add_aws_options(parser: argparse.ArgumentParser) -> None:
+    """--aws and --credentials, which model_copy.py takes too."""
+    parser.add_argument("--aws", default="aws", help="the AWS CLI to run (default: aws)")
+    parser.add_argument("--credentials", choices=("pod-identity", "node-role"), default="node-role",
+                        help="pod-identity: check first that EKS gave the pod its Pod Identity credentials; node-role "
+                             "(the default): the node's role, nothing to check")
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="model_sync.py", description="Keep a serving pod's copy of the model in step "
                                                                        "with S3, so TensorFlow Serving picks up new versions.")
@@ -258,10 +266,7 @@ def make_parser() -> argparse.ArgumentParser:
                         help="where a version is copied before one rename moves it into --dest (the same volume)")
     parser.add_argument("--versions", default="",
                         help="the versions to serve, comma-separated, e.g. 3,4 (default: the highest one in S3)")
-    parser.add_argument("--aws", default="aws", help="the AWS CLI to run (default: aws)")
-    parser.add_argument("--credentials", choices=("pod-identity", "node-role"), default="node-role",
-                        help="pod-identity: check first that EKS gave the pod its Pod Identity credentials; node-role "
-                             "(the default): the node's role, nothing to check")
+    add_aws_options(parser)
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--once", action="store_true",
                       help="copy once (the init container); a failure exits 1 with its reason in the termination log")
