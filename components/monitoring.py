@@ -38,6 +38,7 @@ SCRAPER_SUBNET_CIDRS = ("10.0.255.224/28", "10.0.255.240/28")
 OPT_IN_REGIONS = frozenset(("af-south-1", "ap-east-1", "ap-southeast-7", "eu-south-1", "eu-central-2", "me-central-1",
                             "ap-southeast-5"))
 SCRAPER_TIMEOUTS = pulumi.CustomTimeouts(create="40m", delete="30m")
+RULE_GROUP_NAMESPACE = "eks-inferentia"  # the AMP rule group namespace of the recording and alerting rules
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ class Monitoring(pulumi.ComponentResource):
         )
 
         aws.amp.RuleGroupNamespace(
-            f"{name}-rules", name="eks-inferentia", workspace_id=workspace.id,
+            f"{name}-rules", name=RULE_GROUP_NAMESPACE, workspace_id=workspace.id,
             data=rules_yaml(args.rule_targets), tags=args.tags, opts=child)
 
         topic = aws.sns.Topic(f"{name}-alerts", tags=args.tags, opts=child)

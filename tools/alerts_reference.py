@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from components.monitoring import RULE_GROUP_NAMESPACE
 from eks_inferentia.config import KEYS_BY_NAME, VLLM_SUGGESTED_LATENCY_OBJECTIVE_MS
 from eks_inferentia.metrics import RuleTargets, alertmanager_definition, rules_yaml
 
@@ -55,7 +56,6 @@ EXAMPLES = (
         f"the README's vLLM example; {VLLM_SUGGESTED_LATENCY_OBJECTIVE_MS} ms is the objective the config suggests for "
         "time to first token"),
 )
-RULE_GROUP_NAMESPACE = "eks-inferentia"  # components/monitoring.py's RuleGroupNamespace
 # The SNS topic is the stack's own (Pulumi names it monitoring-alerts-<suffix>); its ARN is the output alertTopicArn.
 EXAMPLE_REGION = "us-west-2"
 EXAMPLE_TOPIC_ARN = f"arn:aws:sns:{EXAMPLE_REGION}:123456789012:monitoring-alerts-4f3c2a1"
